@@ -1,0 +1,234 @@
+//! `CheckError`: why an attempt failed, as a value that carries its evidence.
+//! Each variant maps to exactly one [`Class`]; the phase is part of the value.
+
+use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
+use serde::Serialize;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// One address that could not be connected to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddrFailure {
+    /// The address tried (for a proxy, the proxy's address).
+    pub addr: String,
+    /// Symbolic errno, e.g. "ECONNREFUSED", or "timeout".
+    pub errno: String,
+    /// The operating system's text.
+    pub message: String,
+}
+
+impl fmt::Display for AddrFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.addr, self.message, self.errno)
+    }
+}
+
+/// Why one attempt failed. Display gives a one-line summary; the fields are the evidence.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum CheckError {
+    /// The host name did not resolve.
+    #[error("{host} did not resolve: {reason}")]
+    Dns {
+        /// The name looked up.
+        host: String,
+        /// The resolver's error.
+        reason: String,
+    },
+    /// No TCP connection could be made, to any address.
+    #[error("could not connect: {}", join(failures))]
+    Connect {
+        /// Every address tried, in order, with its error.
+        failures: Vec<AddrFailure>,
+        /// Extra context, e.g. the proxy's refusal.
+        detail: Option<String>,
+    },
+    /// The TLS handshake failed.
+    #[error("TLS handshake failed: {reason}")]
+    Tls {
+        /// rustls' reason, in words.
+        reason: String,
+        /// The certificate the server presented, when it got that far.
+        certificate: Option<CertInfo>,
+    },
+    /// A waiting step ran out of time.
+    #[error("{phase}: {waiting_for} took longer than {limit_ms} ms{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Timeout {
+        /// Where it happened.
+        phase: Phase,
+        /// What we were waiting for, e.g. "the 101 response".
+        waiting_for: String,
+        /// The limit that ran out, in ms.
+        limit_ms: u64,
+        /// Bytes written on this connection so far.
+        bytes_sent: u64,
+        /// Bytes read on this connection so far.
+        bytes_received: u64,
+        /// Extra evidence (addresses tried, partial response).
+        detail: Option<String>,
+    },
+    /// The server answered the upgrade with something other than 101.
+    #[error("expected 101 Switching Protocols, got {}", response.status_line())]
+    Missing101 {
+        /// The response as received.
+        response: ResponseHead,
+    },
+    /// The response or the stream broke the protocol.
+    #[error("{phase}: {what}")]
+    Protocol {
+        /// Where it happened.
+        phase: Phase,
+        /// What was wrong.
+        what: String,
+    },
+    /// The server ended the connection before the check finished.
+    #[error("{}", early_fin_summary(*phase, *peer_end, close_frame.as_ref(), *ms_after_101, *idle_ms))]
+    EarlyFin {
+        /// Where it happened.
+        phase: Phase,
+        /// FIN, RST, or `None` when only a Close frame came.
+        peer_end: Option<PeerEnd>,
+        /// The server's Close frame, if it sent one first.
+        close_frame: Option<CloseFrameInfo>,
+        /// Milliseconds after the 101 was received, when there was one.
+        ms_after_101: Option<f64>,
+        /// Milliseconds without any frame in either direction before the close.
+        idle_ms: Option<f64>,
+        /// True when the server closed while `--hold` kept the connection open.
+        while_held: bool,
+    },
+    /// The first message did not match `--expect`.
+    #[error("message did not match /{expected}/: {received:?}")]
+    UnexpectedMessage {
+        /// The pattern.
+        expected: String,
+        /// The message received (truncated to 512 bytes).
+        received: String,
+    },
+}
+
+fn join(failures: &[AddrFailure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn early_fin_summary(
+    phase: Phase,
+    peer_end: Option<PeerEnd>,
+    frame: Option<&CloseFrameInfo>,
+    ms_after_101: Option<f64>,
+    idle_ms: Option<f64>,
+) -> String {
+    let how = match (frame, peer_end) {
+        (Some(f), _) => format!(
+            "sent Close {}{}",
+            f.code.map_or("(no code)".to_string(), |c| c.to_string()),
+            if f.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" {:?}", f.reason)
+            }
+        ),
+        (None, Some(end)) => format!("closed TCP ({end}) without a Close frame"),
+        (None, None) => "closed the connection".to_string(),
+    };
+    let mut s = format!("{phase}: the server {how}");
+    if let Some(ms) = ms_after_101 {
+        s.push_str(&format!(" {ms:.1} ms after the 101"));
+    } else {
+        s.push_str(" before answering the upgrade");
+    }
+    if let Some(idle) = idle_ms {
+        s.push_str(&format!(", after {:.1} s idle", idle / 1000.0));
+    }
+    s
+}
+
+impl CheckError {
+    /// The failure class of this error.
+    pub fn class(&self) -> Class {
+        match self {
+            CheckError::Dns { .. } => Class::DnsError,
+            CheckError::Connect { .. } => Class::ConnectError,
+            CheckError::Tls { .. } => Class::TlsError,
+            CheckError::Timeout { .. } => Class::Timeout,
+            CheckError::Missing101 { .. } => Class::Missing101,
+            CheckError::Protocol { .. } => Class::ProtocolError,
+            CheckError::EarlyFin { .. } => Class::EarlyFin,
+            CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
+        }
+    }
+
+    /// The phase in which it happened.
+    pub fn phase(&self) -> Phase {
+        match self {
+            CheckError::Dns { .. } => Phase::Dns,
+            CheckError::Connect { .. } => Phase::Connect,
+            CheckError::Tls { .. } => Phase::Tls,
+            CheckError::Missing101 { .. } => Phase::Upgrade,
+            CheckError::UnexpectedMessage { .. } => Phase::Open,
+            CheckError::Timeout { phase, .. }
+            | CheckError::Protocol { phase, .. }
+            | CheckError::EarlyFin { phase, .. } => *phase,
+        }
+    }
+}
+
+/// Symbolic name of an OS error, for evidence that survives translation.
+pub fn errno_name(err: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let by_code = err.raw_os_error().and_then(|code| {
+        Some(match code {
+            1 => "EPERM",
+            11 => "EAGAIN",
+            13 => "EACCES",
+            22 => "EINVAL",
+            32 => "EPIPE",
+            97 => "EAFNOSUPPORT",
+            98 => "EADDRINUSE",
+            99 => "EADDRNOTAVAIL",
+            100 => "ENETDOWN",
+            101 => "ENETUNREACH",
+            103 => "ECONNABORTED",
+            104 => "ECONNRESET",
+            110 => "ETIMEDOUT",
+            111 => "ECONNREFUSED",
+            112 => "EHOSTDOWN",
+            113 => "EHOSTUNREACH",
+            _ => return None,
+        })
+    });
+    if let Some(name) = by_code {
+        return name.to_string();
+    }
+    match err.kind() {
+        K::ConnectionRefused => "ECONNREFUSED",
+        K::ConnectionReset => "ECONNRESET",
+        K::ConnectionAborted => "ECONNABORTED",
+        K::TimedOut => "ETIMEDOUT",
+        K::UnexpectedEof => "EOF",
+        _ => "EIO",
+    }
+    .to_string()
+}
+
+/// Build an [`AddrFailure`] from an I/O error.
+pub fn addr_failure(addr: SocketAddr, err: &std::io::Error) -> AddrFailure {
+    AddrFailure {
+        addr: addr.to_string(),
+        errno: errno_name(err),
+        message: os_message(err),
+    }
+}
+
+/// The OS text without Rust's " (os error N)" suffix.
+pub fn os_message(err: &std::io::Error) -> String {
+    let s = err.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -1,0 +1,176 @@
+//! Reading and parsing an HTTP/1.x response head from an untrusted peer:
+//! bounded in size (the caller bounds it in time), never panicking on any input.
+
+use super::model::ResponseHead;
+use super::redact::header_value_for_evidence;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Largest response head accepted.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Most headers accepted in one response.
+pub const MAX_HEADERS: usize = 100;
+
+/// Why no complete head could be read.
+#[derive(Debug)]
+pub enum HeadReadError {
+    /// The peer ended the connection first; how many bytes came before.
+    Eof,
+    /// The head grew past [`MAX_HEAD_BYTES`].
+    TooLarge,
+    /// A read failed.
+    Io(std::io::Error),
+}
+
+/// Read until the blank line ending the head. `buf` keeps what arrived, so a
+/// caller that times out can still report the partial response.
+/// Returns the length of the head (including the blank line); bytes after it
+/// in `buf` belong to the next layer.
+pub async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<usize, HeadReadError> {
+    let mut chunk = [0u8; 2048];
+    loop {
+        if let Some(end) = find_head_end(buf) {
+            return Ok(end);
+        }
+        if buf.len() >= MAX_HEAD_BYTES {
+            return Err(HeadReadError::TooLarge);
+        }
+        let want = chunk.len().min(MAX_HEAD_BYTES + 4 - buf.len());
+        match stream.read(&mut chunk[..want]).await {
+            Ok(0) => return Err(HeadReadError::Eof),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(HeadReadError::Io(e)),
+        }
+    }
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// Parse a complete head. Secret-bearing header values are redacted here.
+pub fn parse_head(bytes: &[u8]) -> Result<ResponseHead, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err("incomplete HTTP response head".into()),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(format!("more than {MAX_HEADERS} response headers"));
+        }
+        Err(e) => {
+            return Err(format!(
+                "not an HTTP/1.x response ({e}); first bytes: {}",
+                printable_snippet(bytes, 64)
+            ));
+        }
+    }
+    let version = match response.version {
+        Some(0) => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    Ok(ResponseHead {
+        version: version.to_string(),
+        status: response.code.unwrap_or(0),
+        reason: response.reason.unwrap_or("").to_string(),
+        headers: response
+            .headers
+            .iter()
+            .map(|h| {
+                let value = String::from_utf8_lossy(h.value);
+                (
+                    h.name.to_string(),
+                    header_value_for_evidence(h.name, value.trim()),
+                )
+            })
+            .collect(),
+        body_snippet: None,
+    })
+}
+
+/// Bytes shown to a human: printable ASCII kept, everything else escaped.
+pub fn printable_snippet(bytes: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    for &b in bytes.iter().take(max) {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if bytes.len() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_an_http10_error_page_head() {
+        let head = parse_head(
+            b"HTTP/1.0 504 Gateway Time-out\r\nServer: nginx\r\nContent-Length: 10\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(head.version, "HTTP/1.0");
+        assert_eq!(head.status, 504);
+        assert_eq!(head.reason, "Gateway Time-out");
+        assert_eq!(head.header("server"), Some("nginx"));
+    }
+
+    #[test]
+    fn redacts_set_cookie_from_the_response() {
+        let head = parse_head(b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=abc\r\n\r\n").unwrap();
+        assert_eq!(head.header("set-cookie"), Some("[redacted]"));
+    }
+
+    #[test]
+    fn garbage_is_reported_with_escaped_first_bytes() {
+        let e = parse_head(b"\x00\xffSSH-2.0\r\n\r\n").unwrap_err();
+        assert!(e.contains("\\x00\\xffSSH-2.0"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn reading_stops_at_the_cap_for_an_endless_head() {
+        let endless = vec![b'a'; MAX_HEAD_BYTES * 2];
+        let mut buf = Vec::new();
+        let r = read_head(&mut &endless[..], &mut buf).await;
+        assert!(matches!(r, Err(HeadReadError::TooLarge)));
+        assert!(buf.len() <= MAX_HEAD_BYTES + 4);
+    }
+
+    #[tokio::test]
+    async fn bytes_after_the_head_are_left_for_the_next_layer() {
+        let data = b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi";
+        let mut buf = Vec::new();
+        let end = read_head(&mut &data[..], &mut buf).await.unwrap();
+        assert_eq!(&buf[end..], b"\x81\x02hi");
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse_head(&bytes);
+            let _ = printable_snippet(&bytes, 64);
+        }
+
+        #[test]
+        fn parsing_never_panics_on_head_like_input(
+            version in "HTTP/1\\.[0-9]",
+            status in "[0-9]{0,4}",
+            reason in "[ -~]{0,40}",
+            headers in proptest::collection::vec(("[!-9;-~]{0,20}", "[ -~\\x80-\\xff]{0,40}"), 0..120),
+        ) {
+            let mut s = format!("{version} {status} {reason}\r\n");
+            for (k, v) in headers { s.push_str(&format!("{k}: {v}\r\n")); }
+            s.push_str("\r\n");
+            let _ = parse_head(s.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The check engine: one WebSocket endpoint, checked phase by phase, with retries.
+//!
+//! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here)
+//! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
+//! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
+//! * [`model`], [`error`]: the vocabulary and the typed failures
+//! * [`stream`], [`head`], [`budget`], [`timeline`], [`redact`]: the plumbing that
+//!   keeps reads bounded, evidence honest and secrets out
+
+pub mod attempt;
+pub mod budget;
+pub mod error;
+pub mod head;
+pub mod model;
+pub mod proxy;
+pub mod redact;
+pub mod resolve;
+pub mod session;
+pub mod spec;
+pub mod stream;
+pub mod timeline;
+pub mod tls;
+pub mod upgrade;
+
+pub use attempt::{AttemptReport, run_attempt};
+pub use error::CheckError;
+pub use model::{Class, Phase, Status};
+pub use spec::{CheckOptions, CheckSpec, SpecError};
+
+use serde::Serialize;
+
+/// The result of checking one endpoint (one address, with `--all-addresses`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The URL checked, with credential query parameters redacted.
+    pub url: String,
+    /// The address this report is pinned to (`--all-addresses`).
+    pub pinned_address: Option<String>,
+    /// Every attempt, in order; the last one decides.
+    pub attempts: Vec<AttemptReport>,
+}
+
+impl CheckReport {
+    /// The attempt that decided the verdict.
+    pub fn decisive(&self) -> &AttemptReport {
+        self.attempts
+            .last()
+            .expect("a check report always has at least one attempt")
+    }
+
+    /// True when the check passed (possibly with warnings).
+    pub fn ok(&self) -> bool {
+        self.decisive().ok()
+    }
+
+    /// Nagios-style status.
+    pub fn status(&self) -> Status {
+        let last = self.decisive();
+        if !last.ok() {
+            Status::Critical
+        } else if !last.warnings.is_empty() {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    }
+
+    /// A label for humans: the URL, plus the pinned address if any.
+    pub fn label(&self) -> String {
+        match &self.pinned_address {
+            Some(a) => format!("{} @ {a}", self.url),
+            None => self.url.clone(),
+        }
+    }
+}
+
+/// Check `spec`, retrying after failures; stops at the first passing attempt.
+pub async fn run_check(spec: &CheckSpec) -> CheckReport {
+    let mut attempts = Vec::with_capacity(1 + spec.retries as usize);
+    for number in 1..=spec.retries.saturating_add(1) {
+        if number > 1 {
+            tokio::time::sleep(spec.retry_delay).await;
+        }
+        let attempt = run_attempt(spec, number).await;
+        let passed = attempt.ok();
+        attempts.push(attempt);
+        if passed {
+            break;
+        }
+    }
+    CheckReport {
+        url: redact::redact_url(&spec.target.url),
+        pinned_address: None,
+        attempts,
+    }
+}
+
+/// Check every address the name resolves to, each on its own, concurrently.
+/// If resolution fails, the single report says so.
+pub async fn run_check_all_addresses(spec: &CheckSpec) -> Vec<CheckReport> {
+    if spec.pinned_addr.is_some() || spec.proxy.is_some() {
+        return vec![run_check(spec).await];
+    }
+    let lookup = tokio::time::timeout(
+        spec.timeout,
+        resolve::lookup(&spec.target.host, spec.target.port),
+    )
+    .await;
+    let Ok(Ok(addrs)) = lookup else {
+        return vec![run_check(spec).await];
+    };
+    let checks = addrs.iter().map(|addr| {
+        let pinned = spec.pinned_to(addr.ip());
+        async move {
+            let mut report = run_check(&pinned).await;
+            report.pinned_address = Some(addr.ip().to_string());
+            report
+        }
+    });
+    futures_util::future::join_all(checks).await
+}

@@ -1,0 +1,359 @@
+//! The vocabulary of a check: phases, outcome classes and the evidence an
+//! attempt records. These types are the stable contract behind the JSON output,
+//! the alerts and the metrics, so renaming a variant is a breaking change.
+
+use serde::Serialize;
+use std::fmt;
+
+/// One step of a check, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Name resolution (skipped for IP literals, `--resolve` and proxies).
+    Dns,
+    /// TCP connect, including a proxy tunnel when one is used.
+    Connect,
+    /// TLS handshake (`wss://` only).
+    Tls,
+    /// Upgrade request written, response head read and validated.
+    Upgrade,
+    /// After the 101: ping/pong, send/expect and the optional hold.
+    Open,
+    /// Our Close frame, the server's Close frame and its FIN.
+    Close,
+}
+
+impl Phase {
+    /// Every phase, in running order.
+    pub const ALL: [Phase; 6] = [
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Upgrade,
+        Phase::Open,
+        Phase::Close,
+    ];
+
+    /// The lower-case name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Dns => "dns",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Upgrade => "upgrade",
+            Phase::Open => "open",
+            Phase::Close => "close",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome class of a check: `ok` or one failure class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Every phase passed.
+    Ok,
+    /// The name did not resolve.
+    DnsError,
+    /// TCP could not be established.
+    ConnectError,
+    /// The TLS handshake failed.
+    TlsError,
+    /// A waiting step ran out of time.
+    Timeout,
+    /// The server answered, but not with 101.
+    Missing101,
+    /// A 101 that is not a valid WebSocket upgrade, or bytes that are not the protocol.
+    ProtocolError,
+    /// The server closed before the check finished.
+    EarlyFin,
+    /// `--expect` did not match the first message.
+    UnexpectedMessage,
+}
+
+impl Class {
+    /// Every class, for exhaustive tables (metrics, docs, tests).
+    pub const ALL: [Class; 9] = [
+        Class::Ok,
+        Class::DnsError,
+        Class::ConnectError,
+        Class::TlsError,
+        Class::Timeout,
+        Class::Missing101,
+        Class::ProtocolError,
+        Class::EarlyFin,
+        Class::UnexpectedMessage,
+    ];
+
+    /// The snake_case name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Ok => "ok",
+            Class::DnsError => "dns_error",
+            Class::ConnectError => "connect_error",
+            Class::TlsError => "tls_error",
+            Class::Timeout => "timeout",
+            Class::Missing101 => "missing_101",
+            Class::ProtocolError => "protocol_error",
+            Class::EarlyFin => "early_fin",
+            Class::UnexpectedMessage => "unexpected_message",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Overall status, in Nagios terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Healthy.
+    Ok,
+    /// Healthy, with something to look at soon (e.g. an expiring certificate).
+    Warning,
+    /// Failed.
+    Critical,
+}
+
+impl Status {
+    /// The Nagios plugin exit code for this status.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+        }
+    }
+
+    /// Upper-case word used by Nagios output.
+    pub fn nagios_word(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+        }
+    }
+}
+
+/// How the peer ended the TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerEnd {
+    /// An orderly FIN (read returned 0 bytes).
+    Fin,
+    /// A reset (ECONNRESET / EPIPE).
+    Rst,
+}
+
+impl fmt::Display for PeerEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PeerEnd::Fin => "FIN",
+            PeerEnd::Rst => "RST",
+        })
+    }
+}
+
+/// Which side started the WebSocket closing handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Closer {
+    /// wsprobe sent the first Close frame (the normal end of a check).
+    Client,
+    /// The server sent a Close frame or ended TCP first.
+    Server,
+}
+
+/// A Close frame as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CloseFrameInfo {
+    /// The status code (1000 normal, 1001 going away, …); `None` for an empty Close frame.
+    pub code: Option<u16>,
+    /// The reason text, possibly empty.
+    pub reason: String,
+}
+
+/// How the connection ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CloseInfo {
+    /// Who started closing.
+    pub initiated_by: Closer,
+    /// The server's Close frame, when one came.
+    pub server_frame: Option<CloseFrameInfo>,
+    /// How the server ended TCP, when it did.
+    pub peer_end: Option<PeerEnd>,
+    /// Milliseconds from the start of the attempt to the server's FIN or RST.
+    pub peer_end_at_ms: Option<f64>,
+    /// True when the closing handshake completed: both Close frames, then the server's FIN.
+    pub clean: bool,
+}
+
+/// The parsed head of the HTTP response to the upgrade request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponseHead {
+    /// "HTTP/1.1" or "HTTP/1.0".
+    pub version: String,
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase as sent.
+    pub reason: String,
+    /// Headers in the order sent, names as sent. Secret-bearing values are redacted.
+    pub headers: Vec<(String, String)>,
+    /// First bytes (at most 512) of the body when the status is not 101, lossily decoded.
+    pub body_snippet: Option<String>,
+}
+
+impl ResponseHead {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// "HTTP/1.1 101 Switching Protocols".
+    pub fn status_line(&self) -> String {
+        format!("{} {} {}", self.version, self.status, self.reason)
+            .trim_end()
+            .to_string()
+    }
+}
+
+/// What the TLS handshake showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TlsInfo {
+    /// e.g. "TLSv1.3"; `None` when the handshake did not finish.
+    pub version: Option<String>,
+    /// e.g. "TLS13_AES_128_GCM_SHA256".
+    pub cipher: Option<String>,
+    /// The end-entity certificate, when the server presented one.
+    pub certificate: Option<CertInfo>,
+    /// True when `--insecure` turned verification off.
+    pub verification_disabled: bool,
+}
+
+/// The parts of a certificate an engineer needs to see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertInfo {
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// DNS and IP names the certificate is valid for.
+    pub names: Vec<String>,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Unix timestamp of `not_after` (for metrics).
+    pub not_after_unix: i64,
+    /// Whole days until `not_after` (negative once expired).
+    pub days_left: i64,
+}
+
+/// One line of an attempt's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Milliseconds since the attempt started.
+    pub at_ms: f64,
+    /// The phase it belongs to.
+    pub phase: Phase,
+    /// What happened, in words.
+    pub what: String,
+}
+
+/// Duration of each phase that ran, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Name resolution.
+    pub dns_ms: Option<f64>,
+    /// TCP connect (and proxy tunnel).
+    pub connect_ms: Option<f64>,
+    /// TLS handshake.
+    pub tls_ms: Option<f64>,
+    /// Request written to response head validated.
+    pub upgrade_ms: Option<f64>,
+    /// Ping/pong, send/expect and hold.
+    pub open_ms: Option<f64>,
+    /// Close handshake and FIN.
+    pub close_ms: Option<f64>,
+    /// The whole attempt.
+    pub total_ms: f64,
+}
+
+impl Timings {
+    /// The duration of one phase, if it ran.
+    pub fn get(&self, phase: Phase) -> Option<f64> {
+        match phase {
+            Phase::Dns => self.dns_ms,
+            Phase::Connect => self.connect_ms,
+            Phase::Tls => self.tls_ms,
+            Phase::Upgrade => self.upgrade_ms,
+            Phase::Open => self.open_ms,
+            Phase::Close => self.close_ms,
+        }
+    }
+
+    /// Record the duration of one phase.
+    pub fn set(&mut self, phase: Phase, ms: f64) {
+        let slot = match phase {
+            Phase::Dns => &mut self.dns_ms,
+            Phase::Connect => &mut self.connect_ms,
+            Phase::Tls => &mut self.tls_ms,
+            Phase::Upgrade => &mut self.upgrade_ms,
+            Phase::Open => &mut self.open_ms,
+            Phase::Close => &mut self.close_ms,
+        };
+        *slot = Some(ms);
+    }
+}
+
+/// Something worth attention on a passing check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// The server certificate expires within the warning window.
+    CertExpiring {
+        /// Days until expiry.
+        days_left: i64,
+        /// Expiry, RFC 3339.
+        not_after: String,
+    },
+    /// `--insecure`: the certificate was not verified.
+    InsecureTls,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::CertExpiring {
+                days_left,
+                not_after,
+            } => write!(
+                f,
+                "cert_expiring: certificate expires in {days_left} days ({not_after})"
+            ),
+            Warning::InsecureTls => f.write_str("insecure: TLS certificate was not verified"),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The `dns` phase: which addresses to connect to. IP literals, `--resolve` and
+//! `--all-addresses` pins skip DNS; with a proxy, the proxy's name is resolved
+//! and the target's name is left to the proxy.
+
+use super::error::CheckError;
+use super::spec::CheckSpec;
+use std::net::SocketAddr;
+
+/// What the connect phase should dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    /// Addresses to try in order (the proxy's, when there is one).
+    pub addrs: Vec<SocketAddr>,
+    /// True when a DNS lookup was made (so the phase gets a timing).
+    pub looked_up: bool,
+}
+
+/// Resolve a host name to every address, v4 and v6, in the resolver's order.
+pub async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, CheckError> {
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(addrs) => {
+            let mut out: Vec<SocketAddr> = Vec::new();
+            for a in addrs {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+            if out.is_empty() {
+                Err(CheckError::Dns {
+                    host: host.to_string(),
+                    reason: "no addresses".into(),
+                })
+            } else {
+                Ok(out)
+            }
+        }
+        Err(e) => Err(CheckError::Dns {
+            host: host.to_string(),
+            reason: super::error::os_message(&e),
+        }),
+    }
+}
+
+/// Work out what to dial for `spec`. The caller bounds this in time.
+pub async fn dial_plan(spec: &CheckSpec) -> Result<Dial, CheckError> {
+    if let Some(proxy) = &spec.proxy {
+        if let Ok(ip) = proxy.host.parse() {
+            return Ok(Dial {
+                addrs: vec![SocketAddr::new(ip, proxy.port)],
+                looked_up: false,
+            });
+        }
+        return Ok(Dial {
+            addrs: lookup(&proxy.host, proxy.port).await?,
+            looked_up: true,
+        });
+    }
+    if let Some(addr) = spec.pinned_socket() {
+        return Ok(Dial {
+            addrs: vec![addr],
+            looked_up: false,
+        });
+    }
+    Ok(Dial {
+        addrs: lookup(&spec.target.host, spec.target.port).await?,
+        looked_up: true,
+    })
+}

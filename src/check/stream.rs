@@ -1,0 +1,125 @@
+//! The byte stream under the WebSocket: a tap that counts bytes and notices how
+//! and when the peer ended the connection (FIN or RST), so "who closed and when"
+//! is evidence rather than a guess from a library error.
+
+use super::model::PeerEnd;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Any bidirectional async byte stream (plain TCP or TLS).
+pub trait AsyncIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncIo for T {}
+
+/// A stream wrapper that records traffic and the peer's end of the connection.
+pub struct Tap {
+    inner: Box<dyn AsyncIo>,
+    origin: Instant,
+    sent: u64,
+    received: u64,
+    last_activity: Instant,
+    peer_end: Option<(PeerEnd, f64)>,
+}
+
+impl Tap {
+    /// Wrap `inner`; times are measured from `origin` (the attempt's start).
+    pub fn new(inner: Box<dyn AsyncIo>, origin: Instant, sent: u64, received: u64) -> Tap {
+        Tap {
+            inner,
+            origin,
+            sent,
+            received,
+            last_activity: Instant::now(),
+            peer_end: None,
+        }
+    }
+
+    /// Bytes written so far on this connection.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Bytes read so far on this connection.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// How the peer ended the connection, and when (ms since the attempt's start).
+    pub fn peer_end(&self) -> Option<(PeerEnd, f64)> {
+        self.peer_end
+    }
+
+    /// When bytes last moved in either direction.
+    pub fn last_activity(&self) -> Instant {
+        self.last_activity
+    }
+
+    fn note_end(&mut self, how: PeerEnd) {
+        if self.peer_end.is_none() {
+            self.peer_end = Some((how, self.origin.elapsed().as_secs_f64() * 1000.0));
+        }
+    }
+
+    fn note_error(&mut self, err: &io::Error) {
+        if matches!(
+            err.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        ) {
+            self.note_end(PeerEnd::Rst);
+        }
+    }
+}
+
+impl AsyncRead for Tap {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        match &result {
+            Poll::Ready(Ok(())) => {
+                let n = buf.filled().len() - before;
+                if n == 0 && buf.remaining() > 0 {
+                    self.note_end(PeerEnd::Fin);
+                } else {
+                    self.received += n as u64;
+                    self.last_activity = Instant::now();
+                }
+            }
+            Poll::Ready(Err(e)) => self.note_error(e),
+            Poll::Pending => {}
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tap {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        match &result {
+            Poll::Ready(Ok(n)) => {
+                self.sent += *n as u64;
+                self.last_activity = Instant::now();
+            }
+            Poll::Ready(Err(e)) => self.note_error(e),
+            Poll::Pending => {}
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

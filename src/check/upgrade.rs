@@ -1,0 +1,403 @@
+//! The `upgrade` phase: write the HTTP/1.1 upgrade request, read the raw
+//! response head (bounded), and validate a 101 ourselves. Doing this instead of
+//! tungstenite's client handshake keeps the evidence (an HTTP/1.0 error page is
+//! a `missing_101` with its status, not a `WrongHttpVersion`).
+
+use super::error::CheckError;
+use super::head::{HeadReadError, parse_head, printable_snippet, read_head};
+use super::model::{Phase, ResponseHead};
+use super::redact::header_value_for_evidence;
+use super::spec::CheckSpec;
+use super::stream::Tap;
+use base64::Engine;
+use serde::Serialize;
+use sha1::{Digest, Sha1};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The GUID RFC 6455 appends to the key.
+const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// How much of a non-101 body is kept as evidence.
+pub const BODY_SNIPPET_BYTES: usize = 512;
+
+/// The request as sent, with secrets redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestHead {
+    /// "GET /path HTTP/1.1".
+    pub line: String,
+    /// Headers in order; credential values replaced.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A validated upgrade.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// Bytes that arrived after the head: the first WebSocket frames.
+    pub leftover: Vec<u8>,
+    /// The subprotocol the server chose.
+    pub subprotocol: Option<String>,
+}
+
+/// A fresh random Sec-WebSocket-Key.
+pub fn new_key() -> String {
+    let bytes: [u8; 16] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The Sec-WebSocket-Accept a correct server derives from `key`.
+pub fn accept_for(key: &str) -> String {
+    let mut h = Sha1::new();
+    h.update(key.as_bytes());
+    h.update(WS_GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// Build the request bytes and their redacted record.
+pub fn build_request(spec: &CheckSpec, key: &str) -> (String, RequestHead) {
+    let line = format!("GET {} HTTP/1.1", spec.target.resource);
+    let mut headers: Vec<(String, String)> = vec![
+        ("Host".into(), spec.target.host_header.clone()),
+        ("Upgrade".into(), "websocket".into()),
+        ("Connection".into(), "Upgrade".into()),
+        ("Sec-WebSocket-Key".into(), key.into()),
+        ("Sec-WebSocket-Version".into(), "13".into()),
+    ];
+    if !spec.subprotocols.is_empty() {
+        headers.push((
+            "Sec-WebSocket-Protocol".into(),
+            spec.subprotocols.join(", "),
+        ));
+    }
+    let has_user_agent = spec
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"));
+    if !has_user_agent {
+        headers.push((
+            "User-Agent".into(),
+            concat!("wsprobe/", env!("CARGO_PKG_VERSION")).into(),
+        ));
+    }
+    headers.extend(spec.headers.iter().cloned());
+    let mut raw = String::with_capacity(256);
+    raw.push_str(&line);
+    raw.push_str("\r\n");
+    for (k, v) in &headers {
+        raw.push_str(k);
+        raw.push_str(": ");
+        raw.push_str(v);
+        raw.push_str("\r\n");
+    }
+    raw.push_str("\r\n");
+    let record = RequestHead {
+        line,
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| {
+                let v = header_value_for_evidence(&k, &v);
+                (k, v)
+            })
+            .collect(),
+    };
+    (raw, record)
+}
+
+/// How the upgrade went wrong, before it is turned into a [`CheckError`] with
+/// the byte counts the caller knows.
+#[derive(Debug)]
+pub enum UpgradeFailure {
+    /// A limit ran out; what we were waiting for.
+    TimedOut(&'static str, Option<String>),
+    /// The check failed with this error.
+    Failed(CheckError),
+}
+
+/// Send the request and read and validate the response. Sets `response` as soon
+/// as a head is parsed, so evidence survives a later failure.
+pub async fn upgrade(
+    io: &mut Tap,
+    request: &str,
+    key: &str,
+    spec: &CheckSpec,
+    limit: Duration,
+    response: &mut Option<ResponseHead>,
+) -> Result<Upgraded, UpgradeFailure> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let write = tokio::time::timeout_at(deadline, io.write_all(request.as_bytes())).await;
+    match write {
+        Err(_) => return Err(UpgradeFailure::TimedOut("the request to be sent", None)),
+        Ok(Err(e)) => return Err(UpgradeFailure::Failed(closed_before_answer(io, Some(e)))),
+        Ok(Ok(())) => {}
+    }
+    let mut buf = Vec::with_capacity(1024);
+    let end = match tokio::time::timeout_at(deadline, read_head(io, &mut buf)).await {
+        Err(_) => {
+            let detail = if buf.is_empty() {
+                None
+            } else {
+                Some(format!(
+                    "partial response: {}",
+                    printable_snippet(&buf, 120)
+                ))
+            };
+            return Err(UpgradeFailure::TimedOut("the 101 response", detail));
+        }
+        Ok(Ok(end)) => end,
+        Ok(Err(HeadReadError::TooLarge)) => {
+            return Err(UpgradeFailure::Failed(CheckError::Protocol {
+                phase: Phase::Upgrade,
+                what: format!(
+                    "response head exceeds {} KiB without ending",
+                    super::head::MAX_HEAD_BYTES / 1024
+                ),
+            }));
+        }
+        Ok(Err(HeadReadError::Eof)) if !buf.is_empty() => {
+            return Err(UpgradeFailure::Failed(CheckError::Protocol {
+                phase: Phase::Upgrade,
+                what: format!(
+                    "connection closed in the middle of the response head: {}",
+                    printable_snippet(&buf, 120)
+                ),
+            }));
+        }
+        Ok(Err(HeadReadError::Eof)) => {
+            return Err(UpgradeFailure::Failed(closed_before_answer(io, None)));
+        }
+        Ok(Err(HeadReadError::Io(e))) => {
+            return Err(UpgradeFailure::Failed(closed_before_answer(io, Some(e))));
+        }
+    };
+    let head = parse_head(&buf[..end]).map_err(|what| {
+        UpgradeFailure::Failed(CheckError::Protocol {
+            phase: Phase::Upgrade,
+            what,
+        })
+    })?;
+    let leftover = buf[end..].to_vec();
+    if head.status != 101 {
+        let mut head = head;
+        head.body_snippet = Some(read_body_snippet(io, leftover, deadline).await);
+        *response = Some(head.clone());
+        return Err(UpgradeFailure::Failed(CheckError::Missing101 {
+            response: head,
+        }));
+    }
+    *response = Some(head.clone());
+    let subprotocol = validate_101(&head, key, spec).map_err(|what| {
+        UpgradeFailure::Failed(CheckError::Protocol {
+            phase: Phase::Upgrade,
+            what,
+        })
+    })?;
+    Ok(Upgraded {
+        leftover,
+        subprotocol,
+    })
+}
+
+fn closed_before_answer(io: &Tap, err: Option<std::io::Error>) -> CheckError {
+    let peer_end = io.peer_end().map(|(end, _)| end).or_else(|| {
+        err.as_ref()
+            .filter(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                )
+            })
+            .map(|_| super::model::PeerEnd::Rst)
+    });
+    match (peer_end, err) {
+        (None, Some(e)) => CheckError::Protocol {
+            phase: Phase::Upgrade,
+            what: format!("read failed: {}", super::error::os_message(&e)),
+        },
+        (peer_end, _) => CheckError::EarlyFin {
+            phase: Phase::Upgrade,
+            peer_end,
+            close_frame: None,
+            ms_after_101: None,
+            idle_ms: None,
+            while_held: false,
+        },
+    }
+}
+
+/// Keep up to [`BODY_SNIPPET_BYTES`] of the body, waiting at most a short
+/// while: the status is the verdict, the body only helps to explain it.
+async fn read_body_snippet(
+    io: &mut Tap,
+    mut body: Vec<u8>,
+    deadline: tokio::time::Instant,
+) -> String {
+    let short = tokio::time::Instant::now() + Duration::from_millis(300);
+    let until = deadline.min(short);
+    let mut chunk = [0u8; 512];
+    while body.len() < BODY_SNIPPET_BYTES {
+        match tokio::time::timeout_at(until, io.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => body.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    body.truncate(BODY_SNIPPET_BYTES);
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// RFC 6455 §4.2.2 from the client's side. Returns the chosen subprotocol.
+pub fn validate_101(
+    head: &ResponseHead,
+    key: &str,
+    spec: &CheckSpec,
+) -> Result<Option<String>, String> {
+    if head.version != "HTTP/1.1" {
+        return Err(format!(
+            "101 over {} (WebSocket needs HTTP/1.1)",
+            head.version
+        ));
+    }
+    match head.header("upgrade") {
+        Some(v) if v.eq_ignore_ascii_case("websocket") => {}
+        Some(v) => return Err(format!("101 with 'Upgrade: {v}' instead of websocket")),
+        None => return Err("101 without an Upgrade header".into()),
+    }
+    let connection_ok = head
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    if !connection_ok {
+        return Err("101 without 'Connection: Upgrade'".into());
+    }
+    let expected = accept_for(key);
+    match head.header("sec-websocket-accept") {
+        Some(v) if v == expected => {}
+        Some(v) => {
+            return Err(format!(
+                "wrong Sec-WebSocket-Accept {v:?} (expected {expected:?}): the answer does not belong to this request (caching proxy?)"
+            ));
+        }
+        None => return Err("101 without Sec-WebSocket-Accept".into()),
+    }
+    let subprotocol = match head.header("sec-websocket-protocol") {
+        None => None,
+        Some(p) if spec.subprotocols.iter().any(|o| o == p.trim()) => Some(p.trim().to_string()),
+        Some(p) if spec.subprotocols.is_empty() => {
+            return Err(format!(
+                "server chose subprotocol {p:?} although none was requested"
+            ));
+        }
+        Some(p) => {
+            return Err(format!(
+                "server chose subprotocol {p:?}, not one of the offered {:?}",
+                spec.subprotocols
+            ));
+        }
+    };
+    if let Some(ext) = head.header("sec-websocket-extensions") {
+        return Err(format!(
+            "server enabled extension {ext:?} that was not requested"
+        ));
+    }
+    Ok(subprotocol)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::spec::CheckOptions;
+
+    fn spec(subprotocols: &[&str]) -> CheckSpec {
+        let opts = CheckOptions {
+            subprotocols: subprotocols.iter().map(|s| s.to_string()).collect(),
+            proxy: crate::check::proxy::ProxySetting::None,
+            ..CheckOptions::default()
+        };
+        CheckSpec::build("ws://127.0.0.1:1/", &opts).unwrap()
+    }
+
+    fn head_101(extra: &[(&str, &str)], key: &str) -> ResponseHead {
+        let mut headers = vec![
+            ("Upgrade".to_string(), "websocket".to_string()),
+            ("Connection".to_string(), "keep-alive, Upgrade".to_string()),
+            ("Sec-WebSocket-Accept".to_string(), accept_for(key)),
+        ];
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ResponseHead {
+            version: "HTTP/1.1".into(),
+            status: 101,
+            reason: "Switching Protocols".into(),
+            headers,
+            body_snippet: None,
+        }
+    }
+
+    #[test]
+    fn accept_key_matches_the_rfc_example() {
+        assert_eq!(
+            accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn a_correct_101_is_accepted_and_reports_the_chosen_subprotocol() {
+        let head = head_101(&[("Sec-WebSocket-Protocol", "chat")], "k");
+        assert_eq!(
+            validate_101(&head, "k", &spec(&["chat"])),
+            Ok(Some("chat".into()))
+        );
+    }
+
+    #[test]
+    fn each_broken_101_names_what_is_wrong() {
+        let cases: Vec<(ResponseHead, &str)> = vec![
+            (head_101(&[], "other-key"), "wrong Sec-WebSocket-Accept"),
+            (
+                head_101(&[("Sec-WebSocket-Protocol", "x")], "k"),
+                "although none was requested",
+            ),
+            (
+                head_101(&[("Sec-WebSocket-Extensions", "permessage-deflate")], "k"),
+                "extension",
+            ),
+            (
+                ResponseHead {
+                    headers: vec![],
+                    ..head_101(&[], "k")
+                },
+                "without an Upgrade header",
+            ),
+            (
+                ResponseHead {
+                    version: "HTTP/1.0".into(),
+                    ..head_101(&[], "k")
+                },
+                "101 over HTTP/1.0",
+            ),
+        ];
+        for (head, want) in cases {
+            let err = validate_101(&head, "k", &spec(&[])).unwrap_err();
+            assert!(err.contains(want), "{err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn the_request_record_hides_credentials_but_the_wire_carries_them() {
+        let opts = CheckOptions {
+            headers: vec!["Authorization: Bearer t0ken".into(), "X-Trace: 1".into()],
+            proxy: crate::check::proxy::ProxySetting::None,
+            ..CheckOptions::default()
+        };
+        let spec = CheckSpec::build("ws://h:8080/ws?x=1", &opts).unwrap();
+        let (raw, record) = build_request(&spec, "k");
+        assert!(raw.starts_with("GET /ws?x=1 HTTP/1.1\r\nHost: h:8080\r\n"));
+        assert!(raw.contains("Authorization: Bearer t0ken\r\n"));
+        assert!(raw.ends_with("\r\n\r\n"));
+        let shown = format!("{record:?}");
+        assert!(
+            !shown.contains("t0ken") && shown.contains("X-Trace"),
+            "{shown}"
+        );
+    }
+}

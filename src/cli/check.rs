@@ -1,0 +1,194 @@
+//! `wsprobe check URL…`: one-shot checks for a terminal, CI or a Nagios-style
+//! runner. Every URL and option is validated before any connection is made.
+
+use super::EXIT_USAGE;
+use super::args::duration;
+use crate::check::proxy::ProxySetting;
+use crate::check::tls::{TlsOptions, TlsSetup};
+use crate::check::{self, CheckOptions, CheckReport, CheckSpec, Status};
+use crate::report::{self, Format};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of `wsprobe check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// ws:// or wss:// URLs; several are checked concurrently.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Budget of each waiting step (connect, 101, pong, Close) and of the whole attempt, excluding --hold.
+    #[arg(long, value_parser = duration, default_value = "10s", value_name = "DUR")]
+    pub timeout: Duration,
+    /// Budget of the TCP connect (default: --timeout).
+    #[arg(long, value_parser = duration, value_name = "DUR")]
+    pub connect_timeout: Option<Duration>,
+    /// Extra request header, 'Name: value' (repeatable). Values of credential headers are never shown.
+    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// Origin header to send.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Subprotocol to offer (repeatable).
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    pub subprotocols: Vec<String>,
+    /// Send one ping after the upgrade and wait for its pong (default).
+    #[arg(long, overrides_with = "no_ping")]
+    pub ping: bool,
+    /// Do not ping after the upgrade.
+    #[arg(long)]
+    pub no_ping: bool,
+    /// While holding, send a ping this often; each pong must come within --timeout.
+    #[arg(long, value_parser = duration, value_name = "DUR")]
+    pub ping_every: Option<Duration>,
+    /// Stay connected this long after the upgrade, watching for the server closing.
+    #[arg(long, value_parser = duration, value_name = "DUR")]
+    pub hold: Option<Duration>,
+    /// Text message to send after the upgrade.
+    #[arg(long, value_name = "TEXT")]
+    pub send: Option<String>,
+    /// Regex the first text or binary message from the server must match.
+    #[arg(long, value_name = "REGEX")]
+    pub expect: Option<String>,
+    /// PEM file of CA certificates to trust instead of the built-in roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Also trust the operating system's certificate store.
+    #[arg(long)]
+    pub system_roots: bool,
+    /// Client certificate chain (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Do not verify the server certificate (reported loudly).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Warn (exit 1) when the certificate expires within this window.
+    #[arg(long, value_parser = duration, default_value = "14d", value_name = "DUR")]
+    pub cert_expiry_warn: Duration,
+    /// Use ADDR for HOST:PORT instead of DNS, like curl (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Check every A and AAAA address of the host, each on its own.
+    #[arg(long)]
+    pub all_addresses: bool,
+    /// Proxy URL: http://[user:pass@]host:port (CONNECT) or socks5://host:port.
+    /// Default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, minus NO_PROXY and loopback.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+    /// Ignore proxy environment variables.
+    #[arg(long)]
+    pub no_proxy: bool,
+    /// Extra attempts after a failure; the check fails only if all fail.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
+    /// Pause between attempts.
+    #[arg(long, value_parser = duration, default_value = "1s", value_name = "DUR")]
+    pub retry_delay: Duration,
+    /// Largest message or frame accepted from the server, in bytes.
+    #[arg(long, default_value_t = check::spec::DEFAULT_MAX_MESSAGE_BYTES, value_name = "BYTES")]
+    pub max_message_bytes: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Show the request and response heads and the full timeline.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl CheckArgs {
+    /// The per-check options these arguments describe.
+    pub fn options(&self) -> CheckOptions {
+        CheckOptions {
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            headers: self.headers.clone(),
+            origin: self.origin.clone(),
+            subprotocols: self.subprotocols.clone(),
+            ping: !self.no_ping,
+            ping_every: self.ping_every,
+            hold: self.hold,
+            send: self.send.clone(),
+            expect: self.expect.clone(),
+            tls: TlsOptions {
+                ca_file: self.ca_file.clone(),
+                system_roots: self.system_roots,
+                client_cert: self.cert.clone(),
+                client_key: self.key.clone(),
+                insecure: self.insecure,
+            },
+            cert_expiry_warn: self.cert_expiry_warn,
+            resolve: self.resolve.clone(),
+            proxy: match (&self.proxy, self.no_proxy) {
+                (Some(p), _) => ProxySetting::Explicit(p.clone()),
+                (None, true) => ProxySetting::None,
+                (None, false) => ProxySetting::FromEnv,
+            },
+            retries: self.retries,
+            retry_delay: self.retry_delay,
+            max_message_bytes: self.max_message_bytes,
+        }
+    }
+}
+
+/// Validate every URL, then check them all concurrently and print the results.
+pub async fn run(args: CheckArgs) -> ExitCode {
+    let opts = args.options();
+    let specs = match build_specs(&args.urls, &opts) {
+        Ok(specs) => specs,
+        Err(message) => {
+            eprintln!("wsprobe: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if args.insecure && specs.iter().any(|s| s.target.secure) {
+        eprintln!(
+            "wsprobe: WARNING: --insecure: TLS certificates are NOT verified; a passing check proves nothing about the certificate"
+        );
+    }
+    let all_addresses = args.all_addresses;
+    let runs = specs.into_iter().map(|spec| async move {
+        if all_addresses {
+            check::run_check_all_addresses(&spec).await
+        } else {
+            vec![check::run_check(&spec).await]
+        }
+    });
+    let reports: Vec<CheckReport> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    print!("{}", report::render(args.format, &reports, args.verbose));
+    let worst = reports
+        .iter()
+        .map(CheckReport::status)
+        .max()
+        .unwrap_or(Status::Ok);
+    ExitCode::from(worst.exit_code())
+}
+
+/// Build one spec per URL; the TLS setup (roots, client identity) is loaded once.
+fn build_specs(urls: &[String], opts: &CheckOptions) -> Result<Vec<CheckSpec>, String> {
+    let mut tls: Option<Arc<TlsSetup>> = None;
+    let mut specs = Vec::with_capacity(urls.len());
+    for url in urls {
+        let target = check::spec::Target::parse(url).map_err(|e| e.to_string())?;
+        let setup = if target.secure {
+            if tls.is_none() {
+                tls = Some(Arc::new(
+                    TlsSetup::build(&opts.tls).map_err(|e| e.to_string())?,
+                ));
+            }
+            tls.clone()
+        } else {
+            None
+        };
+        specs.push(CheckSpec::build_with_tls(target, opts, setup).map_err(|e| e.to_string())?);
+    }
+    Ok(specs)
+}

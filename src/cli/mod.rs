@@ -1,0 +1,45 @@
+//! The `wsprobe` command line: argument handling and output only; the work is
+//! done by the library. Input errors exit with 3 (UNKNOWN), as Nagios expects.
+
+pub mod args;
+pub mod check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code for bad input (Nagios UNKNOWN).
+pub const EXIT_USAGE: u8 = 3;
+
+/// wsprobe: synthetic health checks for WebSocket endpoints.
+#[derive(Debug, Parser)]
+#[command(name = "wsprobe", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check one or more WebSocket URLs once and exit (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Check(check::CheckArgs),
+}
+
+/// Parse `args` and run the command; returns the process exit code.
+pub async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => EXIT_USAGE,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args).await,
+    }
+}

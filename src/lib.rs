@@ -1,0 +1,14 @@
+//! wsprobe: synthetic health checks for WebSocket endpoints.
+//!
+//! # Layout
+//! * [`check`]: the engine — one endpoint, phase by phase (dns, connect, tls,
+//!   upgrade, open, close), returning a [`check::CheckReport`] whose failures are
+//!   typed values carrying their evidence.
+//! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
+//! * [`report`]: renderers of reports: text, json, junit, nagios.
+//! * [`cli`]: argument handling and output for the `wsprobe` binary.
+
+pub mod check;
+pub mod classify;
+pub mod cli;
+pub mod report;

@@ -6,9 +6,15 @@
 //!   typed values carrying their evidence.
 //! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
 //! * [`report`]: renderers of reports: text, json, junit, nagios.
+//! * [`notification`]: what the state machine tells people, with its diagnostics.
+//! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
+//! * [`alert`]: rendering from `templates/` and delivery channels.
 //! * [`cli`]: argument handling and output for the `wsprobe` binary.
 
+pub mod alert;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod notification;
 pub mod report;
+pub mod state;

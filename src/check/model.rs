@@ -2,11 +2,11 @@
 //! attempt records. These types are the stable contract behind the JSON output,
 //! the alerts and the metrics, so renaming a variant is a breaking change.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One step of a check, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Name resolution (skipped for IP literals, `--resolve` and proxies).
@@ -54,7 +54,7 @@ impl fmt::Display for Phase {
 }
 
 /// The outcome class of a check: `ok` or one failure class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Every phase passed.

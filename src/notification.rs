@@ -1,0 +1,73 @@
+//! `Notification`: what the state machine decided to tell people, with the
+//! diagnostics of the run that triggered it. Produced by `state`, stored in the
+//! outbox as JSON, rendered by `alert` from templates.
+
+use crate::check::{Class, Phase};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// The monitor went down (failure threshold reached).
+    Down,
+    /// The monitor is up again (success threshold reached).
+    Recovered,
+    /// Still down; sent every `repeat`.
+    Reminder,
+}
+
+impl NotificationKind {
+    /// "DOWN", "RECOVERED", "REMINDER".
+    pub fn word(self) -> &'static str {
+        match self {
+            NotificationKind::Down => "DOWN",
+            NotificationKind::Recovered => "RECOVERED",
+            NotificationKind::Reminder => "REMINDER",
+        }
+    }
+}
+
+/// One alert to deliver, with everything a template may show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Down, recovered or reminder.
+    pub kind: NotificationKind,
+    /// Monitor name.
+    pub monitor: String,
+    /// The URL checked (credential query parameters redacted).
+    pub url: String,
+    /// The failure class (for a recovery: the class of the outage that ended).
+    pub class: Class,
+    /// The phase that failed.
+    pub phase: Option<Phase>,
+    /// One-line description of the failure.
+    pub message: Option<String>,
+    /// Likely causes.
+    pub hint: Option<String>,
+    /// When the incident's first failed run happened.
+    pub first_seen: DateTime<Utc>,
+    /// When this notification was generated.
+    pub at: DateTime<Utc>,
+    /// Outage so far (reminder) or in total (recovery), in seconds.
+    pub outage_secs: Option<u64>,
+    /// For a reminder: the class when the incident was last reported, if it changed since.
+    pub previous_class: Option<Class>,
+    /// Consecutive failed runs so far.
+    pub failed_runs: u32,
+    /// True when generated inside a maintenance window (delivery is held).
+    pub in_maintenance: bool,
+    /// The triggering run as JSON (`report::json::to_value`), every attempt's evidence included.
+    pub report: serde_json::Value,
+    /// The same run as human text (`report::text::render`, verbose).
+    pub report_text: String,
+}
+
+impl Notification {
+    /// The outage as humans read it ("5m 3s"), when known.
+    pub fn outage_text(&self) -> Option<String> {
+        self.outage_secs
+            .map(|s| humantime::format_duration(std::time::Duration::from_secs(s)).to_string())
+    }
+}

@@ -9,12 +9,14 @@
 //! * [`notification`]: what the state machine tells people, with its diagnostics.
 //! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
 //! * [`alert`]: rendering from `templates/` and delivery channels.
+//! * [`demo`]: local endpoints reproducing classic failures, for `wsprobe demo`.
 //! * [`cli`]: argument handling and output for the `wsprobe` binary.
 
 pub mod alert;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod demo;
 pub mod notification;
 pub mod report;
 pub mod state;

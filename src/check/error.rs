@@ -52,7 +52,7 @@ pub enum CheckError {
         certificate: Option<CertInfo>,
     },
     /// A waiting step ran out of time.
-    #[error("{phase}: {waiting_for} took longer than {limit_ms} ms{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("{phase}: {waiting_for} took longer than {}{}", limit_text(*limit_ms), detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Timeout {
         /// Where it happened.
         phase: Phase,
@@ -82,7 +82,7 @@ pub enum CheckError {
         what: String,
     },
     /// The server ended the connection before the check finished.
-    #[error("{}", early_fin_summary(*phase, *peer_end, close_frame.as_ref(), *ms_after_101, *idle_ms))]
+    #[error("{}", early_fin_summary(*phase, *peer_end, close_frame.as_ref(), *ms_after_101, idle_ms.filter(|_| *while_held)))]
     EarlyFin {
         /// Where it happened.
         phase: Phase,
@@ -105,6 +105,17 @@ pub enum CheckError {
         /// The message received (truncated to 512 bytes).
         received: String,
     },
+}
+
+/// A limit in words, rounded to what a human set: "2 s", "500 ms".
+fn limit_text(ms: u64) -> String {
+    // Limits are the remaining budget, a hair under the configured value.
+    let rounded = ((ms as f64) / 10.0).round() * 10.0;
+    if rounded >= 1000.0 {
+        format!("{} s", rounded / 1000.0)
+    } else {
+        format!("{rounded} ms")
+    }
 }
 
 fn join(failures: &[AddrFailure]) -> String {
@@ -142,7 +153,10 @@ fn early_fin_summary(
         s.push_str(" before answering the upgrade");
     }
     if let Some(idle) = idle_ms {
-        s.push_str(&format!(", after {:.1} s idle", idle / 1000.0));
+        s.push_str(&format!(
+            " while held, after {:.1} s without traffic",
+            idle / 1000.0
+        ));
     }
     s
 }

@@ -58,7 +58,8 @@ impl Tap {
 
     fn note_end(&mut self, how: PeerEnd) {
         if self.peer_end.is_none() {
-            self.peer_end = Some((how, self.origin.elapsed().as_secs_f64() * 1000.0));
+            let ms = super::timeline::ms_between(self.origin, Instant::now());
+            self.peer_end = Some((how, ms));
         }
     }
 

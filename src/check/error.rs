@@ -28,6 +28,7 @@ impl fmt::Display for AddrFailure {
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum CheckError {
     /// The host name did not resolve.
+    #[serde(rename = "dns_error")]
     #[error("{host} did not resolve: {reason}")]
     Dns {
         /// The name looked up.
@@ -36,6 +37,7 @@ pub enum CheckError {
         reason: String,
     },
     /// No TCP connection could be made, to any address.
+    #[serde(rename = "connect_error")]
     #[error("could not connect: {}", join(failures))]
     Connect {
         /// Every address tried, in order, with its error.
@@ -44,6 +46,7 @@ pub enum CheckError {
         detail: Option<String>,
     },
     /// The TLS handshake failed.
+    #[serde(rename = "tls_error")]
     #[error("TLS handshake failed: {reason}")]
     Tls {
         /// rustls' reason, in words.
@@ -52,6 +55,7 @@ pub enum CheckError {
         certificate: Option<CertInfo>,
     },
     /// A waiting step ran out of time.
+    #[serde(rename = "timeout")]
     #[error("{phase}: {waiting_for} took longer than {}{}", limit_text(*limit_ms), detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Timeout {
         /// Where it happened.
@@ -68,12 +72,14 @@ pub enum CheckError {
         detail: Option<String>,
     },
     /// The server answered the upgrade with something other than 101.
+    #[serde(rename = "missing_101")]
     #[error("expected 101 Switching Protocols, got {}", response.status_line())]
     Missing101 {
         /// The response as received.
         response: ResponseHead,
     },
     /// The response or the stream broke the protocol.
+    #[serde(rename = "protocol_error")]
     #[error("{phase}: {what}")]
     Protocol {
         /// Where it happened.
@@ -82,6 +88,7 @@ pub enum CheckError {
         what: String,
     },
     /// The server ended the connection before the check finished.
+    #[serde(rename = "early_fin")]
     #[error("{}", early_fin_summary(*phase, *peer_end, close_frame.as_ref(), *ms_after_101, idle_ms.filter(|_| *while_held)))]
     EarlyFin {
         /// Where it happened.
@@ -98,6 +105,7 @@ pub enum CheckError {
         while_held: bool,
     },
     /// The first message did not match `--expect`.
+    #[serde(rename = "unexpected_message")]
     #[error("message did not match /{expected}/: {received:?}")]
     UnexpectedMessage {
         /// The pattern.
@@ -244,5 +252,74 @@ pub fn os_message(err: &std::io::Error) -> String {
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::model::{CloseFrameInfo, ResponseHead};
+
+    fn one_of_each() -> Vec<CheckError> {
+        vec![
+            CheckError::Dns {
+                host: "h".into(),
+                reason: "r".into(),
+            },
+            CheckError::Connect {
+                failures: vec![],
+                detail: None,
+            },
+            CheckError::Tls {
+                reason: "r".into(),
+                certificate: None,
+            },
+            CheckError::Timeout {
+                phase: Phase::Upgrade,
+                waiting_for: "w".into(),
+                limit_ms: 1,
+                bytes_sent: 0,
+                bytes_received: 0,
+                detail: None,
+            },
+            CheckError::Missing101 {
+                response: ResponseHead {
+                    version: "HTTP/1.1".into(),
+                    status: 504,
+                    reason: String::new(),
+                    headers: vec![],
+                    body_snippet: None,
+                },
+            },
+            CheckError::Protocol {
+                phase: Phase::Upgrade,
+                what: "w".into(),
+            },
+            CheckError::EarlyFin {
+                phase: Phase::Open,
+                peer_end: None,
+                close_frame: Some(CloseFrameInfo {
+                    code: Some(1001),
+                    reason: String::new(),
+                }),
+                ms_after_101: Some(1.0),
+                idle_ms: None,
+                while_held: false,
+            },
+            CheckError::UnexpectedMessage {
+                expected: "e".into(),
+                received: "r".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn the_evidence_tag_and_the_class_name_are_the_same_word() {
+        for err in one_of_each() {
+            let json = serde_json::to_value(&err).unwrap();
+            let class_json = serde_json::to_value(err.class()).unwrap();
+            assert_eq!(json["class"], class_json, "{err:?}");
+            assert_eq!(class_json, err.class().as_str(), "{err:?}");
+        }
     }
 }

@@ -68,6 +68,8 @@ pub enum Class {
     /// A waiting step ran out of time.
     Timeout,
     /// The server answered, but not with 101.
+    // snake_case alone would give "missing101"; every output says "missing_101".
+    #[serde(rename = "missing_101")]
     Missing101,
     /// A 101 that is not a valid WebSocket upgrade, or bytes that are not the protocol.
     ProtocolError,
@@ -354,6 +356,28 @@ impl fmt::Display for Warning {
                 "cert_expiring: certificate expires in {days_left} days ({not_after})"
             ),
             Warning::InsecureTls => f.write_str("insecure: TLS certificate was not verified"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_serializes_to_its_documented_name() {
+        for class in Class::ALL {
+            let json = serde_json::to_value(class).unwrap();
+            assert_eq!(json, class.as_str(), "{class:?}");
+            let back: Class = serde_json::from_value(json).unwrap();
+            assert_eq!(back, class);
+        }
+    }
+
+    #[test]
+    fn every_phase_serializes_to_its_documented_name() {
+        for phase in Phase::ALL {
+            assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
         }
     }
 }

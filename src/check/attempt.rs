@@ -5,6 +5,7 @@
 use super::budget::Budget;
 use super::error::{AddrFailure, CheckError, addr_failure};
 use super::model::{Class, CloseInfo, Event, Phase, ResponseHead, Timings, TlsInfo, Warning};
+use super::redact::redact_url;
 use super::resolve::dial_plan;
 use super::session::Session;
 use super::spec::CheckSpec;
@@ -251,7 +252,11 @@ async fn phases(
     let (raw_request, record) = build_request(spec, &key);
     report.request = Some(record);
     let limit = budget.step(spec.timeout);
-    log.event(Phase::Upgrade, format!("GET {} sent", spec.target.resource));
+    // The query may carry a token (?access_token=…): the timeline shows it redacted.
+    log.event(
+        Phase::Upgrade,
+        format!("GET {} sent", redact_url(&spec.target.resource)),
+    );
     let outcome = upgrade(
         &mut tap,
         &raw_request,
@@ -269,7 +274,12 @@ async fn phases(
     }
     let upgraded = match outcome {
         Ok(u) => u,
-        Err(UpgradeFailure::Failed(e)) => return Err(e),
+        Err(UpgradeFailure::Failed(mut e)) => {
+            if let CheckError::Tls { certificate, .. } = &mut e {
+                *certificate = report.tls.as_ref().and_then(|t| t.certificate.clone());
+            }
+            return Err(e);
+        }
         Err(UpgradeFailure::TimedOut(what, detail)) => {
             return Err(CheckError::Timeout {
                 phase: Phase::Upgrade,

@@ -206,6 +206,16 @@ fn version_name(v: rustls::ProtocolVersion) -> &'static str {
     }
 }
 
+/// The words for a TLS error that surfaced after our side of the handshake
+/// finished, or `None` when `err` is not a TLS error. With TLS 1.3 the server
+/// checks a client certificate only after the client considers the handshake
+/// done, so a refused (or missing) client certificate arrives as an alert on
+/// the first read of the upgrade response.
+pub fn late_handshake_failure(err: &std::io::Error, host: &str) -> Option<String> {
+    err.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(describe_tls_error(err, host))
+}
+
 /// Turn a handshake error into words an engineer can act on.
 fn describe_tls_error(err: &std::io::Error, host: &str) -> String {
     use rustls::{CertificateError as C, Error as E};

@@ -90,7 +90,11 @@ pub fn build_request(spec: &CheckSpec, key: &str) -> (String, RequestHead) {
     }
     raw.push_str("\r\n");
     let record = RequestHead {
-        line,
+        // The wire carries the query as given; the record hides tokens in it.
+        line: format!(
+            "GET {} HTTP/1.1",
+            super::redact::redact_url(&spec.target.resource)
+        ),
         headers: headers
             .into_iter()
             .map(|(k, v)| {
@@ -126,7 +130,13 @@ pub async fn upgrade(
     let write = tokio::time::timeout_at(deadline, io.write_all(request.as_bytes())).await;
     match write {
         Err(_) => return Err(UpgradeFailure::TimedOut("the request to be sent", None)),
-        Ok(Err(e)) => return Err(UpgradeFailure::Failed(closed_before_answer(io, Some(e)))),
+        Ok(Err(e)) => {
+            return Err(UpgradeFailure::Failed(closed_before_answer(
+                io,
+                Some(e),
+                spec,
+            )));
+        }
         Ok(Ok(())) => {}
     }
     let mut buf = Vec::with_capacity(1024);
@@ -162,10 +172,14 @@ pub async fn upgrade(
             }));
         }
         Ok(Err(HeadReadError::Eof)) => {
-            return Err(UpgradeFailure::Failed(closed_before_answer(io, None)));
+            return Err(UpgradeFailure::Failed(closed_before_answer(io, None, spec)));
         }
         Ok(Err(HeadReadError::Io(e))) => {
-            return Err(UpgradeFailure::Failed(closed_before_answer(io, Some(e))));
+            return Err(UpgradeFailure::Failed(closed_before_answer(
+                io,
+                Some(e),
+                spec,
+            )));
         }
     };
     let head = parse_head(&buf[..end]).map_err(|what| {
@@ -196,7 +210,19 @@ pub async fn upgrade(
     })
 }
 
-fn closed_before_answer(io: &Tap, err: Option<std::io::Error>) -> CheckError {
+fn closed_before_answer(io: &Tap, err: Option<std::io::Error>, spec: &CheckSpec) -> CheckError {
+    // A TLS alert here means the server refused the session it had just
+    // accepted (TLS 1.3 client certificate checks): a TLS failure, not a
+    // protocol one. The caller adds the certificate seen in the handshake.
+    if let Some(reason) = err
+        .as_ref()
+        .and_then(|e| super::tls::late_handshake_failure(e, &spec.target.host))
+    {
+        return CheckError::Tls {
+            reason,
+            certificate: None,
+        };
+    }
     let peer_end = io.peer_end().map(|(end, _)| end).or_else(|| {
         err.as_ref()
             .filter(|e| {
@@ -398,6 +424,21 @@ mod tests {
         assert!(
             !shown.contains("t0ken") && shown.contains("X-Trace"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_request_record_hides_a_token_in_the_query_but_the_wire_carries_it() {
+        let opts = CheckOptions {
+            proxy: crate::check::proxy::ProxySetting::None,
+            ..CheckOptions::default()
+        };
+        let spec = CheckSpec::build("ws://h/ws?room=1&access_token=t0ken", &opts).unwrap();
+        let (raw, record) = build_request(&spec, "k");
+        assert!(raw.starts_with("GET /ws?room=1&access_token=t0ken HTTP/1.1\r\n"));
+        assert_eq!(
+            record.line,
+            "GET /ws?room=1&access_token=[redacted] HTTP/1.1"
         );
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod machine;
 pub mod policy;
+pub mod store;
 
 pub use machine::{Health, Incident, MonitorState, RunOutcome, RunSummary, apply, reminder_due};
 pub use policy::Policy;
+pub use store::{Delivery, ResultRow, Store, StoreError, retry_backoff};

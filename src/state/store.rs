@@ -117,8 +117,14 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         // WAL: readers (e.g. an operator's sqlite3 shell) never block the
         // daemon's writes, and a commit is one append.
-        conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get::<_, String>(0))
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
             .map_err(open_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Some filesystems (e.g. network mounts) refuse WAL; SQLite keeps
+            // its rollback journal, which is slower but just as durable.
+            tracing::warn!(path = %path.display(), %mode, "state database is not in WAL mode");
+        }
         schema::migrate(&mut conn, path)?;
         Ok(Store::from_connection(conn))
     }

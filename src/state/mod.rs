@@ -1,4 +1,16 @@
 //! Monitor state: the up/down machine, thresholds and reminders, and the
 //! durable store (SQLite) with the alert outbox.
+//!
+//! * [`policy`]: thresholds and the reminder interval of one monitor
+//! * [`machine`]: pure — one run in, the next [`MonitorState`] and at most one
+//!   [`Notification`](crate::notification::Notification) out
+//! * [`store`]: SQLite — states, result history and the outbox, written together
+//!   in one transaction per run
 
+pub mod machine;
 pub mod policy;
+pub mod store;
+
+pub use machine::{Health, Incident, MonitorState, RunOutcome, RunSummary, apply, reminder_due};
+pub use policy::Policy;
+pub use store::{Delivery, ResultRow, Store, StoreError, retry_backoff};

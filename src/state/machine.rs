@@ -1,0 +1,263 @@
+//! The per-monitor up/down machine: one run's outcome in, the next state and
+//! at most one notification out. Pure — no clock, no I/O — so every rule is
+//! pinned by a table below; the daemon persists the result through
+//! [`super::store::Store::commit_run`] in one transaction.
+
+use super::policy::Policy;
+use crate::check::{CheckReport, Class, Phase};
+use crate::notification::{Notification, NotificationKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What the machine currently believes about a monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// No verdict yet: neither threshold has been reached since the monitor appeared.
+    #[default]
+    Unknown,
+    /// Passing (the success threshold was reached).
+    Up,
+    /// Failing (the failure threshold was reached and DOWN was produced).
+    Down,
+}
+
+/// The durable state of one monitor, saved after every run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MonitorState {
+    /// Current verdict.
+    pub health: Health,
+    /// When the current health began (`None` while Unknown).
+    pub since: Option<DateTime<Utc>>,
+    /// Failed runs in a row (reset by a passing run).
+    pub consecutive_failures: u32,
+    /// Passing runs in a row (reset by a failed run).
+    pub consecutive_successes: u32,
+    /// The open incident, from the first failed run until recovery (or until a
+    /// sub-threshold failure streak is closed by passing runs).
+    pub incident: Option<Incident>,
+}
+
+/// One stretch of failure, from its first failed run to recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// The first failed run of the incident.
+    pub first_seen: DateTime<Utc>,
+    /// DOWN was produced (sent, or held by maintenance).
+    pub alerted: bool,
+    /// When the last DOWN or REMINDER was produced.
+    pub last_notified_at: Option<DateTime<Utc>>,
+    /// The class that last DOWN or REMINDER reported.
+    pub last_notified_class: Option<Class>,
+    /// The class of the latest failed run.
+    pub current_class: Class,
+    /// A DOWN or REMINDER for this incident was produced outside maintenance,
+    /// i.e. people were told. When false, the RECOVERED is held too: nobody
+    /// needs to hear that an outage they never heard of has ended.
+    pub announced: bool,
+}
+
+/// What the machine needs to know about one run, taken from its [`CheckReport`].
+/// Kept apart from the report so the machine's tables can build runs directly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// The run passed (warnings count as passing).
+    pub ok: bool,
+    /// `ok` or the failure class of the decisive attempt.
+    pub class: Class,
+    /// The phase that failed.
+    pub phase: Option<Phase>,
+    /// One-line description of the failure.
+    pub message: Option<String>,
+    /// Likely causes.
+    pub hint: Option<String>,
+    /// Duration of the decisive attempt, in milliseconds.
+    pub total_ms: f64,
+    /// The run as JSON (`report::json::to_value`).
+    pub report_json: serde_json::Value,
+    /// The run as verbose human text (`report::text::render`).
+    pub report_text: String,
+}
+
+impl RunSummary {
+    /// Summarise a finished check.
+    pub fn from_report(report: &CheckReport) -> RunSummary {
+        let decisive = report.decisive();
+        RunSummary {
+            ok: report.ok(),
+            class: decisive.class,
+            phase: decisive.phase,
+            message: decisive.message.clone(),
+            hint: decisive.hint.clone(),
+            total_ms: decisive.timings.total_ms,
+            report_json: crate::report::json::to_value(report),
+            report_text: crate::report::text::render(std::slice::from_ref(report), true),
+        }
+    }
+}
+
+/// One run of one monitor, as the machine sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOutcome<'a> {
+    /// When the run finished.
+    pub at: DateTime<Utc>,
+    /// Monitor name.
+    pub monitor: &'a str,
+    /// The URL checked (credentials redacted).
+    pub url: &'a str,
+    /// The run's verdict and diagnostics.
+    pub summary: &'a RunSummary,
+    /// The run happened inside a maintenance window: the state still moves, but
+    /// notifications are marked so the daemon holds their delivery.
+    pub in_maintenance: bool,
+}
+
+/// Fold one run into the state. Returns the next state and the notification
+/// it calls for, if any (at most one per run).
+pub fn apply(
+    state: &MonitorState,
+    outcome: &RunOutcome,
+    policy: &Policy,
+) -> (MonitorState, Option<Notification>) {
+    let mut next = state.clone();
+    let note = if outcome.summary.ok {
+        on_pass(&mut next, outcome, policy)
+    } else {
+        on_failure(&mut next, outcome, policy)
+    };
+    (next, note)
+}
+
+/// True when the monitor is down, reminders are configured and `repeat` has
+/// passed since the last DOWN or REMINDER.
+pub fn reminder_due(state: &MonitorState, now: DateTime<Utc>, policy: &Policy) -> bool {
+    let (Health::Down, Some(repeat), Some(incident)) =
+        (state.health, policy.repeat, state.incident.as_ref())
+    else {
+        return false;
+    };
+    let last = incident.last_notified_at.unwrap_or(incident.first_seen);
+    // A repeat too large for chrono never elapses.
+    chrono::Duration::from_std(repeat).is_ok_and(|repeat| now - last >= repeat)
+}
+
+fn on_failure(
+    next: &mut MonitorState,
+    outcome: &RunOutcome,
+    policy: &Policy,
+) -> Option<Notification> {
+    let class = outcome.summary.class;
+    next.consecutive_failures = next.consecutive_failures.saturating_add(1);
+    next.consecutive_successes = 0;
+    let incident = next.incident.get_or_insert(Incident {
+        first_seen: outcome.at,
+        alerted: false,
+        last_notified_at: None,
+        last_notified_class: None,
+        current_class: class,
+        announced: false,
+    });
+    incident.current_class = class;
+
+    let kind = match next.health {
+        Health::Down if !incident.announced && !outcome.in_maintenance => {
+            // The DOWN was held by a maintenance window that has ended while
+            // the monitor is still failing: tell people now.
+            NotificationKind::Down
+        }
+        Health::Down if reminder_due(next, outcome.at, policy) => NotificationKind::Reminder,
+        Health::Down => return None,
+        Health::Unknown | Health::Up
+            if next.consecutive_failures >= policy.failure_threshold.max(1) =>
+        {
+            next.health = Health::Down;
+            next.since = Some(outcome.at);
+            NotificationKind::Down
+        }
+        Health::Unknown | Health::Up => return None,
+    };
+
+    let incident = next.incident.as_mut()?;
+    // A class change alone never sends; it rides on the next reminder.
+    let previous_class = match (kind, incident.last_notified_class) {
+        (NotificationKind::Reminder, Some(last)) if last != class => Some(last),
+        _ => None,
+    };
+    let outage_secs = match kind {
+        NotificationKind::Reminder => Some(seconds_between(incident.first_seen, outcome.at)),
+        _ => None,
+    };
+    incident.alerted = true;
+    incident.last_notified_at = Some(outcome.at);
+    incident.last_notified_class = Some(class);
+    incident.announced |= !outcome.in_maintenance;
+    let first_seen = incident.first_seen;
+
+    let mut note = notification(kind, outcome, class, first_seen);
+    note.outage_secs = outage_secs;
+    note.previous_class = previous_class;
+    note.failed_runs = next.consecutive_failures;
+    Some(note)
+}
+
+fn on_pass(next: &mut MonitorState, outcome: &RunOutcome, policy: &Policy) -> Option<Notification> {
+    next.consecutive_successes = next.consecutive_successes.saturating_add(1);
+    next.consecutive_failures = 0;
+    if next.consecutive_successes < policy.success_threshold.max(1) {
+        return None;
+    }
+    let was = next.health;
+    let incident = next.incident.take();
+    if was != Health::Up {
+        next.health = Health::Up;
+        next.since = Some(outcome.at);
+    }
+    // Failing below the threshold, or Unknown → Up: nothing to tell.
+    let incident = incident.filter(|_| was == Health::Down)?;
+    let mut note = notification(
+        NotificationKind::Recovered,
+        outcome,
+        incident.current_class,
+        incident.first_seen,
+    );
+    note.phase = None;
+    note.message = None;
+    note.hint = None;
+    note.outage_secs = Some(seconds_between(incident.first_seen, outcome.at));
+    note.in_maintenance = outcome.in_maintenance || !incident.announced;
+    Some(note)
+}
+
+fn notification(
+    kind: NotificationKind,
+    outcome: &RunOutcome,
+    class: Class,
+    first_seen: DateTime<Utc>,
+) -> Notification {
+    let run = outcome.summary;
+    Notification {
+        kind,
+        monitor: outcome.monitor.to_string(),
+        url: outcome.url.to_string(),
+        class,
+        phase: run.phase,
+        message: run.message.clone(),
+        hint: run.hint.clone(),
+        first_seen,
+        at: outcome.at,
+        outage_secs: None,
+        previous_class: None,
+        failed_runs: 0,
+        in_maintenance: outcome.in_maintenance,
+        report: run.report_json.clone(),
+        report_text: run.report_text.clone(),
+    }
+}
+
+/// Whole seconds from `from` to `to`; zero if the clock went backwards.
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    u64::try_from((to - from).num_seconds()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,399 @@
+//! The durable store: one SQLite file (WAL) holding each monitor's state, the
+//! history of runs and the alert outbox.
+//!
+//! A run's new state, its result row and its notifications are written in one
+//! transaction ([`Store::commit_run`]), so a crash can never leave a state
+//! change without its alert (a lost DOWN) or an alert without its state (a
+//! second DOWN after restart). Delivery then works the outbox at least once:
+//! a row stays due until [`Store::mark_delivered`].
+//!
+//! Outbox rows have a status:
+//! * `pending` — to deliver; due once `next_attempt_at` has passed.
+//! * `held` — produced inside a maintenance window. Never delivered; kept for the
+//!   record (the daemon logs them) until [`Store::prune`].
+//! * `delivered` — done; kept for the record until [`Store::prune`].
+//! * `dead` — its notification no longer decodes (written by another version);
+//!   set aside so it cannot block the outbox.
+//!
+//! SQLite calls block, so every async method runs on tokio's blocking pool
+//! behind one connection and a std mutex; the async runtime never waits on disk.
+
+mod rows;
+mod schema;
+
+pub use rows::{Delivery, ResultRow};
+
+use super::machine::MonitorState;
+use crate::notification::Notification;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// How long a statement waits for a lock held by another connection (e.g. a
+/// backup or `sqlite3` shell) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// First retry delay of a failed delivery; doubles per failure.
+const RETRY_BASE: Duration = Duration::from_secs(5);
+/// Longest delay between two delivery attempts.
+const RETRY_CAP: Duration = Duration::from_secs(600);
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or configured.
+    #[error("cannot open state database {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// Creating or upgrading the schema failed.
+    #[error("cannot create the schema of state database {}: {source}", path.display())]
+    Schema {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer wsprobe.
+    #[error(
+        "state database {} has schema version {found}, newer than this wsprobe supports ({supported})",
+        path.display()
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A query failed.
+    #[error("state database query failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A value could not be encoded as JSON.
+    #[error("cannot encode {what} as JSON: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// serde_json's error.
+        source: serde_json::Error,
+    },
+    /// A stored value is not what this version expects.
+    #[error("state database holds an invalid {what}: {value:?}")]
+    Corrupt {
+        /// Which column.
+        what: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// No pending delivery has this id (already delivered, or never existed).
+    #[error("no pending delivery with id {0}")]
+    UnknownDelivery(i64),
+    /// The blocking task running the query panicked or was cancelled.
+    #[error("state database task failed: {0}")]
+    Task(String),
+}
+
+/// The state database. Cheap to clone: clones share one connection.
+#[derive(Debug, Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path`: WAL journal, busy
+    /// timeout, schema created or upgraded.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        // WAL: readers (e.g. an operator's sqlite3 shell) never block the
+        // daemon's writes, and a commit is one append.
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+            .map_err(open_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Some filesystems (e.g. network mounts) refuse WAL; SQLite keeps
+            // its rollback journal, which is slower but just as durable.
+            tracing::warn!(path = %path.display(), %mode, "state database is not in WAL mode");
+        }
+        schema::migrate(&mut conn, path)?;
+        Ok(Store::from_connection(conn))
+    }
+
+    /// A fresh database that lives only as long as this store (tests, `demo`).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let path = Path::new(":memory:");
+        let mut conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        schema::migrate(&mut conn, path)?;
+        Ok(Store::from_connection(conn))
+    }
+
+    fn from_connection(conn: Connection) -> Store {
+        Store {
+            conn: Arc::new(Mutex::new(conn)),
+        }
+    }
+
+    /// Run `job` on the blocking pool with the connection.
+    async fn with<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A panic mid-job drops its transaction, which rolls back: the
+            // connection is still sound, so a poisoned lock is usable.
+            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            job(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Every saved monitor state, by monitor name. A state this version cannot
+    /// read is skipped with a warning: that monitor starts again from Unknown
+    /// rather than keeping the daemon from starting.
+    pub async fn load_states(&self) -> Result<HashMap<String, MonitorState>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare("SELECT monitor, state_json FROM monitor_state")?;
+            let rows = stmt.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut states = HashMap::new();
+            for row in rows {
+                let (monitor, json) = row?;
+                match serde_json::from_str(&json) {
+                    Ok(state) => {
+                        states.insert(monitor, state);
+                    }
+                    Err(error) => tracing::warn!(
+                        monitor = %monitor, %error,
+                        "saved state unreadable; the monitor starts from unknown"
+                    ),
+                }
+            }
+            Ok(states)
+        })
+        .await
+    }
+
+    /// Atomically: save the new state, append the result row, and enqueue the
+    /// notification once per channel (held when it was produced in
+    /// maintenance). One transaction, so a crash never leaves a state change
+    /// without its alert or an alert without its state.
+    pub async fn commit_run(
+        &self,
+        monitor: &str,
+        state: &MonitorState,
+        result: &ResultRow,
+        notification: Option<(&Notification, &[String])>,
+    ) -> Result<(), StoreError> {
+        let monitor = monitor.to_string();
+        let state_json = encode("monitor state", state)?;
+        let result = result.clone();
+        let outbox = match notification {
+            Some((note, channels)) => Some((
+                encode("notification", note)?,
+                if note.in_maintenance {
+                    "held"
+                } else {
+                    "pending"
+                },
+                micros(note.at),
+                channels.to_vec(),
+            )),
+            None => None,
+        };
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO monitor_state (monitor, state_json, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (monitor) DO UPDATE
+                 SET state_json = excluded.state_json, updated_at = excluded.updated_at",
+                params![monitor, state_json, micros(result.at)],
+            )?;
+            rows::insert_result(&tx, &monitor, &result)?;
+            if let Some((json, status, at, channels)) = outbox {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO outbox (monitor, channel, status, notification_json,
+                                         created_at, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )?;
+                for channel in &channels {
+                    insert.execute(params![monitor, channel, status, json, at])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Up to `limit` pending deliveries whose next attempt is due at `now`,
+    /// oldest first. Held rows are never returned. Per monitor and channel
+    /// only the oldest pending row is returned, so a RECOVERED never overtakes
+    /// the DOWN it answers while that DOWN is waiting for a retry.
+    pub async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            let raw = rows::due(conn, micros(now), limit)?;
+            let mut due = Vec::with_capacity(raw.len());
+            for row in raw {
+                match row.decode() {
+                    Ok(delivery) => due.push(delivery),
+                    Err(reason) => {
+                        tracing::warn!(delivery = row.id, channel = %row.channel, %reason,
+                            "outbox row unreadable; set aside as dead");
+                        conn.execute(
+                            "UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1",
+                            params![row.id, reason],
+                        )?;
+                    }
+                }
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    /// The delivery succeeded: it is never due again (kept as a record until pruned).
+    pub async fn mark_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "UPDATE outbox SET status = 'delivered' WHERE id = ?1 AND status = 'pending'",
+                [id],
+            )?;
+            expect_one(changed, id)
+        })
+        .await
+    }
+
+    /// The delivery failed: count the attempt, keep the error, and retry at
+    /// `next_attempt_at` (typically `now + retry_backoff(delivery.attempts + 1)`).
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                 WHERE id = ?1 AND status = 'pending'",
+                params![id, error, micros(next_attempt_at)],
+            )?;
+            expect_one(changed, id)
+        })
+        .await
+    }
+
+    /// Pending deliveries, due or waiting for a retry (held ones excluded).
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        self.with(|conn| {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+                [],
+                |row| row.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    /// Results of `monitor` at or after `since`, oldest first.
+    pub async fn recent_results(
+        &self,
+        monitor: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let monitor = monitor.to_string();
+        self.with(move |conn| rows::results_since(conn, &monitor, micros(since)))
+            .await
+    }
+
+    /// Delete results older than `older_than`, and finished outbox rows
+    /// (delivered, held, dead) created before it. Pending deliveries are never
+    /// pruned. Returns the number of rows deleted.
+    pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.with(move |conn| {
+            let cutoff = micros(older_than);
+            let tx = conn.transaction()?;
+            let results = tx.execute("DELETE FROM result WHERE at < ?1", [cutoff])?;
+            let outbox = tx.execute(
+                "DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?1",
+                [cutoff],
+            )?;
+            tx.commit()?;
+            Ok((results + outbox) as u64)
+        })
+        .await
+    }
+
+    /// Forget the state and results of every monitor not in `names` (after a
+    /// config reload removed it), so one re-added later starts fresh. Pending
+    /// alerts of removed monitors are still delivered.
+    pub async fn forget_monitors_except(&self, names: &[String]) -> Result<(), StoreError> {
+        let keep: HashSet<String> = names.iter().cloned().collect();
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let known: Vec<String> = tx
+                .prepare(
+                    "SELECT monitor FROM monitor_state UNION SELECT DISTINCT monitor FROM result",
+                )?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            for gone in known.iter().filter(|m| !keep.contains(*m)) {
+                tx.execute("DELETE FROM monitor_state WHERE monitor = ?1", [gone])?;
+                tx.execute("DELETE FROM result WHERE monitor = ?1", [gone])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Delay before the next attempt after `attempts` failed ones: 5 s, 10 s,
+/// 20 s, … doubling, capped at 10 minutes.
+pub fn retry_backoff(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(16);
+    (RETRY_BASE * 2u32.pow(doublings)).min(RETRY_CAP)
+}
+
+fn expect_one(changed: usize, id: i64) -> Result<(), StoreError> {
+    if changed == 0 {
+        Err(StoreError::UnknownDelivery(id))
+    } else {
+        Ok(())
+    }
+}
+
+fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Encode { what, source })
+}
+
+/// Times are stored as µs since the Unix epoch.
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests;

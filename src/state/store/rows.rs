@@ -1,0 +1,187 @@
+//! The rows the store hands out — [`ResultRow`], [`Delivery`] — and their
+//! mapping to and from SQL columns.
+
+use super::{StoreError, micros};
+use crate::check::{Class, Phase};
+use crate::notification::Notification;
+use crate::state::machine::RunSummary;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Row, params};
+
+/// One run of one monitor, as kept in the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// When the run finished.
+    pub at: DateTime<Utc>,
+    /// The run passed (warnings count as passing).
+    pub ok: bool,
+    /// `ok` or the failure class.
+    pub class: Class,
+    /// The phase that failed.
+    pub phase: Option<Phase>,
+    /// Duration of the decisive attempt, in milliseconds.
+    pub total_ms: f64,
+    /// The run happened inside a maintenance window.
+    pub in_maintenance: bool,
+    /// The run as JSON (`report::json::to_value`).
+    pub report_json: String,
+}
+
+impl ResultRow {
+    /// The history row of a run the machine has seen.
+    pub fn from_summary(at: DateTime<Utc>, run: &RunSummary, in_maintenance: bool) -> ResultRow {
+        ResultRow {
+            at,
+            ok: run.ok,
+            class: run.class,
+            phase: run.phase,
+            total_ms: run.total_ms,
+            in_maintenance,
+            report_json: run.report_json.to_string(),
+        }
+    }
+}
+
+/// One notification to deliver through one channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Outbox row id, for [`super::Store::mark_delivered`] / [`super::Store::mark_failed`].
+    pub id: i64,
+    /// The channel's name from the config.
+    pub channel: String,
+    /// What to deliver.
+    pub notification: Notification,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it was enqueued (the notification's time).
+    pub created_at: DateTime<Utc>,
+}
+
+/// An outbox row as read, before its JSON is decoded.
+pub(super) struct RawDelivery {
+    pub id: i64,
+    pub channel: String,
+    json: String,
+    attempts: i64,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+impl RawDelivery {
+    /// Decode the notification; the error text says why it could not be.
+    pub fn decode(&self) -> Result<Delivery, String> {
+        let notification = serde_json::from_str(&self.json)
+            .map_err(|e| format!("undecodable notification: {e}"))?;
+        Ok(Delivery {
+            id: self.id,
+            channel: self.channel.clone(),
+            notification,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            last_error: self.last_error.clone(),
+            created_at: from_micros(self.created_at).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// Pending rows due at `now`, the oldest per monitor and channel only.
+pub(super) fn due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<RawDelivery>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.id, o.channel, o.notification_json, o.attempts, o.last_error, o.created_at
+         FROM outbox o
+         WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox p
+                           WHERE p.status = 'pending' AND p.monitor = o.monitor
+                             AND p.channel = o.channel AND p.id < o.id)
+         ORDER BY o.next_attempt_at, o.id
+         LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit], |row| {
+        Ok(RawDelivery {
+            id: row.get(0)?,
+            channel: row.get(1)?,
+            json: row.get(2)?,
+            attempts: row.get(3)?,
+            last_error: row.get(4)?,
+            created_at: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn insert_result(
+    conn: &Connection,
+    monitor: &str,
+    r: &ResultRow,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO result (monitor, at, ok, class, phase, total_ms, in_maintenance, report_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        monitor,
+        micros(r.at),
+        r.ok,
+        r.class.as_str(),
+        r.phase.map(Phase::as_str),
+        r.total_ms,
+        r.in_maintenance,
+        r.report_json,
+    ])?;
+    Ok(())
+}
+
+pub(super) fn results_since(
+    conn: &Connection,
+    monitor: &str,
+    since: i64,
+) -> Result<Vec<ResultRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, ok, class, phase, total_ms, in_maintenance, report_json
+         FROM result WHERE monitor = ?1 AND at >= ?2 ORDER BY at, id",
+    )?;
+    let mut rows = stmt.query(params![monitor, since])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(result_row(row)?);
+    }
+    Ok(out)
+}
+
+fn result_row(row: &Row<'_>) -> Result<ResultRow, StoreError> {
+    let class: String = row.get(2)?;
+    let phase: Option<String> = row.get(3)?;
+    Ok(ResultRow {
+        at: from_micros(row.get(0)?)?,
+        ok: row.get(1)?,
+        class: Class::ALL
+            .into_iter()
+            .find(|c| c.as_str() == class)
+            .ok_or(StoreError::Corrupt {
+                what: "class",
+                value: class,
+            })?,
+        phase: phase
+            .map(|p| {
+                Phase::ALL
+                    .into_iter()
+                    .find(|known| known.as_str() == p)
+                    .ok_or(StoreError::Corrupt {
+                        what: "phase",
+                        value: p,
+                    })
+            })
+            .transpose()?,
+        total_ms: row.get(4)?,
+        in_maintenance: row.get(5)?,
+        report_json: row.get(6)?,
+    })
+}
+
+fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us).ok_or(StoreError::Corrupt {
+        what: "timestamp",
+        value: us.to_string(),
+    })
+}

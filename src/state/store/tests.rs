@@ -1,0 +1,393 @@
+use super::*;
+use crate::check::{Class, Phase};
+use crate::notification::NotificationKind;
+use crate::state::machine::{Health, Incident};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("valid timestamp")
+}
+
+fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) -> Notification {
+    Notification {
+        kind,
+        monitor: monitor.to_string(),
+        url: "wss://example.test/ws".to_string(),
+        class: Class::Timeout,
+        phase: Some(Phase::Upgrade),
+        message: Some("upgrade: the 101 response took longer than 5000 ms".to_string()),
+        hint: Some("a proxy buffering the upgrade".to_string()),
+        first_seen: t(0),
+        at: t(at),
+        outage_secs: None,
+        previous_class: None,
+        failed_runs: 1,
+        in_maintenance,
+        report: serde_json::json!({ "class": "timeout" }),
+        report_text: "timeout".to_string(),
+    }
+}
+
+fn result(at: i64, ok: bool) -> ResultRow {
+    ResultRow {
+        at: t(at),
+        ok,
+        class: if ok { Class::Ok } else { Class::Missing101 },
+        phase: (!ok).then_some(Phase::Upgrade),
+        total_ms: 41.25,
+        in_maintenance: false,
+        report_json: r#"{"ok":false}"#.to_string(),
+    }
+}
+
+fn down_state(at: i64) -> MonitorState {
+    MonitorState {
+        health: Health::Down,
+        since: Some(t(at)),
+        consecutive_failures: 1,
+        consecutive_successes: 0,
+        incident: Some(Incident {
+            first_seen: t(at),
+            alerted: true,
+            last_notified_at: Some(t(at)),
+            last_notified_class: Some(Class::Timeout),
+            current_class: Class::Timeout,
+            announced: true,
+        }),
+    }
+}
+
+fn channels(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+async fn status_of(store: &Store, id: i64) -> String {
+    store
+        .with(move |conn| {
+            Ok(
+                conn.query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+        .expect("status")
+}
+
+async fn commit_down(store: &Store, monitor: &str, at: i64, to: &[&str]) {
+    let n = note(NotificationKind::Down, monitor, at, false);
+    store
+        .commit_run(
+            monitor,
+            &down_state(at),
+            &result(at, false),
+            Some((&n, &channels(to))),
+        )
+        .await
+        .expect("commit");
+}
+
+#[tokio::test]
+async fn commit_run_saves_the_state_the_result_and_one_delivery_per_channel() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 10, &["ops-mail", "pager"]).await;
+
+    let states = store.load_states().await.expect("states");
+    assert_eq!(states.get("api"), Some(&down_state(10)));
+    assert_eq!(
+        store.recent_results("api", t(0)).await.expect("results"),
+        vec![result(10, false)]
+    );
+    let due = store.due_deliveries(t(10), 10).await.expect("due");
+    let mut got: Vec<_> = due.iter().map(|d| d.channel.as_str()).collect();
+    got.sort_unstable();
+    assert_eq!(got, ["ops-mail", "pager"]);
+    assert_eq!(
+        due[0].notification,
+        note(NotificationKind::Down, "api", 10, false)
+    );
+    assert_eq!((due[0].attempts, &due[0].last_error), (0, &None));
+    assert_eq!(due[0].created_at, t(10));
+    assert_eq!(store.outbox_depth().await.expect("depth"), 2);
+}
+
+#[tokio::test]
+async fn a_run_without_a_notification_only_updates_state_and_history() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &["pager"]).await;
+    let up = MonitorState {
+        health: Health::Up,
+        ..MonitorState::default()
+    };
+    store
+        .commit_run("api", &up, &result(60, true), None)
+        .await
+        .expect("commit");
+    assert_eq!(store.load_states().await.expect("states")["api"], up);
+    assert_eq!(store.recent_results("api", t(0)).await.expect("r").len(), 2);
+    assert_eq!(store.outbox_depth().await.expect("depth"), 1);
+}
+
+#[tokio::test]
+async fn held_notifications_are_kept_but_never_due_nor_counted() {
+    let store = Store::open_in_memory().expect("open");
+    let held = note(NotificationKind::Down, "api", 0, true);
+    store
+        .commit_run(
+            "api",
+            &down_state(0),
+            &result(0, false),
+            Some((&held, &channels(&["pager"]))),
+        )
+        .await
+        .expect("commit");
+    assert!(
+        store
+            .due_deliveries(t(9_999), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(store.outbox_depth().await.expect("depth"), 0);
+    assert_eq!(status_of(&store, 1).await, "held");
+}
+
+#[tokio::test]
+async fn mark_failed_counts_the_attempt_and_postpones_the_next_one() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &["pager"]).await;
+    let id = store.due_deliveries(t(0), 10).await.expect("due")[0].id;
+
+    store
+        .mark_failed(id, "connection refused", t(0) + retry_backoff(1))
+        .await
+        .expect("mark failed");
+    assert!(
+        store
+            .due_deliveries(t(4), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(store.outbox_depth().await.expect("depth"), 1);
+    let again = store.due_deliveries(t(5), 10).await.expect("due");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error.as_deref(), Some("connection refused"));
+
+    store.mark_delivered(id).await.expect("delivered");
+    assert!(
+        store
+            .due_deliveries(t(9_999), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(store.outbox_depth().await.expect("depth"), 0);
+    assert_eq!(status_of(&store, id).await, "delivered");
+}
+
+#[tokio::test]
+async fn marking_a_delivery_that_is_not_pending_is_an_error() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &["pager"]).await;
+    store.mark_delivered(1).await.expect("first");
+    assert!(matches!(
+        store.mark_delivered(1).await,
+        Err(StoreError::UnknownDelivery(1))
+    ));
+    assert!(matches!(
+        store.mark_failed(42, "x", t(0)).await,
+        Err(StoreError::UnknownDelivery(42))
+    ));
+}
+
+#[tokio::test]
+async fn a_later_notification_waits_behind_a_pending_one_for_the_same_monitor_and_channel() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &["pager"]).await; // id 1
+    commit_down(&store, "api", 60, &["pager", "mail"]).await; // ids 2, 3
+    commit_down(&store, "db", 60, &["pager"]).await; // id 4
+    store
+        .mark_failed(1, "timeout", t(600))
+        .await
+        .expect("mark failed");
+
+    let ids = |due: Vec<Delivery>| due.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.due_deliveries(t(60), 10).await.expect("due")),
+        [3, 4]
+    );
+    store.mark_delivered(3).await.expect("delivered");
+    store.mark_delivered(4).await.expect("delivered");
+    assert_eq!(
+        ids(store.due_deliveries(t(600), 10).await.expect("due")),
+        [1]
+    );
+    store.mark_delivered(1).await.expect("delivered");
+    assert_eq!(
+        ids(store.due_deliveries(t(600), 10).await.expect("due")),
+        [2]
+    );
+}
+
+#[tokio::test]
+async fn due_deliveries_are_oldest_first_up_to_the_limit() {
+    let store = Store::open_in_memory().expect("open");
+    for (i, monitor) in ["a", "b", "c"].iter().enumerate() {
+        commit_down(&store, monitor, 30 - i as i64 * 10, &["pager"]).await;
+    }
+    let due = store.due_deliveries(t(100), 2).await.expect("due");
+    let monitors: Vec<_> = due
+        .iter()
+        .map(|d| d.notification.monitor.as_str())
+        .collect();
+    assert_eq!(monitors, ["c", "b"]);
+}
+
+#[tokio::test]
+async fn an_undecodable_outbox_row_is_set_aside_and_does_not_block_others() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &["pager"]).await;
+    store
+        .with(|conn| {
+            conn.execute(
+                "INSERT INTO outbox (monitor, channel, status, notification_json, created_at, next_attempt_at)
+                 VALUES ('old', 'pager', 'pending', '{\"kind\":\"sideways\"}', 0, 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("insert");
+    let due = store.due_deliveries(t(0), 10).await.expect("due");
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), [1]);
+    assert_eq!(status_of(&store, 2).await, "dead");
+    assert_eq!(store.outbox_depth().await.expect("depth"), 1);
+}
+
+#[tokio::test]
+async fn prune_removes_old_results_and_finished_alerts_but_never_pending_ones() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &["pager", "mail"]).await; // 1 stays pending, 2 delivered
+    store.mark_delivered(2).await.expect("delivered");
+    for at in [100, 200, 300] {
+        store
+            .commit_run("api", &down_state(0), &result(at, false), None)
+            .await
+            .expect("commit");
+    }
+
+    let removed = store.prune(t(200)).await.expect("prune");
+    assert_eq!(removed, 3, "results at 0 and 100, delivered alert 2");
+    let left: Vec<_> = store
+        .recent_results("api", t(0))
+        .await
+        .expect("results")
+        .iter()
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(left, [t(200), t(300)]);
+    assert_eq!(store.outbox_depth().await.expect("depth"), 1);
+    assert_eq!(status_of(&store, 1).await, "pending");
+}
+
+#[tokio::test]
+async fn recent_results_are_per_monitor_from_since_and_round_trip_every_field() {
+    let store = Store::open_in_memory().expect("open");
+    let mut maint = result(120, true);
+    maint.in_maintenance = true;
+    maint.at += chrono::Duration::microseconds(123_456);
+    for (monitor, row) in [
+        ("api", result(0, false)),
+        ("api", result(60, false)),
+        ("db", result(90, false)),
+        ("api", maint.clone()),
+    ] {
+        store
+            .commit_run(monitor, &MonitorState::default(), &row, None)
+            .await
+            .expect("commit");
+    }
+    let got = store.recent_results("api", t(60)).await.expect("results");
+    assert_eq!(got, vec![result(60, false), maint]);
+}
+
+#[tokio::test]
+async fn forgetting_monitors_drops_their_state_and_history_but_not_their_alerts() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "kept", 0, &["pager"]).await;
+    commit_down(&store, "gone", 0, &["pager"]).await;
+    store
+        .forget_monitors_except(&channels(&["kept"]))
+        .await
+        .expect("forget");
+    let states = store.load_states().await.expect("states");
+    assert_eq!(states.keys().collect::<Vec<_>>(), ["kept"]);
+    assert!(
+        store
+            .recent_results("gone", t(0))
+            .await
+            .expect("r")
+            .is_empty()
+    );
+    assert_eq!(
+        store.recent_results("kept", t(0)).await.expect("r").len(),
+        1
+    );
+    assert_eq!(store.outbox_depth().await.expect("depth"), 2);
+}
+
+#[tokio::test]
+async fn an_unreadable_state_is_skipped_so_the_monitor_starts_unknown() {
+    let store = Store::open_in_memory().expect("open");
+    commit_down(&store, "api", 0, &[]).await;
+    store
+        .with(|conn| {
+            conn.execute(
+                "INSERT INTO monitor_state (monitor, state_json, updated_at) VALUES ('old', '{\"health\":42}', 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("insert");
+    let states = store.load_states().await.expect("states");
+    assert_eq!(states.keys().collect::<Vec<_>>(), ["api"]);
+}
+
+#[tokio::test]
+async fn a_file_database_uses_wal_and_the_current_schema_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("state.db")).expect("open");
+    let (mode, version) = store
+        .with(|conn| {
+            let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            Ok((mode, version))
+        })
+        .await
+        .expect("pragmas");
+    assert_eq!((mode.as_str(), version), ("wal", schema::VERSION));
+}
+
+#[test]
+fn retry_backoff_doubles_from_five_seconds_up_to_ten_minutes() {
+    let cases = [
+        (0, 5),
+        (1, 5),
+        (2, 10),
+        (3, 20),
+        (4, 40),
+        (7, 320),
+        (8, 600),
+        (9, 600),
+        (u32::MAX, 600),
+    ];
+    for (attempts, secs) in cases {
+        assert_eq!(
+            retry_backoff(attempts),
+            Duration::from_secs(secs),
+            "after {attempts} failures"
+        );
+    }
+}

@@ -91,6 +91,12 @@ pub enum AlertError {
         /// Why it is invalid.
         reason: String,
     },
+    /// The email could not be assembled from its rendered parts.
+    #[error("could not build the email: {reason}")]
+    Message {
+        /// lettre's reason.
+        reason: String,
+    },
     /// An SMTP setting is unusable.
     #[error("SMTP server {host}: {reason}")]
     Smtp {

@@ -99,9 +99,8 @@ impl EmailChannel {
                 r.text.clone(),
                 r.html.clone(),
             ))
-            .map_err(|e| AlertError::Template {
-                name: "email".into(),
-                reason: format!("could not build the message: {e}"),
+            .map_err(|e| AlertError::Message {
+                reason: e.to_string(),
             })
     }
 

@@ -12,7 +12,7 @@ use super::settings::{ChannelSettings, TemplateOverrides};
 use super::view::{AlertView, one_line, truncate_chars};
 use crate::notification::{Notification, NotificationKind};
 use minijinja::value::Serde;
-use minijinja::{Environment, syntax::SyntaxConfig};
+use minijinja::{Environment, Value, syntax::SyntaxConfig};
 use std::path::{Path, PathBuf};
 
 /// The built-in templates: (file name, source).
@@ -132,7 +132,6 @@ impl Renderer {
                     reason: describe(&e),
                 })?;
         }
-        let renderer_overrides = overrides.clone();
         let slots = [
             (&overrides.subject, Part::Subject),
             (&overrides.text, Part::EmailText),
@@ -147,7 +146,7 @@ impl Renderer {
         }
         let renderer = Renderer {
             env,
-            overrides: renderer_overrides,
+            overrides: overrides.clone(),
         };
         renderer.try_overrides()?;
         Ok(renderer)
@@ -155,7 +154,7 @@ impl Renderer {
 
     /// Render the parts `kind` needs for `n`.
     pub fn render(&self, kind: ChannelKind, n: &Notification) -> Result<Rendered, AlertError> {
-        let view = AlertView::new(n);
+        let view = context(n);
         let mut out = Rendered::default();
         match kind {
             ChannelKind::Email => {
@@ -179,7 +178,7 @@ impl Renderer {
         }
     }
 
-    fn part(&self, part: Part, view: &AlertView) -> Result<String, AlertError> {
+    fn part(&self, part: Part, view: &Value) -> Result<String, AlertError> {
         let overridden = self.override_path(part);
         let name = match overridden {
             Some(_) => part.override_name(),
@@ -196,12 +195,10 @@ impl Renderer {
                 name: label(),
                 reason: describe(&e),
             })?;
-        let out = template
-            .render(Serde(view))
-            .map_err(|e| AlertError::Template {
-                name: label(),
-                reason: describe(&e),
-            })?;
+        let out = template.render(view).map_err(|e| AlertError::Template {
+            name: label(),
+            reason: describe(&e),
+        })?;
         if part == Part::Body
             && let Err(e) = serde_json::from_str::<serde_json::Value>(&out)
         {
@@ -221,7 +218,7 @@ impl Renderer {
             NotificationKind::Recovered,
             NotificationKind::Reminder,
         ] {
-            let view = AlertView::new(&sample::notification(kind));
+            let view = context(&sample::notification(kind));
             for part in parts {
                 if self.override_path(part).is_some() {
                     self.part(part, &view)?;
@@ -230,6 +227,11 @@ impl Renderer {
         }
         Ok(())
     }
+}
+
+/// The template context of `n`, converted once for all the parts rendered.
+fn context(n: &Notification) -> Value {
+    Value::from(Serde(AlertView::new(n)))
 }
 
 /// The environment every renderer uses: block tags on their own lines leave

@@ -1,4 +1,21 @@
 //! Alert delivery: rendering notifications from templates and delivering them
 //! through channels (email, webhook, file) behind one small trait.
+//!
+//! * [`channel`]: the [`AlertChannel`] trait, [`build_channel`], the errors
+//! * [`render`]: minijinja templates (built-in from `templates/`, or per-channel files)
+//! * [`view`]: the values templates see, evidence digested from the report
+//! * [`email`], [`webhook`], [`file`]: one channel each
+//! * [`sample`]: a realistic notification for trying templates
+//! * [`settings`]: validated channel settings, as `config` produces them
 
+pub mod channel;
+pub mod email;
+pub mod file;
+pub mod render;
+pub mod sample;
 pub mod settings;
+pub mod view;
+pub mod webhook;
+
+pub use channel::{AlertChannel, AlertError, DeliveryError, build_channel};
+pub use render::{ChannelKind, Rendered, Renderer};

@@ -157,7 +157,7 @@ impl Status {
 }
 
 /// How the peer ended the TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerEnd {
     /// An orderly FIN (read returned 0 bytes).
@@ -176,7 +176,7 @@ impl fmt::Display for PeerEnd {
 }
 
 /// Which side started the WebSocket closing handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Closer {
     /// wsprobe sent the first Close frame (the normal end of a check).
@@ -186,7 +186,7 @@ pub enum Closer {
 }
 
 /// A Close frame as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseFrameInfo {
     /// The status code (1000 normal, 1001 going away, …); `None` for an empty Close frame.
     pub code: Option<u16>,
@@ -195,7 +195,7 @@ pub struct CloseFrameInfo {
 }
 
 /// How the connection ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CloseInfo {
     /// Who started closing.
     pub initiated_by: Closer,
@@ -210,7 +210,7 @@ pub struct CloseInfo {
 }
 
 /// The parsed head of the HTTP response to the upgrade request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseHead {
     /// "HTTP/1.1" or "HTTP/1.0".
     pub version: String,
@@ -274,7 +274,7 @@ pub struct CertInfo {
 }
 
 /// One line of an attempt's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Milliseconds since the attempt started.
     pub at_ms: f64,
@@ -285,7 +285,7 @@ pub struct Event {
 }
 
 /// Duration of each phase that ran, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     /// Name resolution.
     pub dns_ms: Option<f64>,

@@ -98,7 +98,8 @@ fn success_summary(a: &AttemptReport) -> String {
     parts.join(", ")
 }
 
-fn close_text(c: &CloseInfo) -> String {
+/// Who closed, with which frame, and when the server ended TCP.
+pub fn close_text(c: &CloseInfo) -> String {
     let frame = match &c.server_frame {
         Some(f) => format!(
             "Close {}{}",

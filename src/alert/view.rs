@@ -1,0 +1,494 @@
+//! What templates see: a [`Notification`] turned into plain values — times as
+//! text, the outage in words, and the evidence of every attempt digested from
+//! `report.attempt_details` — so every template shows the same facts the same
+//! way and a custom template needs no logic beyond `if` and `for`.
+//!
+//! Header values and URLs are redacted again here. Reports are redacted when
+//! they are built, but a notification can come from an older outbox row or a
+//! hand-written test, and an alert is the last place a secret could escape.
+
+use crate::check::model::{CloseInfo, Event, ResponseHead, Timings};
+use crate::check::redact::{header_value_for_evidence, redact_url};
+use crate::check::{Class, Phase};
+use crate::notification::{Notification, NotificationKind};
+use crate::report::text::close_text;
+use crate::report::{ms_text, timings_line};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt::Write;
+
+/// Response headers shown per attempt; the rest are counted.
+const MAX_HEADERS: usize = 12;
+/// Timeline lines shown per attempt: the first few and the last ones.
+const EVENTS_HEAD: usize = 10;
+const EVENTS_TAIL: usize = 20;
+/// Body snippet shown per attempt, in characters.
+const MAX_BODY_CHARS: usize = 300;
+
+/// The template context. Field names are the variables templates use
+/// (documented in `templates/README.md`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    /// "down", "recovered" or "reminder".
+    pub kind: &'static str,
+    /// "DOWN", "RECOVERED" or "REMINDER".
+    pub kind_word: &'static str,
+    /// One line, e.g. "DOWN chat-gateway: early_fin in open".
+    pub summary: String,
+    /// Monitor name.
+    pub monitor: String,
+    /// URL checked, credential query parameters redacted.
+    pub url: String,
+    /// Failure class (for a recovery: the class of the outage that ended).
+    pub class: &'static str,
+    /// Phase that failed.
+    pub phase: Option<&'static str>,
+    /// One-line description of the failure.
+    pub message: Option<String>,
+    /// Likely causes.
+    pub hint: Option<String>,
+    /// First failed run, RFC 3339.
+    pub first_seen: String,
+    /// First failed run, "2026-05-01 10:00:00 UTC".
+    pub first_seen_text: String,
+    /// When the notification was generated, RFC 3339.
+    pub at: String,
+    /// When the notification was generated, "2026-05-01 10:05:03 UTC".
+    pub at_text: String,
+    /// Outage length in seconds (reminder: so far; recovery: in total).
+    pub outage_secs: Option<u64>,
+    /// Outage length in words, "5m 3s".
+    pub outage: Option<String>,
+    /// Reminder: the class reported before, when it changed since.
+    pub previous_class: Option<&'static str>,
+    /// Consecutive failed runs.
+    pub failed_runs: u32,
+    /// Generated inside a maintenance window.
+    pub in_maintenance: bool,
+    /// Every attempt of the triggering run, digested.
+    pub attempts: Vec<AttemptView>,
+    /// The same evidence as plain text, ready to print.
+    pub evidence: String,
+    /// The triggering run as JSON (`report::json`), headers redacted again.
+    pub report: Value,
+    /// The triggering run as human text.
+    pub report_text: String,
+}
+
+/// One attempt's evidence.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AttemptView {
+    /// 1-based attempt number.
+    pub number: u64,
+    /// Start, RFC 3339.
+    pub started_at: Option<String>,
+    /// `ok` or the failure class.
+    pub class: String,
+    /// Phase that failed.
+    pub phase: Option<String>,
+    /// One-line description of the failure.
+    pub message: Option<String>,
+    /// Address connected to.
+    pub address: Option<String>,
+    /// "HTTP/1.1 503 Service Unavailable".
+    pub status_line: Option<String>,
+    /// Response headers (name, value), at most 12.
+    pub headers: Vec<(String, String)>,
+    /// Response headers not shown.
+    pub more_headers: usize,
+    /// Start of a non-101 response body, on one line.
+    pub body_snippet: Option<String>,
+    /// "dns 0.31 ms · connect 0.12 ms · … · total 3.02 s".
+    pub timings: String,
+    /// Who closed and when, in words.
+    pub close: Option<String>,
+    /// Timeline lines, "   12.3 ms  upgrade  GET /ws sent".
+    pub events: Vec<String>,
+}
+
+impl AlertView {
+    /// Digest `n` for templates.
+    pub fn new(n: &Notification) -> AlertView {
+        let report = scrub(n.report.clone());
+        let attempts: Vec<AttemptView> = report
+            .get("attempt_details")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().map(attempt_view).collect())
+            .unwrap_or_default();
+        AlertView {
+            kind: kind_name(n.kind),
+            kind_word: n.kind.word(),
+            summary: summary(n),
+            monitor: n.monitor.clone(),
+            url: redact_url(&n.url),
+            class: n.class.as_str(),
+            phase: n.phase.map(Phase::as_str),
+            message: n.message.clone(),
+            hint: n.hint.clone(),
+            first_seen: rfc3339(n.first_seen),
+            first_seen_text: human_time(n.first_seen),
+            at: rfc3339(n.at),
+            at_text: human_time(n.at),
+            outage_secs: n.outage_secs,
+            outage: n.outage_text(),
+            previous_class: n.previous_class.map(Class::as_str),
+            failed_runs: n.failed_runs,
+            in_maintenance: n.in_maintenance,
+            evidence: evidence_text(&attempts),
+            attempts,
+            report,
+            report_text: n.report_text.clone(),
+        }
+    }
+}
+
+fn kind_name(kind: NotificationKind) -> &'static str {
+    match kind {
+        NotificationKind::Down => "down",
+        NotificationKind::Recovered => "recovered",
+        NotificationKind::Reminder => "reminder",
+    }
+}
+
+/// The one-line summary used by subjects and chat headlines.
+fn summary(n: &Notification) -> String {
+    let failure = match n.phase {
+        Some(p) => format!("{} in {p}", n.class),
+        None => n.class.to_string(),
+    };
+    let monitor = one_line(&n.monitor);
+    match n.kind {
+        NotificationKind::Down => format!("DOWN {monitor}: {failure}"),
+        NotificationKind::Recovered => match n.outage_text() {
+            Some(o) => format!("RECOVERED {monitor} after {o} (was {failure})"),
+            None => format!("RECOVERED {monitor} (was {failure})"),
+        },
+        NotificationKind::Reminder => {
+            let mut s = format!("REMINDER {monitor} still down");
+            if let Some(o) = n.outage_text() {
+                let _ = write!(s, " for {o}");
+            }
+            let _ = write!(s, ": {failure}");
+            if let Some(prev) = n.previous_class.filter(|p| *p != n.class) {
+                let _ = write!(s, " (was {prev})");
+            }
+            s
+        }
+    }
+}
+
+/// Collapse control characters so a value cannot break a one-line field.
+pub fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_control())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn human_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// Redact every `[name, value]` pair in any `headers` array, at any depth.
+fn scrub(mut v: Value) -> Value {
+    scrub_in_place(&mut v);
+    v
+}
+
+fn scrub_in_place(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if key == "headers"
+                    && let Value::Array(pairs) = child
+                {
+                    for pair in pairs.iter_mut() {
+                        redact_pair(pair);
+                    }
+                } else if key == "url"
+                    && let Value::String(s) = child
+                {
+                    *s = redact_url(s);
+                } else {
+                    scrub_in_place(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub_in_place),
+        _ => {}
+    }
+}
+
+fn redact_pair(pair: &mut Value) {
+    if let Value::Array(kv) = pair
+        && let [Value::String(name), Value::String(value)] = kv.as_mut_slice()
+    {
+        *value = header_value_for_evidence(name, value);
+    }
+}
+
+/// The parts of one serialized `AttemptReport` that alerts show.
+#[derive(Debug, Deserialize)]
+struct AttemptJson {
+    #[serde(default)]
+    number: u64,
+    started_at: Option<String>,
+    class: Option<String>,
+    phase: Option<String>,
+    message: Option<String>,
+    address: Option<String>,
+    #[serde(default)]
+    timings: Timings,
+    response: Option<ResponseHead>,
+    close: Option<CloseInfo>,
+    #[serde(default)]
+    events: Vec<Event>,
+}
+
+fn attempt_view(a: &Value) -> AttemptView {
+    let a: AttemptJson = match serde_json::from_value(a.clone()) {
+        Ok(a) => a,
+        Err(e) => {
+            return AttemptView {
+                class: "unknown".into(),
+                message: Some(format!("the evidence of this attempt is unreadable: {e}")),
+                ..AttemptView::default()
+            };
+        }
+    };
+    let mut view = AttemptView {
+        number: a.number,
+        started_at: a.started_at,
+        class: a.class.unwrap_or_else(|| "unknown".into()),
+        phase: a.phase,
+        message: a.message.map(|m| one_line(&m)),
+        address: a.address,
+        timings: timings_line(&a.timings),
+        close: a.close.as_ref().map(|c| one_line(&close_text(c))),
+        events: events_text(&a.events),
+        ..AttemptView::default()
+    };
+    if let Some(head) = a.response {
+        view.status_line = Some(one_line(&head.status_line()));
+        view.more_headers = head.headers.len().saturating_sub(MAX_HEADERS);
+        view.headers = head
+            .headers
+            .iter()
+            .take(MAX_HEADERS)
+            .map(|(k, v)| (one_line(k), one_line(&header_value_for_evidence(k, v))))
+            .collect();
+        view.body_snippet = head
+            .body_snippet
+            .map(|b| one_line(&b))
+            .filter(|b| !b.is_empty())
+            .map(|b| truncate_chars(&b, MAX_BODY_CHARS));
+    }
+    view
+}
+
+fn events_text(events: &[Event]) -> Vec<String> {
+    let line = |e: &Event| {
+        format!(
+            "{:>10}  {:<8} {}",
+            ms_text(e.at_ms),
+            e.phase.as_str(),
+            one_line(&e.what)
+        )
+    };
+    if events.len() <= EVENTS_HEAD + EVENTS_TAIL {
+        return events.iter().map(line).collect();
+    }
+    let skipped = events.len() - EVENTS_HEAD - EVENTS_TAIL;
+    let mut out: Vec<String> = events[..EVENTS_HEAD].iter().map(line).collect();
+    out.push(format!("{:>10}  … {skipped} more events …", ""));
+    out.extend(events[events.len() - EVENTS_TAIL..].iter().map(line));
+    out
+}
+
+/// Every attempt as an indented block of text.
+fn evidence_text(attempts: &[AttemptView]) -> String {
+    let mut out = String::new();
+    for (i, a) in attempts.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "Attempt #{}: {}", a.number, a.class);
+        if let Some(p) = &a.phase {
+            let _ = write!(out, " in {p}");
+        }
+        if let Some(addr) = &a.address {
+            let _ = write!(out, " ({addr})");
+        }
+        out.push('\n');
+        if let Some(m) = &a.message {
+            let _ = writeln!(out, "  what:     {}", one_line(m));
+        }
+        if let Some(s) = &a.status_line {
+            let _ = writeln!(out, "  response: {s}");
+            for (k, v) in &a.headers {
+                let _ = writeln!(out, "            {k}: {v}");
+            }
+            if a.more_headers > 0 {
+                let _ = writeln!(out, "            (+{} more headers)", a.more_headers);
+            }
+        }
+        if let Some(b) = &a.body_snippet {
+            let _ = writeln!(out, "  body:     {b}");
+        }
+        if let Some(c) = &a.close {
+            let _ = writeln!(out, "  close:    {c}");
+        }
+        let _ = writeln!(out, "  timings:  {}", a.timings);
+        if !a.events.is_empty() {
+            let _ = writeln!(out, "  timeline:");
+            for e in &a.events {
+                let _ = writeln!(out, "  {e}");
+            }
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// At most `max` characters, with "…" when cut.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::sample;
+    use serde_json::json;
+
+    #[test]
+    fn the_summary_says_what_happened_in_one_line() {
+        let cases = [
+            (
+                NotificationKind::Down,
+                "DOWN chat-gateway: early_fin in open",
+            ),
+            (
+                NotificationKind::Recovered,
+                "RECOVERED chat-gateway after 5m 3s (was early_fin in open)",
+            ),
+            (
+                NotificationKind::Reminder,
+                "REMINDER chat-gateway still down for 1h: early_fin in open (was timeout)",
+            ),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(summary(&sample::notification(kind)), want);
+        }
+        let mut n = sample::notification(NotificationKind::Down);
+        n.monitor = "a\r\nBcc: x@example.com".into();
+        n.phase = None;
+        assert_eq!(summary(&n), "DOWN a Bcc: x@example.com: early_fin");
+    }
+
+    #[test]
+    fn who_closed_and_when_is_in_the_evidence() {
+        let cases = [
+            (
+                json!({"initiated_by": "server", "server_frame": {"code": 1001, "reason": "bye\nnow"},
+                       "peer_end": "fin", "peer_end_at_ms": 3210.0, "clean": false}),
+                "server closed first: Close 1001 \"bye\\nnow\", server FIN at 3.21 s",
+            ),
+            (
+                json!({"initiated_by": "server", "server_frame": null,
+                       "peer_end": "rst", "peer_end_at_ms": 12.5, "clean": false}),
+                "server closed first: no Close frame, server RST at 12.5 ms",
+            ),
+            (
+                json!({"initiated_by": "client", "server_frame": {"code": 1000, "reason": ""},
+                       "peer_end": "fin", "peer_end_at_ms": 40.0, "clean": true}),
+                "clean close (Close 1000 from the server, then its FIN)",
+            ),
+        ];
+        for (close, want) in cases {
+            let mut n = sample::notification(NotificationKind::Down);
+            n.report["attempt_details"][0]["close"] = close;
+            let view = AlertView::new(&n);
+            assert_eq!(view.attempts[0].close.as_deref(), Some(want));
+            assert!(view.evidence.contains(&format!("  close:    {want}\n")));
+        }
+    }
+
+    #[test]
+    fn an_unreadable_attempt_says_so_instead_of_failing_the_alert() {
+        let mut n = sample::notification(NotificationKind::Down);
+        n.report["attempt_details"][0]["timings"] = json!("garbage");
+        let view = AlertView::new(&n);
+        assert_eq!(view.attempts[0].class, "unknown");
+        assert!(
+            view.evidence
+                .contains("the evidence of this attempt is unreadable")
+        );
+        assert_eq!(view.attempts[1].class, "early_fin");
+    }
+
+    #[test]
+    fn a_long_timeline_keeps_its_start_and_its_end() {
+        let events: Vec<Event> = (0..35)
+            .map(|i| Event {
+                at_ms: i as f64,
+                phase: Phase::Open,
+                what: format!("event {i}"),
+            })
+            .collect();
+        let lines = events_text(&events);
+        assert_eq!(lines.len(), EVENTS_HEAD + 1 + EVENTS_TAIL);
+        assert!(lines[0].ends_with("event 0"));
+        assert!(lines[EVENTS_HEAD].contains("… 5 more events …"));
+        assert!(lines.last().unwrap().ends_with("event 34"));
+    }
+
+    #[test]
+    fn many_headers_are_capped_and_counted() {
+        let mut n = sample::notification(NotificationKind::Down);
+        let headers: Vec<Value> = (0..15).map(|i| json!([format!("X-H{i}"), "v"])).collect();
+        n.report["attempt_details"][0]["response"]["headers"] = json!(headers);
+        let view = AlertView::new(&n);
+        assert_eq!(view.attempts[0].headers.len(), MAX_HEADERS);
+        assert_eq!(view.attempts[0].more_headers, 3);
+        assert!(view.evidence.contains("(+3 more headers)"));
+    }
+
+    #[test]
+    fn headers_are_redacted_again_wherever_they_sit_in_the_report() {
+        let mut n = sample::notification(NotificationKind::Down);
+        n.report["response"]["headers"] = json!([["Set-Cookie", "sid=1"], ["Server", "x"]]);
+        n.report["attempt_details"][1]["request"]["headers"] =
+            json!([["X-Api-Key", "k"], ["Origin", "https://a"]]);
+        let view = AlertView::new(&n);
+        assert_eq!(
+            view.report["response"]["headers"],
+            json!([["Set-Cookie", "[redacted]"], ["Server", "x"]])
+        );
+        assert_eq!(
+            view.report["attempt_details"][1]["request"]["headers"],
+            json!([["X-Api-Key", "[redacted]"], ["Origin", "https://a"]])
+        );
+    }
+
+    #[test]
+    fn a_report_without_attempt_details_still_renders_its_summary() {
+        let mut n = sample::notification(NotificationKind::Down);
+        n.report = json!({});
+        let view = AlertView::new(&n);
+        assert!(view.attempts.is_empty());
+        assert_eq!(view.evidence, "");
+        assert_eq!(view.class, "early_fin");
+    }
+}

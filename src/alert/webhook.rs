@@ -1,0 +1,215 @@
+//! The webhook channel: POST the rendered JSON body, optionally signed with
+//! HMAC-SHA256 so the receiver can tell it came from us. The HTTP client, the
+//! URL and the headers are built once, when the channel is built.
+
+use super::channel::{AlertChannel, AlertError, DeliveryError, error_chain};
+use super::render::{ChannelKind, Renderer};
+use super::settings::WebhookSettings;
+use crate::notification::Notification;
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use sha2::Sha256;
+use std::future::Future;
+use std::pin::Pin;
+
+/// How much of an error response body is kept.
+pub const BODY_SNIPPET_BYTES: usize = 512;
+/// The signature header: `sha256=<hex>`.
+pub const SIGNATURE_HEADER: &str = "X-Wsprobe-Signature";
+/// When the request was signed, Unix seconds.
+pub const TIMESTAMP_HEADER: &str = "X-Wsprobe-Timestamp";
+
+/// Delivers alerts by HTTP POST.
+pub struct WebhookChannel {
+    name: String,
+    renderer: Renderer,
+    client: reqwest::Client,
+    url: reqwest::Url,
+    headers: HeaderMap,
+    secret: Option<String>,
+}
+
+impl WebhookChannel {
+    /// Parse the URL and headers and build the HTTP client for `settings`.
+    pub fn new(
+        name: &str,
+        settings: &WebhookSettings,
+        renderer: Renderer,
+    ) -> Result<WebhookChannel, AlertError> {
+        // The process-wide rustls provider; another part of wsprobe may have
+        // installed it already, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = reqwest::Url::parse(&settings.url).map_err(|e| AlertError::Webhook {
+            reason: format!("invalid URL: {e}"),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(AlertError::Webhook {
+                reason: format!("the URL must be http or https, not {}", url.scheme()),
+            });
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (key, value) in &settings.headers {
+            let header =
+                HeaderName::from_bytes(key.as_bytes()).map_err(|_| AlertError::Webhook {
+                    reason: format!("invalid header name {key:?}"),
+                })?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| AlertError::Webhook {
+                reason: format!("invalid value for header {key:?}"),
+            })?;
+            // Configured values are often tokens: keep them out of Debug output.
+            value.set_sensitive(true);
+            headers.insert(header, value);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .user_agent(concat!("wsprobe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AlertError::Webhook {
+                reason: format!("cannot build the HTTP client: {}", error_chain(&e)),
+            })?;
+        Ok(WebhookChannel {
+            name: name.to_string(),
+            renderer,
+            client,
+            url,
+            headers,
+            secret: settings.secret.clone(),
+        })
+    }
+
+    async fn send(&self, n: &Notification) -> Result<(), DeliveryError> {
+        let body = self.renderer.render(ChannelKind::Webhook, n)?.body;
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .headers(self.headers.clone());
+        if let Some(secret) = &self.secret {
+            let timestamp = chrono::Utc::now().timestamp().to_string();
+            request = request
+                .header(SIGNATURE_HEADER, signature(secret, body.as_bytes()))
+                .header(TIMESTAMP_HEADER, timestamp);
+        }
+        let mut response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Http {
+                // The URL can carry a token (Slack puts it in the path).
+                reason: error_chain(&e.without_url()),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let mut snippet: Vec<u8> = Vec::new();
+        // Read only what is kept: an error page can be large.
+        while snippet.len() < BODY_SNIPPET_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => snippet.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        snippet.truncate(BODY_SNIPPET_BYTES);
+        Err(DeliveryError::HttpStatus {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&snippet).trim().to_string(),
+        })
+    }
+}
+
+impl AlertChannel for WebhookChannel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        n: &'a Notification,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(self.send(n))
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`, the value of [`SIGNATURE_HEADER`].
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::settings::TemplateOverrides;
+    use std::time::Duration;
+
+    #[test]
+    fn the_signature_matches_rfc_4231_test_vectors() {
+        let cases = [
+            (
+                "Jefe",
+                &b"what do ya want for nothing?"[..],
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                "\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}\u{0b}",
+                &b"Hi There"[..],
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+        ];
+        for (key, data, hex) in cases {
+            assert_eq!(signature(key, data), format!("sha256={hex}"));
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_refused_without_echoing_secrets() {
+        let base = WebhookSettings {
+            url: "https://hooks.example.com/services/T0/B0/tok3n".into(),
+            headers: vec![],
+            secret: Some("hmac-key".into()),
+            timeout: Duration::from_secs(5),
+        };
+        let cases = [
+            (
+                WebhookSettings {
+                    url: "ftp://hooks.example.com/tok3n".into(),
+                    ..base.clone()
+                },
+                "must be http or https",
+            ),
+            (
+                WebhookSettings {
+                    url: "not a url tok3n".into(),
+                    ..base.clone()
+                },
+                "invalid URL",
+            ),
+            (
+                WebhookSettings {
+                    headers: vec![("Bad Name".into(), "tok3n".into())],
+                    ..base.clone()
+                },
+                "invalid header name \"Bad Name\"",
+            ),
+            (
+                WebhookSettings {
+                    headers: vec![("Authorization".into(), "Bearer tok3n\n".into())],
+                    ..base.clone()
+                },
+                "invalid value for header \"Authorization\"",
+            ),
+        ];
+        for (settings, expected) in cases {
+            let renderer = Renderer::new(&TemplateOverrides::default()).unwrap();
+            let err = WebhookChannel::new("hook", &settings, renderer)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("tok3n"), "{err}");
+        }
+    }
+}

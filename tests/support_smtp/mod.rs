@@ -1,0 +1,244 @@
+//! A small RFC 5321 server for email tests, on 127.0.0.1:0: EHLO/HELO,
+//! AUTH PLAIN and LOGIN (with or without an initial response), MAIL, RCPT,
+//! DATA (dot-unstuffed), RSET, NOOP, QUIT. It records each accepted message
+//! with its envelope and the credentials it was given.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// What the server offers and expects.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Mechanisms advertised in EHLO, e.g. ["PLAIN", "LOGIN"]; empty: no AUTH.
+    pub mechanisms: Vec<&'static str>,
+    /// When set, MAIL needs a successful AUTH with exactly these.
+    pub credentials: Option<(String, String)>,
+}
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The mechanism and the (user, password) the client authenticated with.
+    pub auth: Option<(String, String, String)>,
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    /// The message as sent after DATA, dot-unstuffed, CRLF line ends.
+    pub data: Vec<u8>,
+}
+
+/// The running server; stops when dropped.
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: JoinHandle<()>,
+}
+
+impl SmtpServer {
+    /// Start a server with `options`.
+    pub async fn start(options: Options) -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (store, options) = (store.clone(), options.clone());
+                tokio::spawn(async move {
+                    let _ = session(stream, &options, &store).await;
+                });
+            }
+        });
+        SmtpServer {
+            addr,
+            received,
+            task,
+        }
+    }
+
+    /// Messages accepted so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Conn {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Conn {
+    async fn reply(&mut self, text: &str) -> std::io::Result<()> {
+        self.writer.write_all(text.as_bytes()).await?;
+        self.writer.write_all(b"\r\n").await
+    }
+
+    /// One line without its CRLF; `None` at EOF.
+    async fn line(&mut self) -> std::io::Result<Option<String>> {
+        let mut raw = Vec::new();
+        if self.reader.read_until(b'\n', &mut raw).await? == 0 {
+            return Ok(None);
+        }
+        while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            raw.pop();
+        }
+        Ok(Some(String::from_utf8_lossy(&raw).into_owned()))
+    }
+}
+
+fn decode(b64: &str) -> String {
+    String::from_utf8_lossy(&B64.decode(b64.trim()).unwrap_or_default()).into_owned()
+}
+
+async fn session(
+    stream: TcpStream,
+    options: &Options,
+    store: &Mutex<Vec<Received>>,
+) -> std::io::Result<()> {
+    let (read, writer) = stream.into_split();
+    let mut c = Conn {
+        reader: BufReader::new(read),
+        writer,
+    };
+    c.reply("220 fixture.test ESMTP ready").await?;
+    let mut auth: Option<(String, String, String)> = None;
+    let mut mail_from: Option<String> = None;
+    let mut rcpt_to: Vec<String> = Vec::new();
+    while let Some(line) = c.line().await? {
+        let upper = line.to_ascii_uppercase();
+        let verb = upper.split(' ').next().unwrap_or_default().to_string();
+        match verb.as_str() {
+            "EHLO" => {
+                c.reply("250-fixture.test").await?;
+                if !options.mechanisms.is_empty() {
+                    c.reply(&format!("250-AUTH {}", options.mechanisms.join(" ")))
+                        .await?;
+                }
+                c.reply("250-8BITMIME").await?;
+                c.reply("250 SIZE 10485760").await?;
+            }
+            "HELO" => c.reply("250 fixture.test").await?,
+            "AUTH" => {
+                let args: Vec<&str> = line.split(' ').skip(1).collect();
+                let mechanism = args.first().unwrap_or(&"").to_ascii_uppercase();
+                let (user, password) = match mechanism.as_str() {
+                    "PLAIN" => {
+                        let initial = match args.get(1) {
+                            Some(i) => i.to_string(),
+                            None => {
+                                c.reply("334 ").await?;
+                                c.line().await?.unwrap_or_default()
+                            }
+                        };
+                        let plain = decode(&initial);
+                        let mut parts = plain.split('\0').skip(1);
+                        (
+                            parts.next().unwrap_or_default().to_string(),
+                            parts.next().unwrap_or_default().to_string(),
+                        )
+                    }
+                    "LOGIN" => {
+                        let user = match args.get(1) {
+                            Some(u) => decode(u),
+                            None => {
+                                c.reply("334 VXNlcm5hbWU6").await?;
+                                decode(&c.line().await?.unwrap_or_default())
+                            }
+                        };
+                        c.reply("334 UGFzc3dvcmQ6").await?;
+                        (user, decode(&c.line().await?.unwrap_or_default()))
+                    }
+                    _ => {
+                        c.reply("504 5.5.4 Unrecognized authentication type")
+                            .await?;
+                        continue;
+                    }
+                };
+                let accepted = options
+                    .credentials
+                    .as_ref()
+                    .is_none_or(|(u, p)| *u == user && *p == password);
+                if accepted {
+                    auth = Some((mechanism, user, password));
+                    c.reply("235 2.7.0 Authentication successful").await?;
+                } else {
+                    c.reply("535 5.7.8 Authentication credentials invalid")
+                        .await?;
+                }
+            }
+            "MAIL" => {
+                if options.credentials.is_some() && auth.is_none() {
+                    c.reply("530 5.7.0 Authentication required").await?;
+                    continue;
+                }
+                mail_from = Some(
+                    line[line.find(':').map_or(0, |i| i + 1)..]
+                        .trim()
+                        .to_string(),
+                );
+                rcpt_to.clear();
+                c.reply("250 2.1.0 Ok").await?;
+            }
+            "RCPT" => {
+                if mail_from.is_none() {
+                    c.reply("503 5.5.1 Need MAIL first").await?;
+                    continue;
+                }
+                rcpt_to.push(
+                    line[line.find(':').map_or(0, |i| i + 1)..]
+                        .trim()
+                        .to_string(),
+                );
+                c.reply("250 2.1.5 Ok").await?;
+            }
+            "DATA" => {
+                if rcpt_to.is_empty() {
+                    c.reply("503 5.5.1 Need RCPT first").await?;
+                    continue;
+                }
+                c.reply("354 End data with <CR><LF>.<CR><LF>").await?;
+                let mut data = Vec::new();
+                loop {
+                    let Some(l) = c.line().await? else {
+                        return Ok(());
+                    };
+                    if l == "." {
+                        break;
+                    }
+                    let unstuffed = l.strip_prefix('.').unwrap_or(&l);
+                    data.extend_from_slice(unstuffed.as_bytes());
+                    data.extend_from_slice(b"\r\n");
+                }
+                store.lock().unwrap().push(Received {
+                    auth: auth.clone(),
+                    mail_from: mail_from.take().unwrap_or_default(),
+                    rcpt_to: std::mem::take(&mut rcpt_to),
+                    data,
+                });
+                c.reply("250 2.0.0 Ok: queued").await?;
+            }
+            "RSET" => {
+                mail_from = None;
+                rcpt_to.clear();
+                c.reply("250 2.0.0 Ok").await?;
+            }
+            "NOOP" => c.reply("250 2.0.0 Ok").await?,
+            "QUIT" => {
+                c.reply("221 2.0.0 Bye").await?;
+                return Ok(());
+            }
+            _ => c.reply("502 5.5.2 Command not recognized").await?,
+        }
+    }
+    Ok(())
+}

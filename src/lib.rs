@@ -6,6 +6,7 @@
 //!   typed values carrying their evidence.
 //! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
 //! * [`report`]: renderers of reports: text, json, junit, nagios.
+//! * [`schedule`]: cron / `@every` schedules and maintenance windows (pure).
 //! * [`notification`]: what the state machine tells people, with its diagnostics.
 //! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
 //! * [`alert`]: rendering from `templates/` and delivery channels.
@@ -17,4 +18,5 @@ pub mod classify;
 pub mod cli;
 pub mod notification;
 pub mod report;
+pub mod schedule;
 pub mod state;

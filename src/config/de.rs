@@ -2,6 +2,7 @@
 //! `Deserializer` whose errors carry the position of the offending node and
 //! the key path leading to it, and [`At`], a value with its position.
 
+use super::keys::unknown_key;
 use super::node::{Guess, Kind, Node, Pos};
 use serde::Deserialize;
 use serde::de::{
@@ -143,81 +144,9 @@ impl de::Error for DeError {
     }
 }
 
-/// "unknown key `timout`, did you mean `timeout`? (allowed keys: …)"
-pub(crate) fn unknown_key(key: &str, allowed: &[&str]) -> String {
-    let suggestion = allowed
-        .iter()
-        .map(|a| (edit_distance(key, a), a))
-        .filter(|(d, a)| *d <= 2.max(a.len() / 4) && *d < a.len().min(key.len()))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, a)| format!(", did you mean `{a}`?"))
-        .unwrap_or_default();
-    format!(
-        "unknown key `{key}`{suggestion} (allowed keys: {})",
-        allowed.join(", ")
-    )
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
-}
-
 /// Decode one node into a raw type.
 pub(crate) fn decode<T: DeserializeOwned>(node: &Node) -> Result<T, DeError> {
     T::deserialize(NodeDe(node))
-}
-
-/// The keys a derived struct accepts, read from its `Deserialize` impl so the
-/// lists used to split a mapping between structs cannot drift from them.
-pub(crate) fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
-    match T::deserialize(FieldsProbe) {
-        Err(FieldsProbeDone(fields)) => fields,
-        Ok(_) => &[],
-    }
-}
-
-/// Split a mapping between several structs by their keys; keys no part
-/// accepts are errors naming every allowed key.
-pub(crate) fn split(node: &Node, parts: &[&[&str]]) -> Result<(Vec<Node>, Vec<DeError>), DeError> {
-    let Kind::Map(entries) = &node.kind else {
-        return Err(DeError::new(
-            node.pos,
-            format!("expected a mapping, found {}", node.found()),
-        ));
-    };
-    let mut out: Vec<Vec<(Node, Node)>> = vec![Vec::new(); parts.len()];
-    let mut errors = Vec::new();
-    for (key, value) in entries {
-        let name = key.text().unwrap_or_default();
-        match parts.iter().position(|p| p.contains(&name)) {
-            Some(i) => out[i].push((key.clone(), value.clone())),
-            None => {
-                let allowed: Vec<&str> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-                errors.push(DeError::new(key.pos, unknown_key(name, &allowed)));
-            }
-        }
-    }
-    let nodes = out
-        .into_iter()
-        .map(|entries| Node {
-            pos: node.pos,
-            kind: Kind::Map(entries),
-        })
-        .collect();
-    Ok((nodes, errors))
 }
 
 struct NodeDe<'a>(&'a Node);
@@ -527,49 +456,6 @@ impl<'de> MapAccess<'de> for MapDe<'_> {
     }
 }
 
-/// A deserializer that only records the field list of the struct asked for.
-struct FieldsProbe;
-
-#[derive(Debug)]
-struct FieldsProbeDone(&'static [&'static str]);
-
-impl fmt::Display for FieldsProbeDone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("field probe")
-    }
-}
-
-impl std::error::Error for FieldsProbeDone {}
-
-impl de::Error for FieldsProbeDone {
-    fn custom<T: fmt::Display>(_msg: T) -> Self {
-        FieldsProbeDone(&[])
-    }
-}
-
-impl<'de> Deserializer<'de> for FieldsProbe {
-    type Error = FieldsProbeDone;
-
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, FieldsProbeDone> {
-        Err(FieldsProbeDone(&[]))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, FieldsProbeDone> {
-        Err(FieldsProbeDone(fields))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::node::parse;
@@ -662,24 +548,5 @@ mod tests {
                 "{yaml}"
             );
         }
-    }
-
-    #[test]
-    fn field_lists_come_from_the_derived_impl() {
-        assert_eq!(fields_of::<Inner>(), ["port", "host"]);
-    }
-
-    #[test]
-    fn split_hands_each_key_to_its_part_and_reports_the_rest() {
-        let doc = parse("port: 1\nname: a\nbogus: 2\n").unwrap();
-        let (parts, errors) = split(&doc, &[&["name"], &["port", "host"]]).unwrap();
-        assert!(parts[0].get("name").is_some() && parts[0].get("port").is_none());
-        assert!(parts[1].get("port").is_some());
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].pos, Some(Pos { line: 3, column: 1 }));
-        assert_eq!(
-            errors[0].message,
-            "unknown key `bogus` (allowed keys: name, port, host)"
-        );
     }
 }

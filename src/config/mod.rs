@@ -15,6 +15,7 @@ mod channel;
 mod de;
 mod env;
 mod error;
+mod keys;
 mod loader;
 mod monitor;
 mod node;
@@ -183,7 +184,7 @@ fn config(l: &mut Loader, root: &Node, path: &Path) -> Option<Config> {
             for (key, _) in entries {
                 let name = key.text().unwrap_or_default();
                 if !TOP_KEYS.contains(&name) {
-                    l.error(key.pos, de::unknown_key(name, &TOP_KEYS));
+                    l.error(key.pos, keys::unknown_key(name, &TOP_KEYS));
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! check spec it runs.
 
 use super::Monitor;
-use super::de::{At, fields_of, split};
+use super::de::At;
+use super::keys::{fields_of, split};
 use super::loader::Loader;
 use super::node::{Node, Pos};
 use super::options::{TlsCache, build_spec, check_options};
@@ -250,4 +251,101 @@ pub(crate) fn windows(l: &mut Loader, raw: &[RawWindow]) -> Option<Vec<Maintenan
         }
     }
     (l.error_count() == before).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigErrors, load_str};
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn load(yaml: &str) -> Result<Config, ConfigErrors> {
+        load_str(yaml, Path::new("m.yaml"), &|_| None)
+    }
+
+    /// A config with `defaults` (may be empty) and one monitor with extra keys.
+    fn one_monitor(defaults: &str, monitor: &str) -> Config {
+        let yaml = format!(
+            "defaults: {{{defaults}}}\nmonitors:\n  - {{name: m, url: 'ws://h/', {monitor}}}\nchannels: {{a: {{type: file, path: '-'}}, b: {{type: file, path: '-'}}}}\n"
+        );
+        load(&yaml).unwrap_or_else(|e| panic!("{yaml}\n{e}"))
+    }
+
+    #[test]
+    fn a_monitor_key_beats_defaults_which_beat_built_ins() {
+        let s = Duration::from_secs;
+        // (defaults, monitor, expected timeout, retries, schedule, failure threshold, alert)
+        let cases = [
+            (
+                "timeout: 7s, retries: 2, schedule: '@every 5m', failure_threshold: 3, alert: [a]",
+                "timeout: 3s, retries: 0, schedule: '@every 10s', failure_threshold: 1, alert: [b]",
+                (s(3), 0, "@every 10s", 1, vec!["b"]),
+            ),
+            (
+                "timeout: 7s, retries: 2, schedule: '@every 5m', failure_threshold: 3, alert: [a]",
+                "",
+                (s(7), 2, "@every 5m", 3, vec!["a"]),
+            ),
+            ("", "", (s(10), 0, "@every 1m", 1, vec![])),
+        ];
+        for (defaults, monitor, (timeout, retries, schedule, threshold, alert)) in cases {
+            let c = one_monitor(defaults, monitor);
+            let m = &c.monitors[0];
+            assert_eq!(m.options.timeout, timeout, "{defaults} | {monitor}");
+            assert_eq!(m.spec.timeout, timeout, "the spec agrees with the options");
+            assert_eq!(m.options.retries, retries);
+            assert_eq!(m.schedule.describe(), schedule);
+            assert_eq!(m.policy.failure_threshold, threshold);
+            assert_eq!(m.alert, alert);
+        }
+    }
+
+    #[test]
+    fn repeat_never_turns_off_reminders_set_in_defaults() {
+        let c = one_monitor("repeat: 1h", "repeat: never");
+        assert_eq!(c.monitors[0].policy.repeat, None);
+        let c = one_monitor("repeat: 1h", "");
+        assert_eq!(c.monitors[0].policy.repeat, Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn an_error_in_defaults_is_reported_once_for_all_monitors() {
+        let yaml = "defaults: {timeout: soon}\nmonitors:\n  - {name: a, url: 'ws://a/'}\n  - {name: b, url: 'ws://b/'}\n";
+        let e = load(yaml).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "m.yaml:1:21: `timeout`: expected a duration like 30s, 5m, found \"soon\""
+        );
+    }
+
+    #[test]
+    fn spec_errors_point_at_the_key_that_caused_them() {
+        let cases = [
+            (
+                "subprotocols: [ok, 'bad proto']",
+                "m.yaml:2:51: `subprotocols`: invalid value \"bad proto\": must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)",
+            ),
+            (
+                "cert: Cargo.toml",
+                "m.yaml:2:38: `cert`: needs `key`, the certificate's private key",
+            ),
+            (
+                "ca_file: Cargo.toml",
+                "m.yaml:2:41: `ca_file`: cannot use Cargo.toml: no PEM certificates found",
+            ),
+            (
+                "proxy: 'ftp://p:21'",
+                "m.yaml:2:39: `proxy`: invalid proxy \"ftp://p:21\": unsupported proxy scheme \"ftp\" (expected a URL like http://proxy:3128, or none)",
+            ),
+            (
+                "resolve: ['h:80']",
+                "m.yaml:2:42: `resolve`: invalid entry \"h:80\": expected HOST:PORT:ADDR, e.g. example.com:443:10.0.0.7",
+            ),
+        ];
+        for (monitor, expected) in cases {
+            let yaml = format!("monitors:\n  - {{name: m, url: 'wss://h/', {monitor}}}\n");
+            let e = load(&yaml).unwrap_err();
+            assert_eq!(e.to_string(), expected, "{monitor}");
+        }
+    }
 }

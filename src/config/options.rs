@@ -53,7 +53,7 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         .as_ref()
         .and_then(|v| l.text("origin", v))
         .map(|t| t.value);
-    o.subprotocols = strings(&raw.subprotocols);
+    o.subprotocols = subprotocols(l, raw);
     if let Some(ping) = &raw.ping {
         o.ping = ping.value;
     }
@@ -109,14 +109,31 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
     ] {
         origins.note(key, v);
     }
-    if let Some(first) = raw.subprotocols.as_ref().and_then(|s| s.first()) {
-        origins.0.insert("subprotocols", first.pos);
-    }
     (o, origins)
 }
 
-fn strings(list: &Option<Vec<At<String>>>) -> Vec<String> {
-    list.iter().flatten().map(|s| s.value.clone()).collect()
+fn subprotocols(l: &mut Loader, raw: &RawOptions) -> Vec<String> {
+    let is_token = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    let mut out = Vec::new();
+    for p in raw.subprotocols.iter().flatten() {
+        if is_token(&p.value) {
+            out.push(p.value.clone());
+        } else {
+            l.key_error(
+                p.pos,
+                "subprotocols",
+                format!(
+                    "invalid value {:?}: must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)",
+                    p.value
+                ),
+            );
+        }
+    }
+    out
 }
 
 fn headers(l: &mut Loader, raw: &RawOptions) -> Vec<String> {

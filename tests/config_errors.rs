@@ -36,6 +36,10 @@ const RULES: &[(&str, &str)] = &[
         "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
     ),
     (
+        "invalid-settings-key.yaml",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace)",
+    ),
+    (
         "invalid-wrong-type.yaml",
         "4:14: `retries`: expected a whole number from 0 to 4294967295, found a string",
     ),
@@ -78,7 +82,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-url.yaml",
-        "3:10: `url`: invalid URL \"https://chat.example.com/ws\": scheme https:// is not a WebSocket URL (use wss://)",
+        "3:10: `url`: invalid URL: scheme https:// is not a WebSocket URL (use wss://)",
     ),
     (
         "invalid-duplicate-name.yaml",
@@ -167,7 +171,7 @@ const MANY: (&str, &[&str]) = (
     &[
         "3:16: `concurrency`: must be at least 1, found 0",
         "4:11: `jitter`: expected a duration like 30s, 5m, found \"a bit\"",
-        "10:10: `url`: invalid URL \"http://one.example.com/ws\": scheme http:// is not a WebSocket URL (use ws://)",
+        "10:10: `url`: invalid URL: scheme http:// is not a WebSocket URL (use ws://)",
         "11:15: `schedule`: 2 fields in \"every minute\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
         "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
         "17:31: `headers`: environment variable ${MISSING_TOKEN} is not set",

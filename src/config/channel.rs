@@ -218,7 +218,7 @@ fn webhook(l: &mut Loader, raw: RawWebhook) -> Option<(ChannelSettings, Template
                 l.key_error(
                     raw.url.pos,
                     "url",
-                    format!("invalid URL {}: {reason}", url.shown()),
+                    format!("invalid URL{}: {reason}", url.source_note()),
                 );
                 None
             }

@@ -93,7 +93,8 @@ impl DeError {
         self
     }
 
-    fn under(mut self, segment: String) -> DeError {
+    /// Put `segment` (a key, or `[i]`) in front of the key path.
+    pub fn under(mut self, segment: String) -> DeError {
         self.path.insert(0, segment);
         self
     }

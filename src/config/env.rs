@@ -25,6 +25,17 @@ impl Text {
         }
     }
 
+    /// " (the value of ${URL})" when the value came from the environment, else
+    /// nothing: for values that may hold credentials even when written in the
+    /// file (URLs with tokens), the error's position is the only pointer.
+    pub fn source_note(&self) -> String {
+        if self.uses_env() {
+            format!(" ({})", self.shown())
+        } else {
+            String::new()
+        }
+    }
+
     /// True when some of the value came from the environment.
     pub fn uses_env(&self) -> bool {
         !self.vars.is_empty()

@@ -58,6 +58,13 @@ impl<'a> Loader<'a> {
         de::decode(node).map_err(|e| self.de_error(e)).ok()
     }
 
+    /// Decode the value of a top-level `key`, naming the key in errors.
+    pub fn decode_section<T: DeserializeOwned>(&mut self, key: &str, node: &Node) -> Option<T> {
+        de::decode(node)
+            .map_err(|e| self.de_error(e.under(key.to_string())))
+            .ok()
+    }
+
     /// The errors in file order, each once; `Ok(value)` when there are none.
     pub fn finish<T>(mut self, value: Option<T>) -> Result<T, ConfigErrors> {
         self.errors.sort_by_key(|e| (e.line, e.column));

@@ -210,7 +210,7 @@ fn config(l: &mut Loader, root: &Node, path: &Path) -> Option<Config> {
     let maintenance = global_windows(l, root.get("maintenance"));
     let allow_probe_targets = root
         .get("allow_probe_targets")
-        .and_then(|n| l.decode::<Option<Vec<At<String>>>>(n))
+        .and_then(|n| l.decode_section::<Option<Vec<At<String>>>>("allow_probe_targets", n))
         .flatten()
         .map(|list| list.into_iter().map(|s| s.value).collect())
         .unwrap_or_default();
@@ -273,7 +273,7 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
     let Some(node) = node else {
         return Some(s);
     };
-    let raw: RawSettings = l.decode(node)?;
+    let raw: RawSettings = l.decode_section("settings", node)?;
     let before = l.error_count();
     if let Some(c) = &raw.concurrency {
         if c.value == 0 {
@@ -321,7 +321,7 @@ fn global_windows(l: &mut Loader, node: Option<&Node>) -> Option<Vec<Maintenance
     let Some(node) = node else {
         return Some(Vec::new());
     };
-    let raw: Option<Vec<RawWindow>> = l.decode(node)?;
+    let raw: Option<Vec<RawWindow>> = l.decode_section("maintenance", node)?;
     monitor::windows(l, raw.as_deref().unwrap_or_default())
 }
 

@@ -104,7 +104,7 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
                 l.key_error(
                     own.url.pos,
                     "url",
-                    format!("invalid URL {}: {reason}", url.shown()),
+                    format!("invalid URL{}: {reason}", url.source_note()),
                 );
                 None
             }
@@ -315,6 +315,17 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "m.yaml:1:21: `timeout`: expected a duration like 30s, 5m, found \"soon\""
+        );
+    }
+
+    #[test]
+    fn a_bad_url_from_the_environment_is_named_not_shown() {
+        let yaml = "monitors:\n  - {name: m, url: '${CHAT_URL}'}\n";
+        let env = |_: &str| Some("https://user:pw@chat.example.com/?token=t0k".to_string());
+        let e = load_str(yaml, Path::new("m.yaml"), &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "m.yaml:2:20: `url`: invalid URL (the value of ${CHAT_URL}): scheme https:// is not a WebSocket URL (use wss://)"
         );
     }
 

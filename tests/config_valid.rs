@@ -228,6 +228,6 @@ fn load_reads_the_file_from_disk() {
     let e = config::load(Path::new("tests/fixtures/config/does-not-exist.yaml")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "tests/fixtures/config/does-not-exist.yaml: cannot read config: No such file or directory (os error 2)"
+        "tests/fixtures/config/does-not-exist.yaml: cannot read config: No such file or directory"
     );
 }

@@ -151,7 +151,7 @@ impl<'a> Loader<'a> {
 }
 
 /// The OS message without Rust's " (os error 2)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),

@@ -3,8 +3,9 @@
 //! found, each as `file:line:column: message`.
 //!
 //! Loading goes YAML text → positioned tree (`node`) → serde types per section,
-//! monitor and channel (`raw`, via `de`) → validated values (`settings`,
-//! `options`, `monitor`, `channel`). Decoding each piece on its own is what
+//! monitor and channel (`raw`, via `de` and `keys`) → validated values
+//! (`options`, `monitor`, `channel`; settings here), with `loader` holding the
+//! errors and `env` expanding `${VAR}`. Decoding each piece on its own is what
 //! lets one broken monitor leave the errors of the others visible.
 //!
 //! Paths in the file (state, templates, certificates, file channels) are
@@ -154,7 +155,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             file: path.to_path_buf(),
             line: 0,
             column: 0,
-            message: format!("cannot read config: {e}"),
+            message: format!("cannot read config: {}", loader::io_reason(&e)),
         }])
     })?;
     load_str(&text, path, &|name| std::env::var(name).ok())

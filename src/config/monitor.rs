@@ -170,23 +170,7 @@ fn alerting_settings(
             .map_err(|e| l.key_error(s.pos, "schedule", e))
             .ok(),
     };
-    let mut alert: Vec<String> = Vec::new();
-    for name in a.alert.iter().flatten() {
-        if !channels.contains(&name.value) {
-            let known = if channels.is_empty() {
-                "no channels are defined".to_string()
-            } else {
-                format!("known channels: {}", channels.join(", "))
-            };
-            l.key_error(
-                name.pos,
-                "alert",
-                format!("unknown channel {:?} ({known})", name.value),
-            );
-        } else if !alert.contains(&name.value) {
-            alert.push(name.value.clone());
-        }
-    }
+    let alert = alert_channels(l, a, channels);
     let mut policy = Policy::default();
     for (key, raw, field) in [
         (
@@ -219,6 +203,28 @@ fn alerting_settings(
         Some(s) if l.error_count() == before => Some((s, alert, policy)),
         _ => None,
     }
+}
+
+/// The channels named in `alert`, each once; unknown names are errors.
+fn alert_channels(l: &mut Loader, a: &RawAlerting, channels: &[String]) -> Vec<String> {
+    let mut alert: Vec<String> = Vec::new();
+    for name in a.alert.iter().flatten() {
+        if !channels.contains(&name.value) {
+            let known = if channels.is_empty() {
+                "no channels are defined".to_string()
+            } else {
+                format!("known channels: {}", channels.join(", "))
+            };
+            l.key_error(
+                name.pos,
+                "alert",
+                format!("unknown channel {:?} ({known})", name.value),
+            );
+        } else if !alert.contains(&name.value) {
+            alert.push(name.value.clone());
+        }
+    }
+    alert
 }
 
 /// Maintenance windows (a monitor's own or the global ones).

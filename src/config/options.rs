@@ -32,71 +32,61 @@ impl Origins {
     }
 }
 
-/// Convert options, recording every bad value.
+/// Convert options, recording every bad value. The struct literal is
+/// exhaustive on purpose: a new check option fails to compile until the
+/// config reads it.
 pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, Origins) {
-    let mut o = CheckOptions::default();
+    let d = CheckOptions::default();
+    let options = CheckOptions {
+        timeout: positive(l, "timeout", &raw.timeout).unwrap_or(d.timeout),
+        connect_timeout: positive(l, "connect_timeout", &raw.connect_timeout),
+        headers: headers(l, raw),
+        origin: text(l, "origin", &raw.origin),
+        subprotocols: subprotocols(l, raw),
+        ping: raw.ping.as_ref().map_or(d.ping, |p| p.value),
+        ping_every: positive(l, "ping_every", &raw.ping_every),
+        hold: duration(l, "hold", &raw.hold),
+        send: text(l, "send", &raw.send),
+        expect: raw.expect.as_ref().and_then(|v| expect(l, v)),
+        tls: tls_options(l, raw),
+        cert_expiry_warn: duration(l, "cert_expiry_warn", &raw.cert_expiry_warn)
+            .unwrap_or(d.cert_expiry_warn),
+        resolve: resolve(l, raw),
+        proxy: raw
+            .proxy
+            .as_ref()
+            .and_then(|v| proxy(l, v))
+            .unwrap_or(d.proxy),
+        retries: raw.retries.as_ref().map_or(d.retries, |r| r.value),
+        retry_delay: duration(l, "retry_delay", &raw.retry_delay).unwrap_or(d.retry_delay),
+        max_message_bytes: max_message_bytes(l, raw).unwrap_or(d.max_message_bytes),
+    };
+    (options, origins(raw))
+}
+
+fn duration(l: &mut Loader, key: &str, v: &Option<At<String>>) -> Option<std::time::Duration> {
+    v.as_ref().and_then(|v| l.duration(key, v))
+}
+
+fn positive(l: &mut Loader, key: &str, v: &Option<At<String>>) -> Option<std::time::Duration> {
+    v.as_ref().and_then(|v| l.positive_duration(key, v))
+}
+
+fn text(l: &mut Loader, key: &str, v: &Option<At<String>>) -> Option<String> {
+    v.as_ref().and_then(|v| l.text(key, v)).map(|t| t.value)
+}
+
+fn max_message_bytes(l: &mut Loader, raw: &RawOptions) -> Option<usize> {
+    let m = raw.max_message_bytes.as_ref()?;
+    if m.value == 0 {
+        l.key_error(m.pos, "max_message_bytes", "must be at least 1");
+        return None;
+    }
+    Some(m.value)
+}
+
+fn origins(raw: &RawOptions) -> Origins {
     let mut origins = Origins::default();
-    if let Some(d) = raw
-        .timeout
-        .as_ref()
-        .and_then(|v| l.positive_duration("timeout", v))
-    {
-        o.timeout = d;
-    }
-    o.connect_timeout = raw
-        .connect_timeout
-        .as_ref()
-        .and_then(|v| l.positive_duration("connect_timeout", v));
-    o.headers = headers(l, raw);
-    o.origin = raw
-        .origin
-        .as_ref()
-        .and_then(|v| l.text("origin", v))
-        .map(|t| t.value);
-    o.subprotocols = subprotocols(l, raw);
-    if let Some(ping) = &raw.ping {
-        o.ping = ping.value;
-    }
-    o.ping_every = raw
-        .ping_every
-        .as_ref()
-        .and_then(|v| l.positive_duration("ping_every", v));
-    o.hold = raw.hold.as_ref().and_then(|v| l.duration("hold", v));
-    o.send = raw
-        .send
-        .as_ref()
-        .and_then(|v| l.text("send", v))
-        .map(|t| t.value);
-    o.expect = raw.expect.as_ref().and_then(|v| expect(l, v));
-    o.tls = tls_options(l, raw);
-    if let Some(d) = raw
-        .cert_expiry_warn
-        .as_ref()
-        .and_then(|v| l.duration("cert_expiry_warn", v))
-    {
-        o.cert_expiry_warn = d;
-    }
-    o.resolve = resolve(l, raw);
-    if let Some(p) = raw.proxy.as_ref().and_then(|v| proxy(l, v)) {
-        o.proxy = p;
-    }
-    if let Some(r) = &raw.retries {
-        o.retries = r.value;
-    }
-    if let Some(d) = raw
-        .retry_delay
-        .as_ref()
-        .and_then(|v| l.duration("retry_delay", v))
-    {
-        o.retry_delay = d;
-    }
-    if let Some(m) = &raw.max_message_bytes {
-        if m.value == 0 {
-            l.key_error(m.pos, "max_message_bytes", "must be at least 1");
-        } else {
-            o.max_message_bytes = m.value;
-        }
-    }
     for (key, v) in [
         ("timeout", &raw.timeout),
         ("ping_every", &raw.ping_every),
@@ -109,7 +99,7 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
     ] {
         origins.note(key, v);
     }
-    (o, origins)
+    origins
 }
 
 fn subprotocols(l: &mut Loader, raw: &RawOptions) -> Vec<String> {

@@ -5,7 +5,7 @@
 use super::de::{self, At, DeError};
 use super::env::{self, Text};
 use super::error::{ConfigError, ConfigErrors};
-use super::node::{Node, Pos};
+use super::node::{Kind, Node, Pos};
 use serde::de::DeserializeOwned;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -56,6 +56,30 @@ impl<'a> Loader<'a> {
     /// Decode a node, recording the error.
     pub fn decode<T: DeserializeOwned>(&mut self, node: &Node) -> Option<T> {
         de::decode(node).map_err(|e| self.de_error(e)).ok()
+    }
+
+    /// Decode a mapping whose keys are all optional one key at a time, so a
+    /// bad value does not hide the next one; `combine(one, so_far)` merges.
+    /// Keys that fail are recorded as errors and left out of the result.
+    pub fn decode_each<T: DeserializeOwned + Default>(
+        &mut self,
+        node: &Node,
+        combine: impl Fn(T, &T) -> T,
+    ) -> T {
+        let Kind::Map(entries) = &node.kind else {
+            return self.decode(node).unwrap_or_default();
+        };
+        let mut all = T::default();
+        for entry in entries {
+            let one = Node {
+                pos: node.pos,
+                kind: Kind::Map(vec![entry.clone()]),
+            };
+            if let Some(v) = self.decode::<T>(&one) {
+                all = combine(v, &all);
+            }
+        }
+        all
     }
 
     /// Decode the value of a top-level `key`, naming the key in errors.

@@ -348,9 +348,7 @@ fn modules(l: &mut Loader, node: Option<&Node>) -> Option<BTreeMap<String, Check
     };
     let before = l.error_count();
     for (key, value) in entries {
-        let Some(raw) = l.decode::<raw::RawOptions>(value) else {
-            continue;
-        };
+        let raw = l.decode_each(value, raw::RawOptions::or);
         let (options, _) = options::check_options(l, &raw);
         out.insert(key.text().unwrap_or_default().to_string(), options);
     }

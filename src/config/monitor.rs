@@ -36,8 +36,8 @@ pub(crate) fn defaults(l: &mut Loader, node: Option<&Node>, channels: &[String])
         return Defaults::default();
     };
     let d = Defaults {
-        alerting: l.decode(&alerting).unwrap_or_default(),
-        options: l.decode(&options).unwrap_or_default(),
+        alerting: l.decode_each(&alerting, RawAlerting::or),
+        options: l.decode_each(&options, RawOptions::or),
     };
     alerting_settings(l, &d.alerting, channels);
     check_options(l, &d.options);
@@ -83,35 +83,17 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
     let [own, alerting, options] = split_into(l, node, &parts)?;
     // Decode every part before giving up, so each reports its own errors.
     let own: Option<RawMonitorOwn> = l.decode(&own);
-    let alerting: Option<RawAlerting> = l.decode(&alerting);
-    let options: Option<RawOptions> = l.decode(&options);
+    let alerting = l.decode_each(&alerting, RawAlerting::or);
+    let options = l.decode_each(&options, RawOptions::or);
 
-    let alerting = alerting.map(|a| a.or(&cx.defaults.alerting));
-    let settings = alerting.and_then(|a| alerting_settings(l, &a, cx.channels));
-    let checked = options.map(|o| check_options(l, &o.or(&cx.defaults.options)));
+    let settings = alerting_settings(l, &alerting.or(&cx.defaults.alerting), cx.channels);
+    let (opts, origins) = check_options(l, &options.or(&cx.defaults.options));
     let own = own?;
     let name = monitor_name(l, &own.name, cx.names);
     let maintenance = windows(l, own.maintenance.as_deref().unwrap_or_default());
-    let target = l
-        .text("url", &own.url)
-        .and_then(|url| match Target::parse(&url.value) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let reason = match e {
-                    crate::check::spec::SpecError::Url { reason, .. } => reason,
-                    other => other.to_string(),
-                };
-                l.key_error(
-                    own.url.pos,
-                    "url",
-                    format!("invalid URL{}: {reason}", url.source_note()),
-                );
-                None
-            }
-        });
+    let target = target(l, &own.url);
     let (schedule, alert, policy) = settings?;
     let (name, maintenance, target) = (name?, maintenance?, target?);
-    let (opts, origins) = checked?;
     if l.error_count() > before {
         return None;
     }
@@ -126,6 +108,22 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
         policy,
         maintenance,
     })
+}
+
+fn target(l: &mut Loader, url: &At<String>) -> Option<Target> {
+    let text = l.text("url", url)?;
+    match Target::parse(&text.value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let reason = match e {
+                crate::check::spec::SpecError::Url { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            let note = text.source_note();
+            l.key_error(url.pos, "url", format!("invalid URL{note}: {reason}"));
+            None
+        }
+    }
 }
 
 fn monitor_name(

@@ -316,11 +316,12 @@ fn spec_error(l: &mut Loader, e: SpecError, origins: &Origins, url_pos: Pos) {
             l.key_error(url_pos, "url", format!("invalid URL: {reason}"));
             return;
         }
+        // Values that may be secret come back as "(value hidden)".
         SpecError::Option {
             option,
             value,
             reason,
-        } if value.is_empty() => (*option, reason.clone()),
+        } if value.is_empty() || value == "(value hidden)" => (*option, reason.clone()),
         SpecError::Option {
             option,
             value,

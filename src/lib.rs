@@ -6,6 +6,9 @@
 //!   typed values carrying their evidence.
 //! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
 //! * [`report`]: renderers of reports: text, json, junit, nagios.
+//! * [`config`]: monitors.yaml → validated [`config::Config`]; every error is
+//!   collected, each with file:line:column.
+//! * [`schedule`]: cron / `@every` schedules and maintenance windows (pure).
 //! * [`notification`]: what the state machine tells people, with its diagnostics.
 //! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
 //! * [`alert`]: rendering from `templates/` and delivery channels.
@@ -16,7 +19,9 @@ pub mod alert;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod notification;
 pub mod report;
+pub mod schedule;
 pub mod state;

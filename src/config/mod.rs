@@ -1,0 +1,356 @@
+//! `monitors.yaml` for `wsprobe run`: loaded into a [`Config`] whose monitors,
+//! schedules and channels are ready to use, or rejected with every problem
+//! found, each as `file:line:column: message`.
+//!
+//! Loading goes YAML text → positioned tree (`node`) → serde types per section,
+//! monitor and channel (`raw`, via `de` and `keys`) → validated values
+//! (`options`, `monitor`, `channel`; settings here), with `loader` holding the
+//! errors and `env` expanding `${VAR}`. Decoding each piece on its own is what
+//! lets one broken monitor leave the errors of the others visible.
+//!
+//! Paths in the file (state, templates, certificates, file channels) are
+//! relative to the config file's directory. `${VAR}` in string values is
+//! replaced from the environment; a missing variable is an error.
+
+mod channel;
+mod de;
+mod env;
+mod error;
+mod keys;
+mod loader;
+mod monitor;
+mod node;
+mod options;
+mod raw;
+
+pub use channel::DEFAULT_DELIVERY_TIMEOUT;
+pub use error::{ConfigError, ConfigErrors};
+pub use monitor::DEFAULT_SCHEDULE;
+
+use crate::alert::settings::ChannelConfig;
+use crate::check::spec::{CheckOptions, CheckSpec};
+use crate::schedule::{MaintenanceWindow, Schedule};
+use crate::state::policy::Policy;
+use de::At;
+use loader::Loader;
+use node::{Kind, Node};
+use raw::{RawSettings, RawWindow, TOP_KEYS};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A validated config. Its `Debug` leaves out check options, which can hold
+/// secrets from the environment (e.g. an Authorization header).
+#[derive(Clone)]
+pub struct Config {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// Daemon-wide settings.
+    pub settings: Settings,
+    /// The monitors, in file order (at least one).
+    pub monitors: Vec<Monitor>,
+    /// Alert channels, in file order.
+    pub channels: Vec<ChannelConfig>,
+    /// Windows that hold back the alerts of every monitor.
+    pub maintenance: Vec<MaintenanceWindow>,
+    /// Named option sets for ad-hoc probes, over built-in defaults.
+    pub modules: BTreeMap<String, CheckOptions>,
+    /// Glob patterns of targets ad-hoc probes may reach (kept as written).
+    pub allow_probe_targets: Vec<String>,
+}
+
+/// Daemon-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Most checks in flight at once.
+    pub concurrency: usize,
+    /// Random delay of up to this much added to each scheduled start.
+    pub jitter: Duration,
+    /// SQLite file (the CLI's `--state` overrides it).
+    pub state_path: PathBuf,
+    /// How long results are kept.
+    pub retention: Duration,
+    /// Address of the optional HTTP surface.
+    pub listen: Option<SocketAddr>,
+    /// How long in-flight checks get to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// Built-in [`Settings`].
+pub const DEFAULT_CONCURRENCY: usize = 64;
+/// Built-in retention of results: 7 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Built-in shutdown grace.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+impl Settings {
+    /// Built-in settings, for a config file at `path`.
+    fn defaults(l: &Loader) -> Settings {
+        Settings {
+            concurrency: DEFAULT_CONCURRENCY,
+            jitter: Duration::ZERO,
+            state_path: l.path("./wsprobe.db"),
+            retention: DEFAULT_RETENTION,
+            listen: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// One monitored endpoint, ready to run. Its `Debug` leaves out the options
+/// and spec, which can hold secrets.
+#[derive(Clone)]
+pub struct Monitor {
+    /// Unique name.
+    pub name: String,
+    /// The URL as configured (after `${VAR}` expansion).
+    pub url: String,
+    /// Its options: the monitor's keys over `defaults` over built-in defaults.
+    pub options: CheckOptions,
+    /// The validated check.
+    pub spec: Arc<CheckSpec>,
+    /// When it runs.
+    pub schedule: Schedule,
+    /// Names of the channels to alert, all defined in `channels`.
+    pub alert: Vec<String>,
+    /// Thresholds and reminders.
+    pub policy: Policy,
+    /// The monitor's own maintenance windows (the global ones are in [`Config`]).
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("settings", &self.settings)
+            .field("monitors", &self.monitors)
+            .field("channels", &self.channels)
+            .field("maintenance", &self.maintenance)
+            .field("modules", &self.modules.keys().collect::<Vec<_>>())
+            .field("allow_probe_targets", &self.allow_probe_targets)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("name", &self.name)
+            .field("url", &crate::check::redact::redact_url(&self.url))
+            .field("schedule", &self.schedule.describe())
+            .field("alert", &self.alert)
+            .field("policy", &self.policy)
+            .field("maintenance", &self.maintenance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Load and validate a config file, expanding `${VAR}` from the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read config: {}", loader::io_reason(&e)),
+        }])
+    })?;
+    load_str(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// Validate config text as if read from `path` (errors name it; relative
+/// paths are taken from its directory), expanding `${VAR}` with `env`.
+pub fn load_str(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut l = Loader::new(path, env);
+    let config = match node::parse(text) {
+        Ok(root) => config(&mut l, &root, path),
+        Err((pos, message)) => {
+            l.error(pos, format!("invalid YAML: {message}"));
+            None
+        }
+    };
+    l.finish(config)
+}
+
+fn config(l: &mut Loader, root: &Node, path: &Path) -> Option<Config> {
+    match &root.kind {
+        Kind::Map(entries) => {
+            for (key, _) in entries {
+                let name = key.text().unwrap_or_default();
+                if !TOP_KEYS.contains(&name) {
+                    l.error(key.pos, keys::unknown_key(name, &TOP_KEYS));
+                }
+            }
+        }
+        Kind::Null => {
+            l.error(
+                root.pos,
+                "the file is empty: expected a mapping with at least `monitors:`",
+            );
+            return None;
+        }
+        _ => {
+            l.error(
+                root.pos,
+                format!(
+                    "expected a mapping with at least `monitors:`, found {}",
+                    root.found()
+                ),
+            );
+            return None;
+        }
+    }
+    let settings = settings(l, root.get("settings"));
+    let maintenance = global_windows(l, root.get("maintenance"));
+    let allow_probe_targets = root
+        .get("allow_probe_targets")
+        .and_then(|n| l.decode_section::<Option<Vec<At<String>>>>("allow_probe_targets", n))
+        .flatten()
+        .map(|list| list.into_iter().map(|s| s.value).collect())
+        .unwrap_or_default();
+    let modules = modules(l, root.get("modules"));
+    let (channels, channel_names) = channel::channels(l, root.get("channels"));
+    let defaults = monitor::defaults(l, root.get("defaults"), &channel_names);
+    let monitors = monitors(l, root, &defaults, &channel_names);
+    Some(Config {
+        path: path.to_path_buf(),
+        settings: settings?,
+        monitors,
+        channels,
+        maintenance: maintenance?,
+        modules: modules?,
+        allow_probe_targets,
+    })
+}
+
+fn monitors(
+    l: &mut Loader,
+    root: &Node,
+    defaults: &monitor::Defaults,
+    channels: &[String],
+) -> Vec<Monitor> {
+    let Some(node) = root.get("monitors") else {
+        l.error(root.pos, "missing required key `monitors`");
+        return Vec::new();
+    };
+    let items = match &node.kind {
+        Kind::Seq(items) if !items.is_empty() => items,
+        Kind::Seq(_) | Kind::Null => {
+            l.key_error(node.pos, "monitors", "at least one monitor is required");
+            return Vec::new();
+        }
+        _ => {
+            l.key_error(
+                node.pos,
+                "monitors",
+                format!("expected a list of monitors, found {}", node.found()),
+            );
+            return Vec::new();
+        }
+    };
+    let mut tls = options::TlsCache::default();
+    let mut names = HashMap::new();
+    let mut cx = monitor::MonitorContext {
+        defaults,
+        channels,
+        tls: &mut tls,
+        names: &mut names,
+    };
+    items
+        .iter()
+        .filter_map(|item| monitor::monitor(l, item, &mut cx))
+        .collect()
+}
+
+fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
+    let mut s = Settings::defaults(l);
+    let Some(node) = node else {
+        return Some(s);
+    };
+    let raw: RawSettings = l.decode_section("settings", node)?;
+    let before = l.error_count();
+    if let Some(c) = &raw.concurrency {
+        if c.value == 0 {
+            l.key_error(c.pos, "concurrency", "must be at least 1, found 0");
+        }
+        s.concurrency = c.value;
+    }
+    if let Some(d) = raw.jitter.as_ref().and_then(|v| l.duration("jitter", v)) {
+        s.jitter = d;
+    }
+    if let Some(p) = raw.state.as_ref().and_then(|v| l.text("state", v)) {
+        s.state_path = l.path(&p.value);
+    }
+    if let Some(d) = raw
+        .retention
+        .as_ref()
+        .and_then(|v| l.positive_duration("retention", v))
+    {
+        s.retention = d;
+    }
+    if let Some(listen) = &raw.listen {
+        match listen.value.trim().parse::<SocketAddr>() {
+            Ok(addr) => s.listen = Some(addr),
+            Err(_) => l.key_error(
+                listen.pos,
+                "listen",
+                format!(
+                    "expected an IP address and port like 127.0.0.1:9108, found {:?}",
+                    listen.value
+                ),
+            ),
+        }
+    }
+    if let Some(d) = raw
+        .shutdown_grace
+        .as_ref()
+        .and_then(|v| l.duration("shutdown_grace", v))
+    {
+        s.shutdown_grace = d;
+    }
+    (l.error_count() == before).then_some(s)
+}
+
+fn global_windows(l: &mut Loader, node: Option<&Node>) -> Option<Vec<MaintenanceWindow>> {
+    let Some(node) = node else {
+        return Some(Vec::new());
+    };
+    let raw: Option<Vec<RawWindow>> = l.decode_section("maintenance", node)?;
+    monitor::windows(l, raw.as_deref().unwrap_or_default())
+}
+
+fn modules(l: &mut Loader, node: Option<&Node>) -> Option<BTreeMap<String, CheckOptions>> {
+    let mut out = BTreeMap::new();
+    let Some(node) = node else {
+        return Some(out);
+    };
+    let entries = match &node.kind {
+        Kind::Map(entries) => entries,
+        Kind::Null => return Some(out),
+        _ => {
+            l.key_error(
+                node.pos,
+                "modules",
+                format!(
+                    "expected a mapping of module names to options, found {}",
+                    node.found()
+                ),
+            );
+            return None;
+        }
+    };
+    let before = l.error_count();
+    for (key, value) in entries {
+        let raw = l.decode_each(value, raw::RawOptions::or);
+        let (options, _) = options::check_options(l, &raw);
+        out.insert(key.text().unwrap_or_default().to_string(), options);
+    }
+    (l.error_count() == before).then_some(out)
+}

@@ -1,0 +1,190 @@
+//! The file's shape as serde types: what may be written where. Leaves keep
+//! their position ([`At`]) and most stay strings until validation, so a bad
+//! duration or URL is one collected error rather than the end of decoding.
+
+use super::de::{At, Pairs};
+use serde::Deserialize;
+
+/// Top-level keys of the file.
+pub(crate) const TOP_KEYS: [&str; 7] = [
+    "settings",
+    "maintenance",
+    "allow_probe_targets",
+    "modules",
+    "defaults",
+    "monitors",
+    "channels",
+];
+
+/// `settings:`: daemon-wide.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSettings {
+    pub concurrency: Option<At<usize>>,
+    pub jitter: Option<At<String>>,
+    pub state: Option<At<String>>,
+    pub retention: Option<At<String>>,
+    pub listen: Option<At<String>>,
+    pub shutdown_grace: Option<At<String>>,
+}
+
+/// One maintenance window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWindow {
+    pub start: At<String>,
+    pub duration: At<String>,
+    pub label: Option<At<String>>,
+}
+
+/// The keys only a monitor has.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMonitorOwn {
+    pub name: At<String>,
+    pub url: At<String>,
+    pub maintenance: Option<Vec<RawWindow>>,
+}
+
+/// When a monitor runs and whom it alerts: set per monitor or in `defaults`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerting {
+    pub schedule: Option<At<String>>,
+    pub alert: Option<Vec<At<String>>>,
+    pub failure_threshold: Option<At<u32>>,
+    pub success_threshold: Option<At<u32>>,
+    pub repeat: Option<At<String>>,
+}
+
+impl RawAlerting {
+    /// Keys set here win; the rest come from `fallback`.
+    pub fn or(self, fallback: &RawAlerting) -> RawAlerting {
+        let f = fallback.clone();
+        RawAlerting {
+            schedule: self.schedule.or(f.schedule),
+            alert: self.alert.or(f.alert),
+            failure_threshold: self.failure_threshold.or(f.failure_threshold),
+            success_threshold: self.success_threshold.or(f.success_threshold),
+            repeat: self.repeat.or(f.repeat),
+        }
+    }
+}
+
+/// The per-check options of `wsprobe check`: in a monitor, `defaults` or a module.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOptions {
+    pub timeout: Option<At<String>>,
+    pub connect_timeout: Option<At<String>>,
+    pub headers: Option<Pairs>,
+    pub origin: Option<At<String>>,
+    pub subprotocols: Option<Vec<At<String>>>,
+    pub ping: Option<At<bool>>,
+    pub ping_every: Option<At<String>>,
+    pub hold: Option<At<String>>,
+    pub send: Option<At<String>>,
+    pub expect: Option<At<String>>,
+    pub ca_file: Option<At<String>>,
+    pub system_roots: Option<At<bool>>,
+    pub cert: Option<At<String>>,
+    pub key: Option<At<String>>,
+    pub insecure: Option<At<bool>>,
+    pub cert_expiry_warn: Option<At<String>>,
+    pub resolve: Option<Vec<At<String>>>,
+    pub proxy: Option<At<String>>,
+    pub retries: Option<At<u32>>,
+    pub retry_delay: Option<At<String>>,
+    pub max_message_bytes: Option<At<usize>>,
+}
+
+impl RawOptions {
+    /// Keys set here win; the rest come from `fallback`.
+    pub fn or(self, fallback: &RawOptions) -> RawOptions {
+        let f = fallback.clone();
+        RawOptions {
+            timeout: self.timeout.or(f.timeout),
+            connect_timeout: self.connect_timeout.or(f.connect_timeout),
+            headers: self.headers.or(f.headers),
+            origin: self.origin.or(f.origin),
+            subprotocols: self.subprotocols.or(f.subprotocols),
+            ping: self.ping.or(f.ping),
+            ping_every: self.ping_every.or(f.ping_every),
+            hold: self.hold.or(f.hold),
+            send: self.send.or(f.send),
+            expect: self.expect.or(f.expect),
+            ca_file: self.ca_file.or(f.ca_file),
+            system_roots: self.system_roots.or(f.system_roots),
+            cert: self.cert.or(f.cert),
+            key: self.key.or(f.key),
+            insecure: self.insecure.or(f.insecure),
+            cert_expiry_warn: self.cert_expiry_warn.or(f.cert_expiry_warn),
+            resolve: self.resolve.or(f.resolve),
+            proxy: self.proxy.or(f.proxy),
+            retries: self.retries.or(f.retries),
+            retry_delay: self.retry_delay.or(f.retry_delay),
+            max_message_bytes: self.max_message_bytes.or(f.max_message_bytes),
+        }
+    }
+}
+
+/// The channel types, as written after `type:`.
+pub(crate) const CHANNEL_TYPES: [&str; 3] = ["email", "webhook", "file"];
+
+/// Template overrides of a channel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTemplates {
+    pub subject: Option<At<String>>,
+    pub text: Option<At<String>>,
+    pub html: Option<At<String>>,
+    pub body: Option<At<String>>,
+}
+
+/// `smtp:` of an email channel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSmtp {
+    pub host: At<String>,
+    pub port: Option<At<u16>>,
+    pub security: Option<At<String>>,
+    pub username: Option<At<String>>,
+    pub password: Option<At<String>>,
+    pub timeout: Option<At<String>>,
+}
+
+/// `type: email`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEmail {
+    #[serde(rename = "type")]
+    pub _type: At<String>,
+    pub smtp: RawSmtp,
+    pub from: At<String>,
+    pub to: At<Vec<At<String>>>,
+    pub templates: Option<RawTemplates>,
+}
+
+/// `type: webhook`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    #[serde(rename = "type")]
+    pub _type: At<String>,
+    pub url: At<String>,
+    pub headers: Option<Pairs>,
+    pub template: Option<At<String>>,
+    pub templates: Option<RawTemplates>,
+    pub secret: Option<At<String>>,
+    pub timeout: Option<At<String>>,
+}
+
+/// `type: file`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFileChannel {
+    #[serde(rename = "type")]
+    pub _type: At<String>,
+    pub path: At<String>,
+    pub templates: Option<RawTemplates>,
+}

@@ -1,0 +1,227 @@
+//! Golden tests: each invalid fixture under tests/fixtures/config/ breaks one
+//! rule, and the loader must report exactly the expected message.
+
+use std::path::Path;
+use wsprobe::config;
+
+const DIR: &str = "tests/fixtures/config";
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "CHAT_TOKEN" => Some("chat-token-value".into()),
+        "SMTP_PASSWORD" => Some("smtp-password-value".into()),
+        "HOOK_SECRET" => Some("hook-secret-value".into()),
+        "BAD_TOKEN" => Some("s3cret\r\nX-Injected: 1".into()),
+        _ => None,
+    }
+}
+
+fn errors(file: &str) -> Vec<String> {
+    let path = format!("{DIR}/{file}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    match config::load_str(&text, Path::new(&path), &env) {
+        Ok(_) => vec!["(loaded without errors)".into()],
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// (fixture, the one error it must produce, without the "tests/fixtures/config/" prefix).
+const RULES: &[(&str, &str)] = &[
+    (
+        "invalid-syntax.yaml",
+        "4:14: invalid YAML: unclosed bracket '{'",
+    ),
+    (
+        "invalid-unknown-key.yaml",
+        "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
+    ),
+    (
+        "invalid-settings-key.yaml",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace)",
+    ),
+    (
+        "invalid-wrong-type.yaml",
+        "4:14: `retries`: expected a whole number from 0 to 4294967295, found a string",
+    ),
+    (
+        "invalid-missing-name.yaml",
+        "2:5: missing required key `name`",
+    ),
+    (
+        "invalid-missing-url.yaml",
+        "2:5: missing required key `url`",
+    ),
+    (
+        "invalid-missing-channel-type.yaml",
+        "5:5: missing required key `type` (one of: email, webhook, file)",
+    ),
+    (
+        "invalid-missing-smtp-host.yaml",
+        "6:11: `smtp`: missing required key `host`",
+    ),
+    (
+        "invalid-missing-from.yaml",
+        "5:5: missing required key `from`",
+    ),
+    ("invalid-missing-to.yaml", "5:5: missing required key `to`"),
+    (
+        "invalid-missing-webhook-url.yaml",
+        "5:5: missing required key `url`",
+    ),
+    (
+        "invalid-missing-file-path.yaml",
+        "5:5: missing required key `path`",
+    ),
+    (
+        "invalid-duration.yaml",
+        "4:14: `timeout`: expected a duration like 30s, 5m, found \"10 parsecs\"",
+    ),
+    (
+        "invalid-cron.yaml",
+        "4:15: `schedule`: 4 fields in \"*/1 * * *\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
+    ),
+    (
+        "invalid-url.yaml",
+        "3:10: `url`: invalid URL: scheme https:// is not a WebSocket URL (use wss://)",
+    ),
+    (
+        "invalid-duplicate-name.yaml",
+        "4:11: `name`: duplicate monitor name \"chat\" (first defined on line 2)",
+    ),
+    (
+        "invalid-unknown-channel.yaml",
+        "4:21: `alert`: unknown channel \"pager\" (known channels: oncall, ops-hook)",
+    ),
+    (
+        "invalid-undefined-env.yaml",
+        "6:65: `password`: environment variable ${SMTP_PASSWORD_TYPO} is not set",
+    ),
+    (
+        "invalid-header.yaml",
+        "5:7: `headers`: invalid header \"X Team\": header name must be an HTTP token",
+    ),
+    (
+        "invalid-header-secret.yaml",
+        "7:7: `headers`: invalid header \"Authorization\": header values cannot contain CR, LF or NUL",
+    ),
+    (
+        "invalid-regex.yaml",
+        "5:13: `expect`: invalid regular expression \"(pong\": unclosed group",
+    ),
+    (
+        "invalid-template.yaml",
+        "7:15: `template`: cannot read template tests/fixtures/config/templates/missing.json.j2: No such file or directory",
+    ),
+    (
+        "invalid-ca-file.yaml",
+        "4:14: `ca_file`: cannot read CA file tests/fixtures/config/certs/missing-ca.pem: No such file or directory",
+    ),
+    (
+        "invalid-threshold.yaml",
+        "4:24: `failure_threshold`: must be at least 1, found 0",
+    ),
+    (
+        "invalid-empty-monitors.yaml",
+        "3:11: `monitors`: at least one monitor is required",
+    ),
+    (
+        "invalid-maintenance-every.yaml",
+        "2:14: `start`: expected a cron expression such as \"0 3 * * 0\" (a window opens at fixed times, not '@every')",
+    ),
+    (
+        "invalid-channel-type.yaml",
+        "5:11: `type`: unknown channel type \"slack\" (expected one of: email, webhook, file)",
+    ),
+    (
+        "invalid-listen.yaml",
+        "2:11: `listen`: expected an IP address and port like 127.0.0.1:9108, found \"localhost\"",
+    ),
+];
+
+#[test]
+fn each_invalid_fixture_reports_exactly_its_error() {
+    let mut mismatches = Vec::new();
+    for (file, expected) in RULES {
+        let expected = format!("{DIR}/{file}:{expected}");
+        let got = errors(file);
+        if got != [expected.clone()] {
+            mismatches.push(format!(
+                "{file}\n  expected: {expected}\n  got:      {got:?}"
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "\n{}", mismatches.join("\n"));
+}
+
+#[test]
+fn every_invalid_fixture_is_covered() {
+    for entry in std::fs::read_dir(DIR).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let covered = RULES.iter().any(|(f, _)| *f == name) || MANY.0 == name || TOP.0 == name;
+        assert!(
+            !name.starts_with("invalid-") || covered,
+            "{name} has no expected message"
+        );
+    }
+}
+
+/// Errors in several monitors and sections: all of them, in file order.
+const MANY: (&str, &[&str]) = (
+    "invalid-many.yaml",
+    &[
+        "3:16: `concurrency`: must be at least 1, found 0",
+        "4:11: `jitter`: expected a duration like 30s, 5m, found \"a bit\"",
+        "10:10: `url`: invalid URL: scheme http:// is not a WebSocket URL (use ws://)",
+        "11:15: `schedule`: 2 fields in \"every minute\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
+        "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
+        "13:14: `retries`: expected a whole number from 0 to 4294967295, found a string",
+        "18:31: `headers`: environment variable ${MISSING_TOKEN} is not set",
+        "19:13: `expect`: invalid regular expression \"[unclosed\": unclosed character class",
+        "20:24: `success_threshold`: must be at least 1, found 0",
+        "21:21: `alert`: unknown channel \"pager\" (known channels: oncall)",
+        "22:11: `name`: duplicate monitor name \"fine\" (first defined on line 14)",
+        "27:47: `security`: expected starttls, tls or none, found \"ssl\"",
+        "29:9: `to`: at least one recipient is required",
+    ],
+);
+
+#[test]
+fn errors_in_several_monitors_and_sections_are_all_reported() {
+    let expected: Vec<String> = MANY
+        .1
+        .iter()
+        .map(|e| format!("{DIR}/{}:{e}", MANY.0))
+        .collect();
+    assert_eq!(errors(MANY.0), expected);
+}
+
+/// A misspelt section: the unknown key, and the section it should have been.
+const TOP: (&str, &[&str]) = (
+    "invalid-unknown-top-key.yaml",
+    &[
+        "1:1: unknown key `monitor`, did you mean `monitors`? (allowed keys: settings, maintenance, allow_probe_targets, modules, defaults, monitors, channels)",
+        "1:1: missing required key `monitors`",
+    ],
+);
+
+#[test]
+fn a_misspelt_section_is_reported_with_the_missing_one() {
+    let mut expected: Vec<String> = TOP
+        .1
+        .iter()
+        .map(|e| format!("{DIR}/{}:{e}", TOP.0))
+        .collect();
+    let mut got = errors(TOP.0);
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_secret_from_the_environment_never_appears_in_an_error() {
+    let all = errors("invalid-header-secret.yaml").join("\n");
+    assert!(
+        !all.contains("s3cret") && !all.contains("X-Injected"),
+        "{all}"
+    );
+}

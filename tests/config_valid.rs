@@ -1,0 +1,233 @@
+//! Valid configs load with the values they state: the repository's example
+//! `monitors.yaml` and `tests/fixtures/config/valid.yaml`.
+
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wsprobe::alert::settings::{ChannelSettings, SmtpSecurity};
+use wsprobe::check::proxy::ProxySetting;
+use wsprobe::config::{self, Config, Monitor};
+use wsprobe::schedule::Schedule;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "CHAT_TOKEN" => Some("chat-token-value".into()),
+        "SMTP_PASSWORD" => Some("smtp-password-value".into()),
+        "HOOK_SECRET" => Some("hook-secret-value".into()),
+        "ROOM" => Some("lobby".into()),
+        _ => None,
+    }
+}
+
+fn load(path: &str) -> Config {
+    let text = std::fs::read_to_string(path).unwrap();
+    match config::load_str(&text, Path::new(path), &env) {
+        Ok(c) => c,
+        Err(e) => panic!("{path} did not load:\n{e}"),
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn monitor<'a>(c: &'a Config, name: &str) -> &'a Monitor {
+    c.monitors.iter().find(|m| m.name == name).unwrap()
+}
+
+#[test]
+fn the_example_monitors_yaml_validates_with_its_variables_set() {
+    let c = load("monitors.yaml");
+    let names: Vec<&str> = c.monitors.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["chat-gateway", "market-feed", "status-socket"]);
+    let channels: Vec<&str> = c.channels.iter().map(|ch| ch.name.as_str()).collect();
+    assert_eq!(channels, ["oncall", "ops-hook", "logfile"]);
+    assert_eq!(c.settings.state_path, PathBuf::from("./wsprobe.db"));
+    let chat = monitor(&c, "chat-gateway");
+    assert_eq!(
+        chat.options.headers,
+        ["Authorization: Bearer chat-token-value"]
+    );
+}
+
+#[test]
+fn the_example_needs_its_variables() {
+    let text = std::fs::read_to_string("monitors.yaml").unwrap();
+    let errors = config::load_str(&text, Path::new("monitors.yaml"), &|_| None).unwrap_err();
+    let vars: Vec<&str> = ["CHAT_TOKEN", "SMTP_PASSWORD", "HOOK_SECRET"].to_vec();
+    assert_eq!(errors.0.len(), vars.len(), "{errors}");
+    for var in vars {
+        assert!(
+            errors
+                .to_string()
+                .contains(&format!("${{{var}}} is not set")),
+            "{errors}"
+        );
+    }
+}
+
+#[test]
+fn settings_and_global_sections_are_read() {
+    let c = load("tests/fixtures/config/valid.yaml");
+    let s = &c.settings;
+    assert_eq!(s.concurrency, 8);
+    assert_eq!(s.jitter, secs(2));
+    assert_eq!(
+        s.state_path,
+        PathBuf::from("tests/fixtures/config/state/wsprobe.db")
+    );
+    assert_eq!(s.retention, secs(3 * 24 * 3600));
+    assert_eq!(s.listen, Some("127.0.0.1:9108".parse().unwrap()));
+    assert_eq!(s.shutdown_grace, secs(15));
+    assert_eq!(
+        c.allow_probe_targets,
+        ["wss://*.example.com/*", "ws://127.0.0.1:*/*"]
+    );
+    assert_eq!(c.maintenance.len(), 1);
+    assert_eq!(c.maintenance[0].label.as_deref(), Some("weekly patching"));
+    // 2024-01-07 is a Sunday.
+    assert!(c.maintenance[0].active_at(at("2024-01-07T03:10:00Z")));
+    assert!(!c.maintenance[0].active_at(at("2024-01-08T03:10:00Z")));
+    let strict = &c.modules["strict"];
+    assert_eq!(
+        (strict.timeout, strict.retries, strict.ping),
+        (secs(5), 0, false)
+    );
+}
+
+#[test]
+fn a_monitor_that_sets_every_option_keeps_its_own_values() {
+    let c = load("tests/fixtures/config/valid.yaml");
+    let m = monitor(&c, "chat-gateway");
+    assert_eq!(m.url, "wss://chat.example.com/ws?room=lobby");
+    assert!(matches!(m.schedule, Schedule::Every(d) if d == secs(30)));
+    let o = &m.options;
+    assert_eq!(o.timeout, secs(4));
+    assert_eq!(o.connect_timeout, Some(secs(2)));
+    assert_eq!(
+        o.headers,
+        [
+            "Authorization: Bearer chat-token-value",
+            "X-Literal: ${NOT_A_VAR}"
+        ]
+    );
+    assert_eq!(o.origin.as_deref(), Some("https://app.example.com"));
+    assert_eq!(o.subprotocols, ["chat.v1", "chat.v2"]);
+    assert!(!o.ping);
+    assert_eq!((o.ping_every, o.hold), (Some(secs(2)), Some(secs(5))));
+    assert_eq!(o.send.as_deref(), Some(r#"{"op":"ping"}"#));
+    assert_eq!(o.expect.as_deref(), Some(r#""pong""#));
+    assert_eq!(
+        o.tls.ca_file,
+        Some(PathBuf::from("tests/fixtures/config/certs/test-ca.pem"))
+    );
+    assert!(!o.tls.system_roots && !o.tls.insecure);
+    assert_eq!(o.cert_expiry_warn, secs(30 * 24 * 3600));
+    assert_eq!(o.resolve, ["chat.example.com:443:10.0.0.7"]);
+    assert_eq!(o.proxy, ProxySetting::None);
+    assert_eq!((o.retries, o.retry_delay), (1, secs(1)));
+    assert_eq!(o.max_message_bytes, 65536);
+    assert_eq!(m.alert, ["oncall", "ops-hook"]);
+    assert_eq!(
+        (
+            m.policy.failure_threshold,
+            m.policy.success_threshold,
+            m.policy.repeat
+        ),
+        (2, 2, None)
+    );
+    assert_eq!(m.maintenance.len(), 1);
+    // The spec is built from the same options.
+    assert_eq!(m.spec.pinned_addr, Some("10.0.0.7".parse().unwrap()));
+    assert!(m.spec.tls.is_some());
+    assert_eq!(
+        m.spec.expect.as_ref().map(|r| r.as_str()),
+        Some(r#""pong""#)
+    );
+}
+
+#[test]
+fn a_monitor_that_sets_nothing_takes_defaults_then_built_ins() {
+    let c = load("tests/fixtures/config/valid.yaml");
+    let m = monitor(&c, "status");
+    assert_eq!(m.schedule.describe(), "*/1 * * * *");
+    let o = &m.options;
+    assert_eq!((o.timeout, o.retries, o.retry_delay), (secs(7), 2, secs(3)));
+    assert_eq!(o.headers, ["X-Probe: wsprobe"]);
+    assert!(o.ping, "built-in default");
+    assert_eq!(o.proxy, ProxySetting::FromEnv, "built-in default");
+    assert_eq!(m.alert, ["oncall"]);
+    assert_eq!(m.policy.failure_threshold, 3);
+    assert_eq!(m.policy.success_threshold, 1, "built-in default");
+    assert_eq!(m.policy.repeat, Some(secs(3600)));
+    assert!(m.spec.tls.is_none());
+}
+
+#[test]
+fn channels_of_each_type_are_read_with_secrets_from_the_environment() {
+    let c = load("tests/fixtures/config/valid.yaml");
+    let [email, hook, file] = &c.channels[..] else {
+        panic!("{:?}", c.channels)
+    };
+    let ChannelSettings::Email(e) = &email.settings else {
+        panic!()
+    };
+    assert_eq!(
+        (e.host.as_str(), e.port, e.security),
+        ("smtp.example.com", 465, SmtpSecurity::Tls)
+    );
+    assert_eq!(e.username.as_deref(), Some("alerts"));
+    assert_eq!(e.password.as_deref(), Some("smtp-password-value"));
+    assert_eq!(e.from, "wsprobe <alerts@example.com>");
+    assert_eq!(e.to, ["oncall@example.com", "Backup <backup@example.com>"]);
+    assert_eq!(e.timeout, config::DEFAULT_DELIVERY_TIMEOUT);
+    assert_eq!(
+        email.templates.subject,
+        Some(PathBuf::from("tests/fixtures/config/templates/subject.j2"))
+    );
+    let ChannelSettings::Webhook(w) = &hook.settings else {
+        panic!()
+    };
+    assert_eq!(w.url, "https://hooks.example.com/T000/B000");
+    assert_eq!(w.headers, [("X-Team".to_string(), "sre".to_string())]);
+    assert_eq!(w.secret.as_deref(), Some("hook-secret-value"));
+    assert_eq!(w.timeout, secs(5));
+    assert_eq!(
+        hook.templates.body,
+        Some(PathBuf::from(
+            "tests/fixtures/config/templates/body.json.j2"
+        ))
+    );
+    let ChannelSettings::File(f) = &file.settings else {
+        panic!()
+    };
+    assert_eq!(f.path, PathBuf::from("-"));
+}
+
+#[test]
+fn debug_output_of_a_config_holds_no_secret() {
+    let c = load("tests/fixtures/config/valid.yaml");
+    let debug = format!("{c:?}");
+    for secret in [
+        "chat-token-value",
+        "smtp-password-value",
+        "hook-secret-value",
+    ] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+}
+
+#[test]
+fn load_reads_the_file_from_disk() {
+    let c = config::load(Path::new("tests/fixtures/config/valid-no-env.yaml")).unwrap();
+    assert_eq!(c.monitors[0].name, "local");
+    let e = config::load(Path::new("tests/fixtures/config/does-not-exist.yaml")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "tests/fixtures/config/does-not-exist.yaml: cannot read config: No such file or directory"
+    );
+}

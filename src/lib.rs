@@ -13,6 +13,7 @@
 //! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
 //! * [`alert`]: rendering from `templates/` and delivery channels.
 //! * [`demo`]: local endpoints reproducing classic failures, for `wsprobe demo`.
+//! * [`daemon`]: `wsprobe run`: scheduling monitors, state, outbox dispatch, signals.
 //! * [`cli`]: argument handling and output for the `wsprobe` binary.
 
 pub mod alert;
@@ -20,6 +21,7 @@ pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod notification;
 pub mod report;

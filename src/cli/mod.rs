@@ -1,8 +1,12 @@
 //! The `wsprobe` command line: argument handling and output only; the work is
 //! done by the library. Input errors exit with 3 (UNKNOWN), as Nagios expects.
 
+pub mod alert_test;
 pub mod args;
 pub mod check;
+pub mod demo;
+pub mod run;
+pub mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,7 +25,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check one or more WebSocket URLs once and exit (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
+    /// Run the monitoring daemon from monitors.yaml (SIGHUP reloads, SIGTERM stops).
+    Run(run::RunArgs),
+    /// Validate monitors.yaml and print every problem with file:line:column.
+    Validate(validate::ValidateArgs),
+    /// Alert channel tools.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Local endpoints reproducing classic failures, watched by a real daemon.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertCommand {
+    /// Send a sample DOWN alert through a channel.
+    Test(alert_test::AlertTestArgs),
 }
 
 /// Parse `args` and run the command; returns the process exit code.
@@ -40,6 +59,10 @@ pub async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check::run(args).await,
+        Command::Check(args) => check::run(*args).await,
+        Command::Run(args) => run::run(args).await,
+        Command::Validate(args) => validate::run(args),
+        Command::Alert(AlertCommand::Test(args)) => alert_test::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }

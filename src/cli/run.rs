@@ -1,0 +1,96 @@
+//! `wsprobe run`: the daemon, wired to signals (SIGTERM/SIGINT stop, SIGHUP
+//! reloads) and to structured logs.
+
+use super::EXIT_USAGE;
+use crate::daemon::{self, Controls, DaemonError, RunOptions};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Options of `wsprobe run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The monitors file.
+    #[arg(long, short, default_value = "monitors.yaml", value_name = "PATH")]
+    pub config: PathBuf,
+    /// SQLite state file (default: settings.state in the config, else ./wsprobe.db).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// Install the tracing subscriber (RUST_LOG overrides the default level).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Map SIGTERM/SIGINT to shutdown and SIGHUP to reload.
+pub fn wire_signals(controls: &Controls) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let controls = controls.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM received"); controls.shutdown.cancel(); return; }
+                _ = int.recv() => { tracing::info!("SIGINT received"); controls.shutdown.cancel(); return; }
+                _ = hup.recv() => controls.reload.notify_one(),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Run the daemon until a stop signal.
+pub async fn run(args: RunArgs) -> ExitCode {
+    init_logging(args.log_format);
+    let controls = Controls::default();
+    if let Err(e) = wire_signals(&controls) {
+        eprintln!("wsprobe: cannot install signal handlers: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let opts = RunOptions {
+        config_path: args.config,
+        state_path: args.state,
+    };
+    exit_for(daemon::run(opts, controls).await)
+}
+
+/// The exit code and message for the daemon's result.
+pub fn exit_for(result: Result<(), DaemonError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(DaemonError::Config(errors)) => {
+            eprintln!("wsprobe: the configuration is invalid; not starting:");
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(e) => {
+            eprintln!("wsprobe: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `wsprobe run`: the monitoring daemon. It loads `monitors.yaml`, runs each
+//! monitor on its schedule, turns results into state changes and alerts, and
+//! delivers alerts from a durable outbox.
+//!
+//! * [`shared`]: the application context every task receives (no globals)
+//! * [`monitor_loop`]: one task per monitor: schedule, check, state, outbox
+//! * [`dispatch`]: the outbox loop that delivers alerts with retries
+//! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
+
+pub mod dispatch;
+pub mod fleet;
+pub mod monitor_loop;
+pub mod shared;
+
+use crate::alert::AlertError;
+use crate::alert::channel::{AlertChannel, build_channel};
+use crate::config::{self, Config, ConfigErrors};
+use crate::state::store::{Store, StoreError};
+use fleet::Fleet;
+use shared::Shared;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How the daemon was started.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// monitors.yaml
+    pub config_path: PathBuf,
+    /// SQLite file; overrides `settings.state` from the config.
+    pub state_path: Option<PathBuf>,
+}
+
+/// Outside control of a running daemon (signals, tests, the demo).
+#[derive(Debug, Clone, Default)]
+pub struct Controls {
+    /// Cancelled to stop: finish in-flight checks within the grace period, flush, return.
+    pub shutdown: CancellationToken,
+    /// Notified to reload the configuration.
+    pub reload: Arc<Notify>,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration is invalid; every problem is listed.
+    #[error("invalid configuration:\n{0}")]
+    Config(ConfigErrors),
+    /// The state database could not be opened.
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    /// A channel could not be set up (bad address, unreadable template…).
+    #[error("channel {name}: {source}")]
+    Channel {
+        /// Channel name.
+        name: String,
+        /// What is wrong.
+        source: AlertError,
+    },
+}
+
+/// Build every configured channel; the first broken one is an error.
+pub fn build_channels(
+    config: &Config,
+) -> Result<HashMap<String, Arc<dyn AlertChannel>>, DaemonError> {
+    let mut channels = HashMap::new();
+    for ch in &config.channels {
+        let built = build_channel(ch).map_err(|source| DaemonError::Channel {
+            name: ch.name.clone(),
+            source,
+        })?;
+        channels.insert(ch.name.clone(), built);
+    }
+    Ok(channels)
+}
+
+/// Run until `controls.shutdown` is cancelled.
+pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError> {
+    let config = config::load(&opts.config_path).map_err(DaemonError::Config)?;
+    let channels = build_channels(&config)?;
+    let state_path = opts
+        .state_path
+        .clone()
+        .unwrap_or_else(|| config.settings.state_path.clone());
+    let store = Store::open(&state_path)?;
+    let states = store.load_states().await?;
+    tracing::info!(
+        monitors = config.monitors.len(),
+        channels = config.channels.len(),
+        state = %state_path.display(),
+        "wsprobe daemon starting"
+    );
+    let shared = Arc::new(Shared::new(store, channels, states, &config));
+    let tasks = TaskTracker::new();
+    let dispatcher_stop = CancellationToken::new();
+    tasks.spawn(dispatch::run(shared.clone(), dispatcher_stop.clone()));
+    let mut config = Arc::new(config);
+    let mut fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
+
+    loop {
+        tokio::select! {
+            _ = controls.shutdown.cancelled() => break,
+            _ = controls.reload.notified() => {
+                if let Some(new_config) = reload(&opts, &shared).await {
+                    fleet.stop(config.settings.shutdown_grace).await;
+                    config = Arc::new(new_config);
+                    shared.apply_config(&config);
+                    fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
+                }
+            }
+        }
+    }
+
+    tracing::info!("shutting down: letting in-flight checks finish");
+    fleet.stop(config.settings.shutdown_grace).await;
+    dispatcher_stop.cancel();
+    tasks.close();
+    tasks.wait().await;
+    tracing::info!("wsprobe daemon stopped");
+    Ok(())
+}
+
+/// Load the new configuration; on any error log every problem and keep the old one.
+async fn reload(opts: &RunOptions, shared: &Shared) -> Option<Config> {
+    tracing::info!(config = %opts.config_path.display(), "reloading configuration");
+    let new_config = match config::load(&opts.config_path) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!(error = %e, "configuration error; keeping the running configuration");
+            }
+            return None;
+        }
+    };
+    let channels = match build_channels(&new_config) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "channel error; keeping the running configuration");
+            return None;
+        }
+    };
+    let names: Vec<String> = new_config.monitors.iter().map(|m| m.name.clone()).collect();
+    if let Err(e) = shared.store.forget_monitors_except(&names).await {
+        tracing::error!(error = %e, "could not forget removed monitors");
+    }
+    shared.replace_channels(channels);
+    tracing::info!(monitors = names.len(), "configuration reloaded");
+    Some(new_config)
+}

@@ -1,0 +1,197 @@
+//! One monitor's life in the daemon: wait for the next fire time, take a slot,
+//! run the check, move the state machine, commit result + alert atomically, and
+//! wake the dispatcher. A run never overlaps the previous one: fires that pass
+//! while a check is still running are skipped, not queued.
+
+use super::shared::Shared;
+use crate::check::run_check;
+use crate::config::{Config, Monitor};
+use crate::schedule::Schedule;
+use crate::state::machine::{self, RunOutcome, RunSummary};
+use crate::state::store::ResultRow;
+use chrono::{DateTime, Utc};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A stable offset in `[0, jitter)` from the monitor's name, so 1,000 monitors
+/// on the same schedule spread out the same way after every restart.
+pub fn spread_offset(name: &str, jitter: Duration) -> Duration {
+    if jitter.is_zero() {
+        return Duration::ZERO;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    let nanos = jitter.as_nanos().max(1) as u64;
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+/// The next planned start strictly after `after` (offset not included).
+pub fn next_fire(
+    schedule: &Schedule,
+    previous: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match schedule {
+        Schedule::Every(every) => {
+            let every = chrono::Duration::from_std(*every).ok()?;
+            let Some(mut next) = previous else {
+                // The first run of an interval monitor happens at once.
+                return Some(now);
+            };
+            next += every;
+            if next <= now {
+                // Overran: skip the missed fires instead of running them back to back.
+                let behind = (now - next).num_milliseconds() / every.num_milliseconds().max(1);
+                next += every * (behind as i32 + 1);
+            }
+            Some(next)
+        }
+        Schedule::Cron { .. } => {
+            let base = previous.map_or(now, |p| p.max(now));
+            schedule.next_after(base)
+        }
+    }
+}
+
+/// Run monitor `index` of `config` until `token` is cancelled.
+pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: CancellationToken) {
+    let monitor: &Monitor = &config.monitors[index];
+    let offset = spread_offset(&monitor.name, config.settings.jitter);
+    let grace = config.settings.shutdown_grace;
+    let mut previous: Option<DateTime<Utc>> = None;
+    loop {
+        let Some(planned) = next_fire(&monitor.schedule, previous, Utc::now()) else {
+            tracing::warn!(monitor = %monitor.name, "schedule has no future fire time; monitor stops");
+            return;
+        };
+        previous = Some(planned);
+        let start_at = planned + chrono::Duration::from_std(offset).unwrap_or_default();
+        let wait = (start_at - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let slots = shared.slots();
+        let permit = tokio::select! {
+            _ = token.cancelled() => return,
+            p = slots.acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let lag = Utc::now() - start_at;
+        tracing::debug!(monitor = %monitor.name, lag_ms = lag.num_milliseconds(), "check starting");
+        let check = run_check(&monitor.spec);
+        tokio::pin!(check);
+        let report = tokio::select! {
+            r = &mut check => r,
+            _ = token.cancelled() => match tokio::time::timeout(grace, &mut check).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!(monitor = %monitor.name, "in-flight check cancelled at shutdown");
+                    return;
+                }
+            },
+        };
+        drop(permit);
+        record(&shared, &config, monitor, report).await;
+        if token.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// Apply the run to the state machine and commit everything in one transaction.
+async fn record(
+    shared: &Shared,
+    config: &Config,
+    monitor: &Monitor,
+    report: crate::check::CheckReport,
+) {
+    let at = Utc::now();
+    let in_maintenance = config
+        .maintenance
+        .iter()
+        .chain(monitor.maintenance.iter())
+        .any(|w| w.active_at(at));
+    let summary = RunSummary::from_report(&report);
+    let row = ResultRow::from_summary(at, &summary, in_maintenance);
+    let outcome = RunOutcome {
+        at,
+        monitor: &monitor.name,
+        url: &report.url,
+        summary: &summary,
+        in_maintenance,
+    };
+    let before = shared.state(&monitor.name);
+    let (after, notification) = machine::apply(&before, &outcome, &monitor.policy);
+    let enqueue = notification.as_ref().map(|n| (n, monitor.alert.as_slice()));
+    if let Err(e) = shared
+        .store
+        .commit_run(&monitor.name, &after, &row, enqueue)
+        .await
+    {
+        // Without the commit the state must not move either, or a restart would
+        // disagree with what was alerted.
+        tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
+        return;
+    }
+    if before.health != after.health {
+        tracing::info!(monitor = %monitor.name, from = ?before.health, to = ?after.health, class = %row.class, "health changed");
+    }
+    shared.set_state(&monitor.name, after);
+    if let Some(n) = notification {
+        if n.in_maintenance {
+            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");
+        } else {
+            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class, "alert queued");
+            shared.outbox_ready.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_interval_monitor_runs_at_once_then_every_interval() {
+        let every = Schedule::Every(Duration::from_secs(10));
+        let now = t("2026-01-01T00:00:00Z");
+        assert_eq!(next_fire(&every, None, now), Some(now));
+        assert_eq!(
+            next_fire(&every, Some(now), t("2026-01-01T00:00:03Z")),
+            Some(t("2026-01-01T00:00:10Z"))
+        );
+    }
+
+    #[test]
+    fn an_overrunning_check_skips_missed_fires_instead_of_queueing_them() {
+        let every = Schedule::Every(Duration::from_secs(10));
+        let planned = t("2026-01-01T00:00:00Z");
+        // The check took 35 s: fires at 10, 20 and 30 s are skipped.
+        assert_eq!(
+            next_fire(&every, Some(planned), t("2026-01-01T00:00:35Z")),
+            Some(t("2026-01-01T00:00:40Z"))
+        );
+    }
+
+    #[test]
+    fn spread_offsets_are_stable_and_within_the_jitter() {
+        let j = Duration::from_secs(5);
+        let a = spread_offset("chat-gateway", j);
+        assert_eq!(a, spread_offset("chat-gateway", j));
+        assert!(a < j);
+        assert_eq!(spread_offset("x", Duration::ZERO), Duration::ZERO);
+        let distinct: std::collections::HashSet<_> = (0..100)
+            .map(|i| spread_offset(&format!("m{i}"), j))
+            .collect();
+        assert!(
+            distinct.len() > 90,
+            "offsets should differ between monitors"
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! The application context handed to every daemon task: the store, the
+//! channels, the monitor states and the concurrency cap. Passed as an `Arc`.
+
+use crate::alert::channel::AlertChannel;
+use crate::config::Config;
+use crate::state::machine::MonitorState;
+use crate::state::store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{Notify, Semaphore};
+
+/// Shared by every task of one daemon.
+pub struct Shared {
+    /// Durable state and outbox.
+    pub store: Store,
+    channels: RwLock<HashMap<String, Arc<dyn AlertChannel>>>,
+    states: Mutex<HashMap<String, MonitorState>>,
+    /// Caps the number of checks in flight.
+    pub slots: RwLock<Arc<Semaphore>>,
+    /// Wakes the dispatcher when the outbox has new work.
+    pub outbox_ready: Notify,
+}
+
+impl Shared {
+    /// A context from loaded parts.
+    pub fn new(
+        store: Store,
+        channels: HashMap<String, Arc<dyn AlertChannel>>,
+        states: HashMap<String, MonitorState>,
+        config: &Config,
+    ) -> Shared {
+        Shared {
+            store,
+            channels: RwLock::new(channels),
+            states: Mutex::new(states),
+            slots: RwLock::new(Arc::new(Semaphore::new(config.settings.concurrency.max(1)))),
+            outbox_ready: Notify::new(),
+        }
+    }
+
+    /// Adopt the settings of a reloaded configuration.
+    pub fn apply_config(&self, config: &Config) {
+        if let Ok(mut slots) = self.slots.write() {
+            *slots = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
+        }
+    }
+
+    /// The semaphore limiting checks in flight.
+    pub fn slots(&self) -> Arc<Semaphore> {
+        self.slots
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replace the channels after a reload.
+    pub fn replace_channels(&self, channels: HashMap<String, Arc<dyn AlertChannel>>) {
+        match self.channels.write() {
+            Ok(mut c) => *c = channels,
+            Err(e) => *e.into_inner() = channels,
+        }
+    }
+
+    /// The channel with this name, if configured.
+    pub fn channel(&self, name: &str) -> Option<Arc<dyn AlertChannel>> {
+        let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
+        channels.get(name).cloned()
+    }
+
+    /// The last known state of a monitor.
+    pub fn state(&self, monitor: &str) -> MonitorState {
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.get(monitor).cloned().unwrap_or_default()
+    }
+
+    /// Remember a monitor's new state (after it is committed to the store).
+    pub fn set_state(&self, monitor: &str, state: MonitorState) {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.insert(monitor.to_string(), state);
+    }
+}

@@ -530,3 +530,98 @@ async fn a_proxy_refusing_the_tunnel_is_a_connect_error_quoting_its_answer() {
         "the target must not be reached"
     );
 }
+
+/// A minimal SOCKS5 proxy (no authentication, CONNECT only, RFC 1928);
+/// returns its address and the targets it was asked for.
+async fn socks5_proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let addr = listen(move |mut client, _| {
+        let log = Arc::clone(&log);
+        async move {
+            let mut greeting = [0u8; 2];
+            if client.read_exact(&mut greeting).await.is_err() || greeting[0] != 5 {
+                return;
+            }
+            let mut methods = vec![0u8; greeting[1] as usize];
+            if client.read_exact(&mut methods).await.is_err() || !methods.contains(&0) {
+                return;
+            }
+            if client.write_all(&[5, 0]).await.is_err() {
+                return;
+            }
+            let mut request = [0u8; 4];
+            if client.read_exact(&mut request).await.is_err() || request[1] != 1 {
+                return;
+            }
+            let host = match request[3] {
+                1 => {
+                    let mut ip = [0u8; 4];
+                    if client.read_exact(&mut ip).await.is_err() {
+                        return;
+                    }
+                    std::net::Ipv4Addr::from(ip).to_string()
+                }
+                3 => {
+                    let mut len = [0u8; 1];
+                    if client.read_exact(&mut len).await.is_err() {
+                        return;
+                    }
+                    let mut name = vec![0u8; len[0] as usize];
+                    if client.read_exact(&mut name).await.is_err() {
+                        return;
+                    }
+                    String::from_utf8_lossy(&name).into_owned()
+                }
+                _ => return,
+            };
+            let mut port = [0u8; 2];
+            if client.read_exact(&mut port).await.is_err() {
+                return;
+            }
+            let port = u16::from_be_bytes(port);
+            log.lock().unwrap().push(format!("{host}:{port}"));
+            let Ok(target) = format!("{host}:{port}").parse::<SocketAddr>() else {
+                return;
+            };
+            if client
+                .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+                .await
+                .is_ok()
+            {
+                relay(client, target).await;
+            }
+        }
+    })
+    .await;
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn a_check_through_a_socks5_proxy_passes_and_the_proxy_saw_the_target() {
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let (proxy, seen) = socks5_proxy().await;
+    let run = check([
+        "--format",
+        "json",
+        "--timeout",
+        "2s",
+        "--proxy",
+        &format!("socks5://{proxy}"),
+        &server.ws_url("/socks"),
+    ])
+    .await;
+
+    let v = run.verdict(0, "ok", None);
+    assert_eq!(
+        text(&v, "/attempt_details/0/proxy"),
+        format!("socks5://{proxy}")
+    );
+    assert!(flag(&v, "/close/clean"));
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec![server.addr.to_string()],
+        "the proxy should have been asked for the server's address"
+    );
+}

@@ -106,6 +106,9 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
             _ = controls.reload.notified() => {
                 if let Some(new_config) = reload(&opts, &shared).await {
                     fleet.stop(config.settings.shutdown_grace).await;
+                    // Only once the old monitors have stopped: a run still in
+                    // flight would save a removed monitor's state again.
+                    forget_removed(&shared, &new_config).await;
                     config = Arc::new(new_config);
                     shared.apply_config(&config);
                     fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
@@ -142,11 +145,20 @@ async fn reload(opts: &RunOptions, shared: &Shared) -> Option<Config> {
             return None;
         }
     };
-    let names: Vec<String> = new_config.monitors.iter().map(|m| m.name.clone()).collect();
+    shared.replace_channels(channels);
+    tracing::info!(
+        monitors = new_config.monitors.len(),
+        "configuration reloaded"
+    );
+    Some(new_config)
+}
+
+/// Forget the monitors a reload removed, in the store and in memory alike,
+/// so one added back later starts fresh instead of resuming its old incident.
+async fn forget_removed(shared: &Shared, config: &Config) {
+    let names: Vec<String> = config.monitors.iter().map(|m| m.name.clone()).collect();
     if let Err(e) = shared.store.forget_monitors_except(&names).await {
         tracing::error!(error = %e, "could not forget removed monitors");
     }
-    shared.replace_channels(channels);
-    tracing::info!(monitors = names.len(), "configuration reloaded");
-    Some(new_config)
+    shared.retain_states(&names);
 }

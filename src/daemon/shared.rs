@@ -73,6 +73,12 @@ impl Shared {
         states.get(monitor).cloned().unwrap_or_default()
     }
 
+    /// Forget the states of monitors not in `names` (removed by a reload).
+    pub fn retain_states(&self, names: &[String]) {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.retain(|monitor, _| names.contains(monitor));
+    }
+
     /// Remember a monitor's new state (after it is committed to the store).
     pub fn set_state(&self, monitor: &str, state: MonitorState) {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());

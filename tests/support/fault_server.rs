@@ -227,6 +227,15 @@ impl FaultServer {
         Self::spawn(behavior, Some(tls_acceptor(&identity))).await
     }
 
+    /// Starts a plain-TCP server with `behavior` on `addr`, a port the test
+    /// chose earlier (e.g. one a monitor already points at, or the port of a
+    /// server it just dropped). Retries for a few seconds while the port is
+    /// still held, since a dropped server releases its listener only once its
+    /// aborted accept task is gone.
+    pub async fn start_on(addr: SocketAddr, behavior: Behavior) -> FaultServer {
+        Self::spawn_on(bind_retrying(addr).await, behavior, None)
+    }
+
     /// `ws://127.0.0.1:PORT/path` (a missing leading '/' is added).
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, slash(path))
@@ -269,6 +278,14 @@ impl FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fault server on 127.0.0.1:0");
+        Self::spawn_on(listener, behavior, tls)
+    }
+
+    fn spawn_on(
+        listener: TcpListener,
+        behavior: Behavior,
+        tls: Option<TlsAcceptor>,
+    ) -> FaultServer {
         let addr = listener.local_addr().expect("fault server local addr");
         let records = Records::default();
         let accept_task = tokio::spawn(accept_loop(
@@ -290,6 +307,23 @@ impl Drop for FaultServer {
         // Aborting the accept task drops its JoinSet, which aborts every
         // connection task it still holds.
         self.accept_task.abort();
+    }
+}
+
+/// Binds `addr` (with SO_REUSEADDR, so connections of a previous server in
+/// TIME_WAIT do not block it), retrying for up to 5 s while it is in use.
+async fn bind_retrying(addr: SocketAddr) -> TcpListener {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let socket = tokio::net::TcpSocket::new_v4().expect("create fault server socket");
+        socket.set_reuseaddr(true).expect("set SO_REUSEADDR");
+        match socket.bind(addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return listener,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("bind fault server on {addr}: {e}"),
+        }
     }
 }
 

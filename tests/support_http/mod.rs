@@ -2,6 +2,9 @@
 //! the request head and a Content-Length body, records the request and answers
 //! with the next scripted status (then 200). One request per connection.
 
+// Each test file uses only part of this fixture.
+#![allow(dead_code)]
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,9 @@
 //! DATA (dot-unstuffed), RSET, NOOP, QUIT. It records each accepted message
 //! with its envelope and the credentials it was given.
 
+// Each test file uses only part of this fixture.
+#![allow(dead_code)]
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::net::SocketAddr;
@@ -42,6 +45,30 @@ impl SmtpServer {
     /// Start a server with `options`.
     pub async fn start(options: Options) -> SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_on(listener, options)
+    }
+
+    /// Start a server with `options` on `addr`, a port chosen earlier (e.g.
+    /// one a channel already points at, refused until now). Retries for a
+    /// few seconds while the port is still in use.
+    pub async fn start_on(addr: SocketAddr, options: Options) -> SmtpServer {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let listener = loop {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => break listener,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AddrInUse
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("bind SMTP server on {addr}: {e}"),
+            }
+        };
+        Self::serve_on(listener, options)
+    }
+
+    fn serve_on(listener: TcpListener, options: Options) -> SmtpServer {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();

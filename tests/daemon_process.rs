@@ -245,8 +245,6 @@ async fn sigterm_lets_the_in_flight_check_finish_with_a_clean_close_and_exits_0(
 }
 
 #[tokio::test]
-#[ignore = "known gap: past shutdown_grace the check future is dropped, so the server sees a \
-            reset without closing handshake (1006)"]
 async fn sigterm_past_the_grace_period_still_closes_the_websocket_cleanly() {
     let server = FaultServer::start(Behavior::Healthy).await;
     let (_daemon, _scratch, took) = sigterm_during_a_hold(&server, "1s").await;

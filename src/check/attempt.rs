@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
 /// Everything one attempt saw.
@@ -95,12 +96,13 @@ impl AttemptReport {
 }
 
 /// Run one attempt of `spec`.
-pub async fn run_attempt(spec: &CheckSpec, number: u32) -> AttemptReport {
+/// When `stop` is cancelled, a hold ends early and the attempt closes cleanly.
+pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken) -> AttemptReport {
     let mut budget = Budget::start(spec.timeout);
     let mut log = Timeline::new(budget.origin());
     let mut report = AttemptReport::new(number);
     report.proxy = spec.proxy.as_ref().map(|p| p.display());
-    let result = phases(spec, &mut budget, &mut log, &mut report).await;
+    let result = phases(spec, &mut budget, &mut log, &mut report, stop).await;
     report.timings.total_ms = round2(budget.elapsed_ms());
     if let Err(err) = result {
         log.event(err.phase(), format!("failed: {err}"));
@@ -123,6 +125,7 @@ async fn phases(
     budget: &mut Budget,
     log: &mut Timeline,
     report: &mut AttemptReport,
+    stop: &CancellationToken,
 ) -> Result<(), CheckError> {
     // dns
     let started = Instant::now();
@@ -303,7 +306,7 @@ async fn phases(
 
     // open
     let started = Instant::now();
-    let opened = session.open(budget, log).await;
+    let opened = session.open(budget, log, stop).await;
     report.timings.set(Phase::Open, phase_ms(started));
     if let Err(e) = opened {
         if matches!(

@@ -28,6 +28,7 @@ pub use model::{Class, Phase, Status};
 pub use spec::{CheckOptions, CheckSpec, SpecError};
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 /// The result of checking one endpoint (one address, with `--all-addresses`).
 #[derive(Debug, Clone, Serialize)]
@@ -76,12 +77,22 @@ impl CheckReport {
 
 /// Check `spec`, retrying after failures; stops at the first passing attempt.
 pub async fn run_check(spec: &CheckSpec) -> CheckReport {
+    run_check_until(spec, &CancellationToken::new()).await
+}
+
+/// [`run_check`] that winds down when `stop` is cancelled: a hold ends early
+/// and the connection still gets its clean closing handshake (so the server
+/// does not log a 1006 when wsprobe shuts down), and no further retry starts.
+pub async fn run_check_until(spec: &CheckSpec, stop: &CancellationToken) -> CheckReport {
     let mut attempts = Vec::with_capacity(1 + spec.retries as usize);
     for number in 1..=spec.retries.saturating_add(1) {
         if number > 1 {
-            tokio::time::sleep(spec.retry_delay).await;
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(spec.retry_delay) => {}
+            }
         }
-        let attempt = run_attempt(spec, number).await;
+        let attempt = run_attempt(spec, number, stop).await;
         let passed = attempt.ok();
         attempts.push(attempt);
         if passed {

@@ -11,6 +11,7 @@ use super::timeline::{Timeline, ms_between};
 use futures_util::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message};
@@ -237,6 +238,7 @@ impl<'a> Session<'a> {
         &mut self,
         budget: &mut Budget,
         log: &mut Timeline,
+        stop: &CancellationToken,
     ) -> Result<(), CheckError> {
         if self.spec.ping {
             self.ping_pong(budget, log).await?;
@@ -252,7 +254,7 @@ impl<'a> Session<'a> {
             self.expect(&pattern, budget, log).await?;
         }
         if let Some(hold) = self.spec.hold {
-            self.hold(hold, budget, log).await?;
+            self.hold(hold, budget, log, stop).await?;
         }
         Ok(())
     }
@@ -309,6 +311,7 @@ impl<'a> Session<'a> {
         hold: Duration,
         budget: &mut Budget,
         log: &mut Timeline,
+        stop: &CancellationToken,
     ) -> Result<(), CheckError> {
         let start = Instant::now();
         let end = start + hold;
@@ -352,7 +355,14 @@ impl<'a> Session<'a> {
             } else if let Some(t) = next_ping {
                 wake = wake.min(t);
             }
-            match self.recv(wake.saturating_duration_since(now)).await {
+            let incoming = tokio::select! {
+                incoming = self.recv(wake.saturating_duration_since(now)) => incoming,
+                _ = stop.cancelled() => {
+                    log.event(Phase::Open, "hold cut short: wsprobe is stopping");
+                    break Ok(());
+                }
+            };
+            match incoming {
                 Incoming::TimedOut => {}
                 Incoming::Message(Message::Pong(p)) => {
                     self.last_frame = Instant::now();

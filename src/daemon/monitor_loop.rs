@@ -4,7 +4,7 @@
 //! while a check is still running are skipped, not queued.
 
 use super::shared::Shared;
-use crate::check::run_check;
+use crate::check::run_check_until;
 use crate::config::{Config, Monitor};
 use crate::schedule::Schedule;
 use crate::state::machine::{self, RunOutcome, RunSummary};
@@ -80,17 +80,20 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
         };
         let lag = Utc::now() - start_at;
         tracing::debug!(monitor = %monitor.name, lag_ms = lag.num_milliseconds(), "check starting");
-        let check = run_check(&monitor.spec);
+        let wind_down = CancellationToken::new();
+        let check = run_check_until(&monitor.spec, &wind_down);
         tokio::pin!(check);
         let report = tokio::select! {
             r = &mut check => r,
-            _ = token.cancelled() => match tokio::time::timeout(grace, &mut check).await {
-                Ok(r) => r,
-                Err(_) => {
-                    tracing::warn!(monitor = %monitor.name, "in-flight check cancelled at shutdown");
-                    return;
+            _ = token.cancelled() => {
+                match finish_within(&mut check, &wind_down, grace).await {
+                    Some(r) => r,
+                    None => {
+                        tracing::warn!(monitor = %monitor.name, "in-flight check cancelled at shutdown");
+                        return;
+                    }
                 }
-            },
+            }
         };
         drop(permit);
         record(&shared, &config, monitor, report).await;
@@ -98,6 +101,24 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             return;
         }
     }
+}
+
+/// Let an in-flight check finish within `grace`; shortly before the grace
+/// ends, ask it to wind down (a hold ends early, the WebSocket still gets its
+/// closing handshake) so the server does not see an abnormal close.
+async fn finish_within<F: std::future::Future<Output = crate::check::CheckReport> + Unpin>(
+    check: &mut F,
+    wind_down: &CancellationToken,
+    grace: Duration,
+) -> Option<crate::check::CheckReport> {
+    let deadline = tokio::time::Instant::now() + grace;
+    let margin = (grace / 2).min(Duration::from_secs(1));
+    tokio::select! {
+        r = &mut *check => return Some(r),
+        _ = tokio::time::sleep_until(deadline - margin) => {}
+    }
+    wind_down.cancel();
+    tokio::time::timeout_at(deadline, check).await.ok()
 }
 
 /// Apply the run to the state machine and commit everything in one transaction.

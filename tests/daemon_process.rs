@@ -397,3 +397,48 @@ channels:
     );
     assert_eq!(hook.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn results_older_than_the_retention_are_pruned_at_start_and_recent_ones_kept() {
+    use wsprobe::check::Class;
+    use wsprobe::state::{MonitorState, ResultRow as Row, Store};
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let scratch = Scratch::new();
+    let store = Store::open(&scratch.state()).expect("open the state file");
+    for days_ago in [30, 10, 1] {
+        let row = Row {
+            at: chrono::Utc::now() - chrono::Duration::days(days_ago),
+            ok: true,
+            class: Class::Ok,
+            phase: None,
+            total_ms: 1.0,
+            in_maintenance: false,
+            report_json: "{}".into(),
+        };
+        store
+            .commit_run("kept", &MonitorState::default(), &row, None)
+            .await
+            .expect("seed a result");
+    }
+    drop(store);
+    scratch.write_config(&format!(
+        "settings: {{ jitter: 0s, retention: 7d }}\n\
+         defaults: {{ schedule: \"@every 1s\", timeout: 2s, proxy: none }}\n\
+         monitors:\n  - {{ name: kept, url: \"{}\", alert: [log] }}\n\
+         channels:\n  log: {{ type: file, path: ./alerts.log }}\n",
+        server.ws_url("/")
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+    daemon
+        .wait_log(
+            "old results pruned",
+            &[("rows", "2")],
+            Duration::from_secs(10),
+        )
+        .await;
+    let runs = results(&scratch.state(), "kept");
+    assert!(
+        !runs.is_empty() && runs.len() <= 3,
+        "the 1-day-old result and new runs stay: {runs:?}"
+    );
+}

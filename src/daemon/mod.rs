@@ -5,11 +5,13 @@
 //! * [`shared`]: the application context every task receives (no globals)
 //! * [`monitor_loop`]: one task per monitor: schedule, check, state, outbox
 //! * [`dispatch`]: the outbox loop that delivers alerts with retries
+//! * [`retention`]: hourly pruning of results older than `settings.retention`
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
 
 pub mod dispatch;
 pub mod fleet;
 pub mod monitor_loop;
+pub mod retention;
 pub mod shared;
 
 use crate::alert::AlertError;
@@ -97,6 +99,7 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
     let tasks = TaskTracker::new();
     let dispatcher_stop = CancellationToken::new();
     tasks.spawn(dispatch::run(shared.clone(), dispatcher_stop.clone()));
+    tasks.spawn(retention::run(shared.clone(), dispatcher_stop.clone()));
     let mut config = Arc::new(config);
     let mut fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
 

@@ -7,6 +7,7 @@ use crate::state::machine::MonitorState;
 use crate::state::store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
 /// Shared by every task of one daemon.
@@ -19,6 +20,7 @@ pub struct Shared {
     pub slots: RwLock<Arc<Semaphore>>,
     /// Wakes the dispatcher when the outbox has new work.
     pub outbox_ready: Notify,
+    retention: Mutex<Duration>,
 }
 
 impl Shared {
@@ -35,14 +37,21 @@ impl Shared {
             states: Mutex::new(states),
             slots: RwLock::new(Arc::new(Semaphore::new(config.settings.concurrency.max(1)))),
             outbox_ready: Notify::new(),
+            retention: Mutex::new(config.settings.retention),
         }
     }
 
     /// Adopt the settings of a reloaded configuration.
     pub fn apply_config(&self, config: &Config) {
+        *self.retention.lock().unwrap_or_else(|e| e.into_inner()) = config.settings.retention;
         if let Ok(mut slots) = self.slots.write() {
             *slots = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
         }
+    }
+
+    /// How long results are kept.
+    pub fn retention(&self) -> Duration {
+        *self.retention.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The semaphore limiting checks in flight.

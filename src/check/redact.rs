@@ -4,17 +4,33 @@
 /// What a redacted value is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
+/// Header names that carry credentials whatever else they say.
+const SECRET_NAMES: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
+/// Words that mark a header name as secret-bearing (X-Auth-Token, X-Session-Id…).
+const SECRET_WORDS: [&str; 8] = [
+    "token", "secret", "password", "passwd", "api-key", "apikey", "session", "auth",
+];
+
 /// True for header names whose values are credentials or session material.
+/// Runs on every header of every check, so it does not allocate.
 pub fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key"
-    ) || [
-        "token", "secret", "password", "passwd", "api-key", "apikey", "session", "auth",
-    ]
-    .iter()
-    .any(|word| n.contains(word))
+    SECRET_NAMES.iter().any(|n| name.eq_ignore_ascii_case(n))
+        || SECRET_WORDS
+            .iter()
+            .any(|w| contains_ignore_ascii_case(name, w))
+}
+
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The value to record for a header: itself, or [`REDACTED`].

@@ -197,8 +197,9 @@ pub async fn upgrade(
             response: head,
         }));
     }
-    *response = Some(head.clone());
-    let subprotocol = validate_101(&head, key, spec).map_err(|what| {
+    // Validate in place: the head is kept as evidence either way, without a copy.
+    let head = response.insert(head);
+    let subprotocol = validate_101(head, key, spec).map_err(|what| {
         UpgradeFailure::Failed(CheckError::Protocol {
             phase: Phase::Upgrade,
             what,

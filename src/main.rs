@@ -1,17 +1,24 @@
-//! The `wsprobe` binary: builds the runtime and hands over to the library.
+//! The `wsprobe` binary: parses the command line, builds the runtime the
+//! command wants, and hands over to the library.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let cli = match wsprobe::cli::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let mut builder = if cli.wants_multi_thread() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wsprobe: cannot start the async runtime: {e}");
             return ExitCode::from(wsprobe::cli::EXIT_USAGE);
         }
     };
-    runtime.block_on(wsprobe::cli::run(std::env::args_os().collect()))
+    runtime.block_on(wsprobe::cli::execute(cli))
 }

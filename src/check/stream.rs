@@ -19,7 +19,6 @@ pub struct Tap {
     origin: Instant,
     sent: u64,
     received: u64,
-    last_activity: Instant,
     peer_end: Option<(PeerEnd, f64)>,
 }
 
@@ -31,7 +30,6 @@ impl Tap {
             origin,
             sent,
             received,
-            last_activity: Instant::now(),
             peer_end: None,
         }
     }
@@ -51,11 +49,6 @@ impl Tap {
         self.peer_end
     }
 
-    /// When bytes last moved in either direction.
-    pub fn last_activity(&self) -> Instant {
-        self.last_activity
-    }
-
     fn note_end(&mut self, how: PeerEnd) {
         if self.peer_end.is_none() {
             let ms = super::timeline::ms_between(self.origin, Instant::now());
@@ -64,11 +57,14 @@ impl Tap {
     }
 
     fn note_error(&mut self, err: &io::Error) {
-        if matches!(
-            err.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-        ) {
-            self.note_end(PeerEnd::Rst);
+        match err.kind() {
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+                self.note_end(PeerEnd::Rst)
+            }
+            // TLS peers that end TCP without a close_notify surface as an
+            // unexpected EOF from rustls: on the wire that is still a FIN.
+            io::ErrorKind::UnexpectedEof => self.note_end(PeerEnd::Fin),
+            _ => {}
         }
     }
 }
@@ -88,7 +84,6 @@ impl AsyncRead for Tap {
                     self.note_end(PeerEnd::Fin);
                 } else {
                     self.received += n as u64;
-                    self.last_activity = Instant::now();
                 }
             }
             Poll::Ready(Err(e)) => self.note_error(e),
@@ -106,10 +101,7 @@ impl AsyncWrite for Tap {
     ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         match &result {
-            Poll::Ready(Ok(n)) => {
-                self.sent += *n as u64;
-                self.last_activity = Instant::now();
-            }
+            Poll::Ready(Ok(n)) => self.sent += *n as u64,
             Poll::Ready(Err(e)) => self.note_error(e),
             Poll::Pending => {}
         }

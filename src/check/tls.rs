@@ -144,6 +144,8 @@ impl TlsSetup {
         };
         // WebSocket upgrades are HTTP/1.1; offering h2 could get the upgrade refused.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // A monitor measures what a new client pays: a full handshake every time.
+        config.resumption = rustls::client::Resumption::disabled();
         Ok(TlsSetup {
             base: Arc::new(config),
             verifier,

@@ -43,21 +43,31 @@ enum AlertCommand {
     Test(alert_test::AlertTestArgs),
 }
 
-/// Parse `args` and run the command; returns the process exit code.
-pub async fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => EXIT_USAGE,
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
+/// Parse `args`; on failure (or `--help`) the message is printed and the exit
+/// code returned.
+pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, ExitCode> {
+    Cli::try_parse_from(args).map_err(|e| {
+        let code = match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+            _ => EXIT_USAGE,
+        };
+        let _ = e.print();
+        ExitCode::from(code)
+    })
+}
+
+impl Cli {
+    /// One-shot checks run on one thread: starting worker threads costs more
+    /// than the check itself. The daemon spreads its monitors over every core.
+    pub fn wants_multi_thread(&self) -> bool {
+        !matches!(self.command, Command::Check(_) | Command::Validate(_))
+    }
+}
+
+/// Run a parsed command; returns the process exit code.
+pub async fn execute(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(*args).await,
         Command::Run(args) => run::run(args).await,

@@ -51,6 +51,7 @@ background:var(--none);color:var(--muted)}
 .pill.degraded{background:var(--warn-soft);color:var(--warn)}
 .meta{color:var(--muted);font-size:13px;margin:4px 0 14px;overflow-wrap:anywhere}
 .meta code{font-family:var(--mono);font-size:12.5px}
+.nw{white-space:nowrap}
 .sep{margin:0 6px;opacity:.6}
 .row{display:grid;grid-template-columns:1fr 1fr;gap:18px}
 .label{display:flex;justify-content:space-between;font-size:12.5px;color:var(--muted);margin-bottom:6px}

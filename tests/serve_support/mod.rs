@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wsprobe::daemon::{self, Controls, DaemonError, RunOptions};
+use wsprobe::state::store::Store;
 
 /// How long to wait for the first checks or the server to come up.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -50,7 +51,14 @@ impl Daemon {
     /// temporary folder and a free listen address, start the daemon and wait
     /// until `/readyz` answers.
     pub async fn start(yaml: &str) -> Daemon {
+        Daemon::start_seeded(yaml, async |_| {}).await
+    }
+
+    /// Like [`Daemon::start`], after `seed` has written history into the
+    /// state store the daemon will open.
+    pub async fn start_seeded(yaml: &str, seed: impl AsyncFnOnce(Store)) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
+        seed(Store::open(&dir.path().join("state.db")).expect("open the state store")).await;
         let addr = free_addr();
         let config = format!(
             "settings:\n  listen: {addr}\n  state: {}\n  shutdown_grace: 2s\n{yaml}",

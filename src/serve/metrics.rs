@@ -316,3 +316,124 @@ impl Drop for InFlight {
         self.0.dec();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::AttemptReport;
+    use crate::check::model::{CertInfo, Timings, TlsInfo};
+
+    fn passing(cert_expiry: Option<i64>) -> CheckReport {
+        let mut timings = Timings::default();
+        timings.set(Phase::Connect, 1.5);
+        timings.set(Phase::Upgrade, 2.25);
+        timings.total_ms = 4.0;
+        let tls = cert_expiry.map(|not_after_unix| TlsInfo {
+            certificate: Some(CertInfo {
+                subject: "CN=x".into(),
+                issuer: "CN=ca".into(),
+                names: vec!["x".into()],
+                not_before: String::new(),
+                not_after: String::new(),
+                not_after_unix,
+                days_left: 30,
+            }),
+            ..TlsInfo::default()
+        });
+        CheckReport {
+            url: "wss://x/".into(),
+            pinned_address: None,
+            attempts: vec![AttemptReport {
+                number: 1,
+                started_at: String::new(),
+                class: Class::Ok,
+                phase: None,
+                message: None,
+                hint: None,
+                error: None,
+                address: None,
+                proxy: None,
+                timings,
+                request: None,
+                response: None,
+                subprotocol: None,
+                tls,
+                close: None,
+                bytes_sent: 0,
+                bytes_received: 0,
+                warnings: Vec::new(),
+                events: Vec::new(),
+            }],
+        }
+    }
+
+    fn lines_with(text: &str, needle: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_run_sets_up_phases_counters_and_the_certificate_expiry() {
+        let m = DaemonMetrics::new();
+        m.observe_run("api", &passing(Some(1_900_000_000)));
+        let text = m.encode(Some(2));
+        for line in [
+            r#"wsprobe_up{monitor="api"} 1"#,
+            r#"wsprobe_check_duration_seconds{monitor="api",phase="connect"} 0.0015"#,
+            r#"wsprobe_check_duration_seconds{monitor="api",phase="upgrade"} 0.00225"#,
+            r#"wsprobe_checks_total{monitor="api"} 1"#,
+            r#"wsprobe_attempts_total{monitor="api"} 1"#,
+            r#"wsprobe_failures_total{monitor="api",class="early_fin"} 0"#,
+            r#"wsprobe_cert_expiry_timestamp_seconds{monitor="api"} 1900000000"#,
+            r#"wsprobe_check_total_duration_seconds_count{monitor="api"} 1"#,
+            "wsprobe_outbox_depth 2",
+            "wsprobe_checks_in_flight 0",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        assert!(lines_with(&text, r#"phase="dns""#).is_empty());
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn in_flight_counts_until_the_guard_drops_and_deliveries_count_by_outcome() {
+        let m = DaemonMetrics::new();
+        let a = m.check_started();
+        let b = m.check_started();
+        assert!(m.encode(None).contains("wsprobe_checks_in_flight 2"));
+        drop(a);
+        drop(b);
+        assert!(m.encode(None).contains("wsprobe_checks_in_flight 0"));
+        m.observe_delivery("oncall", true);
+        m.observe_delivery("oncall", false);
+        m.observe_delivery("oncall", false);
+        let text = m.encode(None);
+        assert!(
+            text.contains(
+                r#"wsprobe_alert_deliveries_total{channel="oncall",outcome="delivered"} 1"#
+            )
+        );
+        assert!(
+            text.contains(r#"wsprobe_alert_deliveries_total{channel="oncall",outcome="failed"} 2"#)
+        );
+    }
+
+    #[test]
+    fn a_reload_drops_every_series_of_removed_monitors() {
+        let m = DaemonMetrics::new();
+        m.observe_run("kept", &passing(None));
+        m.observe_run("gone", &passing(Some(1)));
+        m.retain_monitors(&["kept".to_string()]);
+        let text = m.encode(None);
+        assert!(lines_with(&text, r#"monitor="gone""#).is_empty(), "{text}");
+        assert!(!lines_with(&text, r#"monitor="kept""#).is_empty());
+    }
+
+    #[test]
+    fn seconds_are_rounded_to_the_microsecond() {
+        assert_eq!(seconds(0.09), 0.00009);
+        assert_eq!(seconds(1234.5678), 1.234568);
+    }
+}

@@ -71,7 +71,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Serve `listener` until `stop` is cancelled, then give running requests
-/// [`SHUTDOWN_GRACE`] to finish.
+/// a short grace (`SHUTDOWN_GRACE`) to finish.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
     let addr = listener
         .local_addr()

@@ -1,7 +1,11 @@
+use super::format::*;
+use super::view::*;
 use super::*;
 use crate::check::{Class, Phase};
-use crate::state::machine::MonitorState;
-use crate::state::store::ResultPoint;
+use crate::state::machine::{Health, MonitorState};
+use crate::state::store::{ResultPoint, ResultRow};
+use axum::http::header;
+use chrono::{DateTime, Duration, Utc};
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("valid")

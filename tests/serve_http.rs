@@ -446,3 +446,58 @@ async fn run_listen_flag_serves_the_surface_and_a_busy_port_stops_the_start() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+#[ignore = "needs Debian python3-prometheus-client (installed by .ci/run)"]
+async fn metrics_and_probe_pass_the_strict_openmetrics_parser_of_prometheus_client() {
+    let fleet = Fleet::start().await;
+    let d = &fleet.daemon;
+    let mut expositions = vec![("/metrics".to_string(), d.get("/metrics").await.body)];
+    for target in [fleet.healthy.ws_url("/"), fleet.broken.ws_url("/allowed/x")] {
+        let path = format!("/probe?target={}", urlencode(&target));
+        let body = d.get(&path).await.body;
+        expositions.push((path, body));
+    }
+    for (path, text) in expositions {
+        let families = strict_parse(&text);
+        assert!(families > 0, "{path}: no metric family in\n{text}");
+    }
+    fleet.daemon.stop().await.expect("clean stop");
+}
+
+/// Parse with Python's `prometheus_client` OpenMetrics parser (strict: types,
+/// units, suffixes, escaping, `# EOF`); returns the number of families.
+fn strict_parse(text: &str) -> usize {
+    use std::io::Write;
+    const SCRIPT: &str = "import sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+        print(len(list(text_string_to_metric_families(sys.stdin.read()))))\n";
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run /usr/bin/python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write the exposition");
+    let out = child.wait_with_output().expect("python3 finishes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'prometheus_client'"),
+        "Python's prometheus_client is missing: install Debian's python3-prometheus-client \
+         (apt-get install python3-prometheus-client), as .ci/run does"
+    );
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser rejected:\n{text}\n{stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}

@@ -120,6 +120,9 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         demo.servers.len(),
         config_path.display()
     );
+    if let Some(addr) = args.listen {
+        eprintln!("wsprobe demo: status page at http://{addr}/ (metrics at /metrics)");
+    }
     let controls = Controls::default();
     if let Err(e) = wire_signals(&controls) {
         eprintln!("wsprobe: cannot install signal handlers: {e}");

@@ -14,6 +14,8 @@
 //! * [`alert`]: rendering from `templates/` and delivery channels.
 //! * [`demo`]: local endpoints reproducing classic failures, for `wsprobe demo`.
 //! * [`daemon`]: `wsprobe run`: scheduling monitors, state, outbox dispatch, signals.
+//! * [`serve`]: the daemon's HTTP surface: `/metrics`, `/probe`, the JSON API,
+//!   health endpoints and the status page.
 //! * [`cli`]: argument handling and output for the `wsprobe` binary.
 
 pub mod alert;
@@ -26,4 +28,5 @@ pub mod demo;
 pub mod notification;
 pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod state;

@@ -24,6 +24,9 @@ pub struct DemoArgs {
     /// Only serve the demo endpoints and print their URLs (to try `wsprobe check` on them).
     #[arg(long)]
     pub endpoints_only: bool,
+    /// Serve the status page, /metrics, /probe and the API on this address (e.g. 127.0.0.1:9108).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The demo monitors file, for endpoints at the given URLs.
@@ -117,6 +120,9 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         demo.servers.len(),
         config_path.display()
     );
+    if let Some(addr) = args.listen {
+        eprintln!("wsprobe demo: status page at http://{addr}/ (metrics at /metrics)");
+    }
     let controls = Controls::default();
     if let Err(e) = wire_signals(&controls) {
         eprintln!("wsprobe: cannot install signal handlers: {e}");
@@ -132,6 +138,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let opts = RunOptions {
         config_path,
         state_path: None,
+        listen: args.listen,
     };
     let result = daemon::run(opts, controls).await;
     drop(demo);

@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// SQLite state file (default: settings.state in the config, else ./wsprobe.db).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// Serve the status page, /metrics, /probe and the API on this address
+    /// (e.g. 127.0.0.1:9108); overrides settings.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -73,6 +77,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
     let opts = RunOptions {
         config_path: args.config,
         state_path: args.state,
+        listen: args.listen,
     };
     exit_for(daemon::run(opts, controls).await)
 }

@@ -62,6 +62,9 @@ pub async fn flush(shared: &Shared) {
                 }
             }
         };
+        shared
+            .metrics
+            .observe_delivery(&delivery.channel, result.is_ok());
         match result {
             Ok(()) => {
                 tracing::info!(channel = %delivery.channel, monitor = %monitor, kind, "alert delivered");

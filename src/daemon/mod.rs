@@ -7,9 +7,14 @@
 //! * [`dispatch`]: the outbox loop that delivers alerts with retries
 //! * [`retention`]: hourly pruning of results older than `settings.retention`
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
+//! * [`heartbeat`]: where each monitor loop is, so `/healthz` can tell a stuck scheduler
+//!
+//! With `settings.listen` (or `--listen`), the HTTP surface of [`crate::serve`]
+//! runs beside them and stops with them.
 
 pub mod dispatch;
 pub mod fleet;
+pub mod heartbeat;
 pub mod monitor_loop;
 pub mod retention;
 pub mod shared;
@@ -21,6 +26,7 @@ use crate::state::store::{Store, StoreError};
 use fleet::Fleet;
 use shared::Shared;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -28,12 +34,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// How the daemon was started.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// monitors.yaml
     pub config_path: PathBuf,
     /// SQLite file; overrides `settings.state` from the config.
     pub state_path: Option<PathBuf>,
+    /// Address of the HTTP surface; overrides `settings.listen` from the config.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Outside control of a running daemon (signals, tests, the demo).
@@ -54,6 +62,14 @@ pub enum DaemonError {
     /// The state database could not be opened.
     #[error("state store: {0}")]
     Store(#[from] StoreError),
+    /// The HTTP surface could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address from `settings.listen` or `--listen`.
+        addr: SocketAddr,
+        /// The operating system's answer.
+        source: std::io::Error,
+    },
     /// A channel could not be set up (bad address, unreadable template…).
     #[error("channel {name}: {source}")]
     Channel {
@@ -97,6 +113,16 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
     );
     let shared = Arc::new(Shared::new(store, channels, states, &config));
     let tasks = TaskTracker::new();
+    if let Some(addr) = opts.listen.or(config.settings.listen) {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Listen { addr, source })?;
+        tasks.spawn(crate::serve::serve(
+            listener,
+            shared.clone(),
+            controls.shutdown.clone(),
+        ));
+    }
     let dispatcher_stop = CancellationToken::new();
     tasks.spawn(dispatch::run(shared.clone(), dispatcher_stop.clone()));
     tasks.spawn(retention::run(shared.clone(), dispatcher_stop.clone()));

@@ -64,11 +64,13 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
     loop {
         let Some(planned) = next_fire(&monitor.schedule, previous, Utc::now()) else {
             tracing::warn!(monitor = %monitor.name, "schedule has no future fire time; monitor stops");
+            shared.heartbeat.stopped(&monitor.name);
             return;
         };
         previous = Some(planned);
         let start_at = planned + chrono::Duration::from_std(offset).unwrap_or_default();
         let wait = (start_at - Utc::now()).to_std().unwrap_or_default();
+        shared.heartbeat.waiting(&monitor.name, start_at);
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
@@ -80,6 +82,9 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
         };
         let lag = Utc::now() - start_at;
         tracing::debug!(monitor = %monitor.name, lag_ms = lag.num_milliseconds(), "check starting");
+        shared.heartbeat.running(&monitor.name);
+        shared.metrics.observe_lag(lag.to_std().unwrap_or_default());
+        let in_flight = shared.metrics.check_started();
         let wind_down = CancellationToken::new();
         let check = run_check_until(&monitor.spec, &wind_down);
         tokio::pin!(check);
@@ -96,6 +101,8 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             }
         };
         drop(permit);
+        drop(in_flight);
+        shared.metrics.observe_run(&monitor.name, &report);
         record(&shared, &config, monitor, report).await;
         if token.is_cancelled() {
             return;

@@ -1,8 +1,12 @@
 //! The application context handed to every daemon task: the store, the
-//! channels, the monitor states and the concurrency cap. Passed as an `Arc`.
+//! channels, the monitor states and the concurrency cap, plus what the HTTP
+//! surface reads (the running config, metrics, the scheduling heartbeat).
+//! Passed as an `Arc`.
 
+use super::heartbeat::Heartbeat;
 use crate::alert::channel::AlertChannel;
 use crate::config::Config;
+use crate::serve::metrics::DaemonMetrics;
 use crate::state::machine::MonitorState;
 use crate::state::store::Store;
 use std::collections::HashMap;
@@ -20,7 +24,11 @@ pub struct Shared {
     pub slots: RwLock<Arc<Semaphore>>,
     /// Wakes the dispatcher when the outbox has new work.
     pub outbox_ready: Notify,
-    retention: Mutex<Duration>,
+    /// Prometheus metrics, recorded by the monitor loops and the dispatcher.
+    pub metrics: DaemonMetrics,
+    /// Where each monitor loop is, for `/healthz`.
+    pub heartbeat: Heartbeat,
+    config: RwLock<Arc<Config>>,
 }
 
 impl Shared {
@@ -37,21 +45,37 @@ impl Shared {
             states: Mutex::new(states),
             slots: RwLock::new(Arc::new(Semaphore::new(config.settings.concurrency.max(1)))),
             outbox_ready: Notify::new(),
-            retention: Mutex::new(config.settings.retention),
+            metrics: DaemonMetrics::new(),
+            heartbeat: Heartbeat::default(),
+            config: RwLock::new(Arc::new(config.clone())),
         }
+    }
+
+    /// The configuration in force (replaced on reload).
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 
     /// Adopt the settings of a reloaded configuration.
     pub fn apply_config(&self, config: &Config) {
-        *self.retention.lock().unwrap_or_else(|e| e.into_inner()) = config.settings.retention;
         if let Ok(mut slots) = self.slots.write() {
             *slots = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
         }
+        match self.config.write() {
+            Ok(mut c) => *c = Arc::new(config.clone()),
+            Err(e) => *e.into_inner() = Arc::new(config.clone()),
+        }
+        let names: Vec<String> = config.monitors.iter().map(|m| m.name.clone()).collect();
+        self.metrics.retain_monitors(&names);
+        self.heartbeat.retain(&names);
     }
 
     /// How long results are kept.
     pub fn retention(&self) -> Duration {
-        *self.retention.lock().unwrap_or_else(|e| e.into_inner())
+        self.config().settings.retention
     }
 
     /// The semaphore limiting checks in flight.

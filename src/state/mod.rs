@@ -13,4 +13,4 @@ pub mod store;
 
 pub use machine::{Health, Incident, MonitorState, RunOutcome, RunSummary, apply, reminder_due};
 pub use policy::Policy;
-pub use store::{Delivery, ResultRow, Store, StoreError, retry_backoff};
+pub use store::{Delivery, ResultPoint, ResultRow, Store, StoreError, retry_backoff};

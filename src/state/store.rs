@@ -21,7 +21,7 @@
 mod rows;
 mod schema;
 
-pub use rows::{Delivery, ResultRow};
+pub use rows::{Delivery, ResultPoint, ResultRow};
 
 use super::machine::MonitorState;
 use crate::notification::Notification;
@@ -326,6 +326,30 @@ impl Store {
     ) -> Result<Vec<ResultRow>, StoreError> {
         let monitor = monitor.to_string();
         self.with(move |conn| rows::results_since(conn, &monitor, micros(since)))
+            .await
+    }
+
+    /// Like [`Store::recent_results`] without the reports: for charts and
+    /// uptime over many runs.
+    pub async fn result_points(
+        &self,
+        monitor: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ResultPoint>, StoreError> {
+        let monitor = monitor.to_string();
+        self.with(move |conn| rows::points_since(conn, &monitor, micros(since)))
+            .await
+    }
+
+    /// The newest result of `monitor` (its newest failure when `failed_only`),
+    /// with its report.
+    pub async fn latest_result(
+        &self,
+        monitor: &str,
+        failed_only: bool,
+    ) -> Result<Option<ResultRow>, StoreError> {
+        let monitor = monitor.to_string();
+        self.with(move |conn| rows::latest(conn, &monitor, failed_only))
             .await
     }
 

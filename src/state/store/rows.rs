@@ -42,6 +42,23 @@ impl ResultRow {
     }
 }
 
+/// One run without its report: what charts and uptime need, cheap to read in bulk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResultPoint {
+    /// When the run finished.
+    pub at: DateTime<Utc>,
+    /// The run passed (warnings count as passing).
+    pub ok: bool,
+    /// `ok` or the failure class.
+    pub class: Class,
+    /// The phase that failed.
+    pub phase: Option<Phase>,
+    /// Duration of the decisive attempt, in milliseconds.
+    pub total_ms: f64,
+    /// The run happened inside a maintenance window.
+    pub in_maintenance: bool,
+}
+
 /// One notification to deliver through one channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
@@ -149,30 +166,78 @@ pub(super) fn results_since(
     Ok(out)
 }
 
+pub(super) fn points_since(
+    conn: &Connection,
+    monitor: &str,
+    since: i64,
+) -> Result<Vec<ResultPoint>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, ok, class, phase, total_ms, in_maintenance
+         FROM result WHERE monitor = ?1 AND at >= ?2 ORDER BY at, id",
+    )?;
+    let mut rows = stmt.query(params![monitor, since])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(ResultPoint {
+            at: from_micros(row.get(0)?)?,
+            ok: row.get(1)?,
+            class: class_of(row.get(2)?)?,
+            phase: phase_of(row.get(3)?)?,
+            total_ms: row.get(4)?,
+            in_maintenance: row.get(5)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The newest result of `monitor`, or its newest failure when `failed_only`.
+pub(super) fn latest(
+    conn: &Connection,
+    monitor: &str,
+    failed_only: bool,
+) -> Result<Option<ResultRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, ok, class, phase, total_ms, in_maintenance, report_json
+         FROM result WHERE monitor = ?1 AND (ok = 0 OR ?2 = 0)
+         ORDER BY at DESC, id DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query(params![monitor, failed_only])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(result_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+fn class_of(class: String) -> Result<Class, StoreError> {
+    Class::ALL
+        .into_iter()
+        .find(|c| c.as_str() == class)
+        .ok_or(StoreError::Corrupt {
+            what: "class",
+            value: class,
+        })
+}
+
+fn phase_of(phase: Option<String>) -> Result<Option<Phase>, StoreError> {
+    phase
+        .map(|p| {
+            Phase::ALL
+                .into_iter()
+                .find(|known| known.as_str() == p)
+                .ok_or(StoreError::Corrupt {
+                    what: "phase",
+                    value: p,
+                })
+        })
+        .transpose()
+}
+
 fn result_row(row: &Row<'_>) -> Result<ResultRow, StoreError> {
-    let class: String = row.get(2)?;
-    let phase: Option<String> = row.get(3)?;
     Ok(ResultRow {
         at: from_micros(row.get(0)?)?,
         ok: row.get(1)?,
-        class: Class::ALL
-            .into_iter()
-            .find(|c| c.as_str() == class)
-            .ok_or(StoreError::Corrupt {
-                what: "class",
-                value: class,
-            })?,
-        phase: phase
-            .map(|p| {
-                Phase::ALL
-                    .into_iter()
-                    .find(|known| known.as_str() == p)
-                    .ok_or(StoreError::Corrupt {
-                        what: "phase",
-                        value: p,
-                    })
-            })
-            .transpose()?,
+        class: class_of(row.get(2)?)?,
+        phase: phase_of(row.get(3)?)?,
         total_ms: row.get(4)?,
         in_maintenance: row.get(5)?,
         report_json: row.get(6)?,

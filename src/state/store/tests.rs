@@ -313,6 +313,48 @@ async fn recent_results_are_per_monitor_from_since_and_round_trip_every_field() 
 }
 
 #[tokio::test]
+async fn result_points_are_the_results_without_their_reports() {
+    let store = Store::open_in_memory().expect("open");
+    for (monitor, row) in [
+        ("api", result(0, true)),
+        ("api", result(60, false)),
+        ("db", result(90, false)),
+    ] {
+        store
+            .commit_run(monitor, &MonitorState::default(), &row, None)
+            .await
+            .expect("commit");
+    }
+    let got = store.result_points("api", t(0)).await.expect("points");
+    let expected: Vec<_> = [result(0, true), result(60, false)]
+        .iter()
+        .map(|r| (r.at, r.ok, r.class, r.phase, r.total_ms, r.in_maintenance))
+        .collect();
+    let got: Vec<_> = got
+        .iter()
+        .map(|p| (p.at, p.ok, p.class, p.phase, p.total_ms, p.in_maintenance))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn latest_result_is_the_newest_run_or_the_newest_failure() {
+    let store = Store::open_in_memory().expect("open");
+    assert_eq!(store.latest_result("api", false).await.expect("none"), None);
+    for row in [result(0, false), result(60, false), result(120, true)] {
+        store
+            .commit_run("api", &MonitorState::default(), &row, None)
+            .await
+            .expect("commit");
+    }
+    let latest = store.latest_result("api", false).await.expect("latest");
+    assert_eq!(latest, Some(result(120, true)));
+    let failure = store.latest_result("api", true).await.expect("failure");
+    assert_eq!(failure, Some(result(60, false)));
+    assert_eq!(store.latest_result("db", true).await.expect("other"), None);
+}
+
+#[tokio::test]
 async fn forgetting_monitors_drops_their_state_and_history_but_not_their_alerts() {
     let store = Store::open_in_memory().expect("open");
     commit_down(&store, "kept", 0, &["pager"]).await;

@@ -1,0 +1,108 @@
+//! `GET /api/monitors` and `GET /api/monitors/{name}`: each monitor's state,
+//! since when, its newest run and newest failure with their evidence (the
+//! documented JSON of `wsprobe check --format json`), the last 24 h uptime and
+//! latency percentiles, and the open incident.
+
+use super::history::{self, Percentiles};
+use super::snapshot::Snapshot;
+use super::{Surface, text_error};
+use crate::state::machine::Health;
+use crate::state::store::ResultRow;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Duration;
+use serde_json::{Value, json};
+
+/// `GET /api/monitors`: every monitor, in config order.
+pub async fn list(State(s): State<Surface>) -> Response {
+    let config = s.shared.config();
+    let mut monitors = Vec::with_capacity(config.monitors.len());
+    for m in &config.monitors {
+        match Snapshot::load(&s.shared, m).await {
+            Ok(snap) => monitors.push(to_json(&snap)),
+            Err(e) => return store_error(e),
+        }
+    }
+    Json(json!({ "monitors": monitors })).into_response()
+}
+
+/// `GET /api/monitors/{name}`: one monitor; 404 for an unknown name.
+pub async fn one(State(s): State<Surface>, Path(name): Path<String>) -> Response {
+    let config = s.shared.config();
+    let Some(m) = config.monitors.iter().find(|m| m.name == name) else {
+        return text_error(StatusCode::NOT_FOUND, "no monitor with this name");
+    };
+    match Snapshot::load(&s.shared, m).await {
+        Ok(snap) => Json(to_json(&snap)).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+fn store_error(e: crate::state::store::StoreError) -> Response {
+    tracing::error!(error = %e, "cannot read the state store for the API");
+    text_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the state store cannot be read",
+    )
+}
+
+/// The JSON of one monitor.
+pub fn to_json(snap: &Snapshot) -> Value {
+    let day = snap.since(Duration::hours(24));
+    let failures_24h = day.iter().filter(|p| !p.ok).count();
+    let latency: Option<Percentiles> = history::percentiles(day);
+    let incident = snap.state.incident.as_ref().map(|i| {
+        json!({
+            "first_seen": i.first_seen,
+            "class": i.current_class,
+            "alerted": i.alerted,
+            "announced": i.announced,
+            "last_notified_at": i.last_notified_at,
+            "failed_runs": snap.state.consecutive_failures,
+        })
+    });
+    json!({
+        "name": snap.name,
+        "url": snap.url,
+        "schedule": snap.schedule,
+        "state": health_word(snap.state.health),
+        "since": snap.state.since,
+        "consecutive_failures": snap.state.consecutive_failures,
+        "consecutive_successes": snap.state.consecutive_successes,
+        "last_result": snap.last.as_ref().map(result_json),
+        "last_failure": snap.last_failure.as_ref().map(result_json),
+        "uptime_24h": history::uptime(&snap.points, snap.now - Duration::hours(24)),
+        "uptime_7d": history::uptime(&snap.points, snap.now - Duration::days(7)),
+        "checks_24h": day.len(),
+        "failures_24h": failures_24h,
+        "latency_ms_24h": latency,
+        "incident": incident,
+    })
+}
+
+/// `up`, `down` or `unknown`.
+pub fn health_word(h: Health) -> &'static str {
+    match h {
+        Health::Up => "up",
+        Health::Down => "down",
+        Health::Unknown => "unknown",
+    }
+}
+
+fn result_json(row: &ResultRow) -> Value {
+    // The stored report is the JSON we wrote; should it ever fail to parse,
+    // show it as a string rather than hide it.
+    let report = serde_json::from_str::<Value>(&row.report_json)
+        .unwrap_or_else(|_| Value::String(row.report_json.clone()));
+    json!({
+        "at": row.at,
+        "ok": row.ok,
+        "class": row.class,
+        "phase": row.phase,
+        "total_ms": row.total_ms,
+        "in_maintenance": row.in_maintenance,
+        "report": report,
+    })
+}

@@ -1,0 +1,128 @@
+//! The daemon's HTTP surface (`settings.listen` or `wsprobe run --listen`):
+//!
+//! | route | what | file |
+//! |---|---|---|
+//! | `GET /metrics` | Prometheus metrics of every monitor and of the daemon | [`metrics`] |
+//! | `GET /probe?target=…&module=…` | one check on demand, blackbox_exporter style | [`probe`], [`allow`] |
+//! | `GET /api/monitors`, `/api/monitors/{name}` | state, last result, uptime, latency (JSON) | [`api`] |
+//! | `GET /healthz`, `/readyz` | liveness (still scheduling) and readiness | [`health`] |
+//! | `GET /`, `/monitors/{name}` | the status page, rendered on the server | [`page`], [`assets`] |
+//!
+//! [`snapshot`] reads what is known about a monitor once per request;
+//! [`history`] turns stored runs into uptime, percentiles, bars and incidents
+//! for both the API and the page. The server stops with the daemon's
+//! cancellation token; requests still running then get a short grace.
+
+pub mod allow;
+pub mod api;
+pub mod assets;
+pub mod health;
+pub mod history;
+pub mod metrics;
+pub mod page;
+pub mod probe;
+pub mod snapshot;
+
+use crate::daemon::shared::Shared;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// How long requests still running at shutdown (a slow `/probe`) may finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// What every handler receives.
+#[derive(Clone)]
+pub struct Surface {
+    /// The daemon's context.
+    pub shared: Arc<Shared>,
+    /// Caps `/probe` checks in flight, apart from the scheduled ones so ad-hoc
+    /// probes never delay the schedule.
+    pub probe_slots: Arc<Semaphore>,
+    /// The status page templates.
+    pub pages: Arc<page::Pages>,
+}
+
+/// Every route, over the daemon's context.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let surface = Surface {
+        shared,
+        probe_slots: Arc::new(Semaphore::new(probe::MAX_CONCURRENT)),
+        pages: Arc::new(page::Pages::new()),
+    };
+    Router::new()
+        .route("/", get(page::index))
+        .route("/monitors/{name}", get(page::monitor))
+        .route("/metrics", get(metrics_handler))
+        .route("/probe", get(probe::handle))
+        .route("/api/monitors", get(api::list))
+        .route("/api/monitors/{name}", get(api::one))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .with_state(surface)
+}
+
+/// Serve `listener` until `stop` is cancelled, then give running requests
+/// a short grace (`SHUTDOWN_GRACE`) to finish.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(%addr, "HTTP surface listening (status page, /metrics, /probe, /api)");
+    let server = axum::serve(listener, router(shared))
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .into_future();
+    let deadline = async {
+        stop.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => {
+            if let Err(e) = result {
+                tracing::error!(error = %e, "HTTP surface failed");
+            }
+        }
+        _ = deadline => tracing::warn!("HTTP requests still running at shutdown were cut"),
+    }
+    tracing::info!("HTTP surface stopped");
+}
+
+async fn metrics_handler(State(s): State<Surface>) -> Response {
+    let depth = match s.shared.store.outbox_depth().await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the outbox depth for /metrics");
+            None
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        s.shared.metrics.encode(depth),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// A plain-text error answer.
+pub fn text_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let mut body = message.into();
+    body.push('\n');
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,187 @@
+use super::format::*;
+use super::view::*;
+use super::*;
+use crate::check::{Class, Phase};
+use crate::state::machine::{Health, MonitorState};
+use crate::state::store::{ResultPoint, ResultRow};
+use axum::http::header;
+use chrono::{DateTime, Duration, Utc};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("valid")
+}
+
+const HOSTILE: &str = "<script>alert('x')</script>&\"";
+
+fn failed_row(at: DateTime<Utc>) -> ResultRow {
+    let report = serde_json::json!({
+        "class": "early_fin",
+        "phase": "open",
+        "message": format!("open: closed {HOSTILE}"),
+        "hint": format!("proxy speaking HTTP/1.0 {HOSTILE}"),
+        "evidence": { "class": "early_fin", "phase": "open", "peer_end": "fin",
+                      "ms_after_101": 0.12, "close_frame": null, "body": HOSTILE },
+        "events": [ { "at_ms": 1.3, "phase": "open", "what": format!("failed {HOSTILE}") } ],
+    });
+    ResultRow {
+        at,
+        ok: false,
+        class: Class::EarlyFin,
+        phase: Some(Phase::Open),
+        total_ms: 1.3,
+        in_maintenance: false,
+        report_json: report.to_string(),
+    }
+}
+
+fn snapshot(name: &str, health: Health, runs: &[(i64, bool)]) -> Snapshot {
+    let now = t(86_400);
+    let points: Vec<ResultPoint> = runs
+        .iter()
+        .map(|(at, ok)| ResultPoint {
+            at: t(*at),
+            ok: *ok,
+            class: if *ok { Class::Ok } else { Class::EarlyFin },
+            phase: (!ok).then_some(Phase::Open),
+            total_ms: 12.5,
+            in_maintenance: false,
+        })
+        .collect();
+    let last = points.last().map(|p| {
+        if p.ok {
+            ResultRow {
+                at: p.at,
+                ok: true,
+                class: Class::Ok,
+                phase: None,
+                total_ms: 12.5,
+                in_maintenance: false,
+                report_json: "{}".into(),
+            }
+        } else {
+            failed_row(p.at)
+        }
+    });
+    let last_failure = points
+        .iter()
+        .rev()
+        .find(|p| !p.ok)
+        .map(|p| failed_row(p.at));
+    Snapshot {
+        name: name.to_string(),
+        url: "ws://127.0.0.1:9/ws".into(),
+        schedule: "@every 30s".into(),
+        state: MonitorState {
+            health,
+            since: Some(t(0)),
+            ..MonitorState::default()
+        },
+        last,
+        last_failure,
+        points,
+        now,
+    }
+}
+
+#[test]
+fn a_card_says_up_down_degraded_or_pending_from_state_and_last_run() {
+    let cases = [
+        (Health::Up, vec![(80_000, true)], "up", "Up"),
+        (Health::Down, vec![(80_000, false)], "down", "Down"),
+        (
+            Health::Up,
+            vec![(80_000, true), (80_100, false)],
+            "degraded",
+            "Degraded",
+        ),
+        (Health::Unknown, vec![], "pending", "No data yet"),
+    ];
+    for (health, runs, status, label) in cases {
+        let c = card(&snapshot("api", health, &runs));
+        assert_eq!(
+            (c.status, c.status_label),
+            (status, label),
+            "{health:?} {runs:?}"
+        );
+        assert_eq!(
+            c.failure.is_some(),
+            status == "down" || status == "degraded"
+        );
+        assert_eq!(c.bar_24h.len(), BAR_24H);
+        assert_eq!(c.bar_7d.len(), BAR_7D);
+    }
+}
+
+#[tokio::test]
+async fn everything_from_config_and_evidence_is_html_escaped() {
+    let pages = Pages::new();
+    let c = card(&snapshot(HOSTILE, Health::Down, &[(80_000, false)]));
+    let ctx = context! {
+        title => c.name.clone(), css => assets::CSS, logo => assets::LOGO_SVG,
+        favicon => assets::FAVICON, refresh => 30, updated => "now",
+        banner => minijinja::Value::from(minijinja::value::Serde(banner(std::slice::from_ref(&c)))),
+        cards => minijinja::Value::from(minijinja::value::Serde(vec![c])), version => "test",
+    };
+    let response = pages.render("index.html", ctx);
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let html = String::from_utf8(body.to_vec()).expect("utf-8");
+    assert!(!html.contains("<script"), "unescaped markup in:\n{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "escaped name, hint and evidence expected"
+    );
+    assert!(html.contains("proxy speaking HTTP&#x2f;1.0"));
+    assert!(html.contains("1 of 1 monitor down"));
+    // minijinja also escapes `/` (as &#x2f;), which browsers decode in attributes.
+    assert!(
+        html.contains(
+            "href=\"&#x2f;monitors&#x2f;%3Cscript%3Ealert%28%27x%27%29%3C%2Fscript%3E%26%22\""
+        ),
+        "{html}"
+    );
+}
+
+#[test]
+fn numbers_read_like_a_status_page() {
+    assert_eq!(percent(None), "—");
+    assert_eq!(percent(Some(1.0)), "100 %");
+    assert_eq!(percent(Some(0.99999)), "99.99 %");
+    assert_eq!(percent(Some(0.5)), "50.00 %");
+    assert_eq!(ms_text(0.4234), "0.42 ms");
+    assert_eq!(ms_text(12.4), "12 ms");
+    assert_eq!(ms_text(1240.0), "1.24 s");
+    assert_eq!(ago(t(100), t(40)), "1 min ago");
+    assert_eq!(ago(t(100), t(90)), "10 s ago");
+    assert_eq!(ago(t(7200), t(0)), "2 h ago");
+    assert_eq!(
+        duration_text(Duration::seconds(3 * 3600 + 5 * 60)),
+        "3 h 5 min"
+    );
+    assert_eq!(duration_text(Duration::seconds(45)), "45 s");
+    assert_eq!(
+        duration_text(Duration::days(2) + Duration::hours(4)),
+        "2 d 4 h"
+    );
+}
+
+#[test]
+fn the_banner_leads_with_the_worst_news() {
+    let up = card(&snapshot("a", Health::Up, &[(80_000, true)]));
+    let down = card(&snapshot("b", Health::Down, &[(80_000, false)]));
+    let pending = card(&snapshot("c", Health::Unknown, &[]));
+    assert_eq!(banner(&[]).status, "pending");
+    let b = banner(&[up, down, pending]);
+    assert_eq!(
+        (b.status, b.title.as_str()),
+        ("down", "1 of 3 monitors down")
+    );
+    let all_up = banner(&[card(&snapshot("a", Health::Up, &[(80_000, true)]))]);
+    assert_eq!(all_up.title, "All systems operational");
+}

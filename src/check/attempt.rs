@@ -65,7 +65,9 @@ pub struct AttemptReport {
 }
 
 impl AttemptReport {
-    fn new(number: u32) -> AttemptReport {
+    /// An attempt that has not run a phase yet (passing, no evidence); the
+    /// engine fills it in, and tests start from it with struct update syntax.
+    pub fn new(number: u32) -> AttemptReport {
         AttemptReport {
             number,
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -49,6 +49,14 @@ impl CheckReport {
             .expect("a check report always has at least one attempt")
     }
 
+    /// The server certificate seen by the latest attempt that got one.
+    pub fn certificate(&self) -> Option<&model::CertInfo> {
+        self.attempts
+            .iter()
+            .rev()
+            .find_map(|a| a.tls.as_ref()?.certificate.as_ref())
+    }
+
     /// True when the check passed (possibly with warnings).
     pub fn ok(&self) -> bool {
         self.decisive().ok()

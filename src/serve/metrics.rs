@@ -204,11 +204,7 @@ impl DaemonMetrics {
                 })
                 .inc();
         }
-        let cert = report
-            .attempts
-            .iter()
-            .rev()
-            .find_map(|a| a.tls.as_ref()?.certificate.as_ref());
+        let cert = report.certificate();
         if let Some(cert) = cert {
             self.cert_expiry
                 .get_or_create(&labels)
@@ -344,25 +340,9 @@ mod tests {
             url: "wss://x/".into(),
             pinned_address: None,
             attempts: vec![AttemptReport {
-                number: 1,
-                started_at: String::new(),
-                class: Class::Ok,
-                phase: None,
-                message: None,
-                hint: None,
-                error: None,
-                address: None,
-                proxy: None,
                 timings,
-                request: None,
-                response: None,
-                subprotocol: None,
                 tls,
-                close: None,
-                bytes_sent: 0,
-                bytes_received: 0,
-                warnings: Vec::new(),
-                events: Vec::new(),
+                ..AttemptReport::new(1)
             }],
         }
     }

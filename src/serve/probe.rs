@@ -222,11 +222,7 @@ pub fn exposition(report: &CheckReport, elapsed: Duration) -> String {
         "Status code of the response to the upgrade request (0 without a response)",
         gauge(last.response.as_ref().map_or(0, |h| i64::from(h.status))),
     );
-    let cert = report
-        .attempts
-        .iter()
-        .rev()
-        .find_map(|a| a.tls.as_ref()?.certificate.as_ref());
+    let cert = report.certificate();
     if let Some(cert) = cert {
         r.register(
             "probe_ssl_earliest_cert_expiry",

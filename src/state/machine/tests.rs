@@ -485,29 +485,18 @@ fn attempt(error: Option<CheckError>) -> AttemptReport {
     let class = error.as_ref().map_or(Class::Ok, CheckError::class);
     let phase = error.as_ref().map(CheckError::phase);
     AttemptReport {
-        number: 1,
         started_at: "2027-01-15T08:00:00.000Z".to_string(),
         class,
         phase,
         message: error.as_ref().map(ToString::to_string),
         hint: error.as_ref().map(|_| "is the name right?".to_string()),
         error,
-        address: None,
-        proxy: None,
         timings: Timings {
             dns_ms: Some(3.0),
             total_ms: 3.5,
             ..Timings::default()
         },
-        request: None,
-        response: None,
-        subprotocol: None,
-        tls: None,
-        close: None,
-        bytes_sent: 0,
-        bytes_received: 0,
-        warnings: Vec::new(),
-        events: Vec::new(),
+        ..AttemptReport::new(1)
     }
 }
 

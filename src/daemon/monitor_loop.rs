@@ -79,7 +79,9 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             p = slots.acquire_owned() => match p { Ok(p) => p, Err(_) => return },
         };
         let lag = Utc::now() - start_at;
-        tracing::debug!(monitor = %monitor.name, lag_ms = lag.num_milliseconds(), "check starting");
+        // In ms with µs precision: most lags are well under a millisecond.
+        let lag_ms = lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0;
+        tracing::debug!(monitor = %monitor.name, lag_ms, "check starting");
         let wind_down = CancellationToken::new();
         let check = run_check_until(&monitor.spec, &wind_down);
         tokio::pin!(check);

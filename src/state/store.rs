@@ -17,7 +17,10 @@
 //!
 //! SQLite calls block, so every async method runs on tokio's blocking pool
 //! behind one connection and a std mutex; the async runtime never waits on disk.
+//! Runs are written by group commit (`store/group_commit.rs`): many runs, one
+//! transaction, each caller answered once its run is durable.
 
+mod group_commit;
 mod rows;
 mod schema;
 
@@ -26,6 +29,7 @@ pub use rows::{Delivery, ResultPoint, ResultRow};
 use super::machine::MonitorState;
 use crate::notification::Notification;
 use chrono::{DateTime, Utc};
+use group_commit::{OutboxRows, RunQueue, RunRows};
 use rusqlite::{Connection, params};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -103,6 +107,8 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Runs waiting for the next transaction ([`Store::commit_run`]).
+    runs: Arc<RunQueue>,
 }
 
 impl Store {
@@ -143,6 +149,7 @@ impl Store {
     fn from_connection(conn: Connection) -> Store {
         Store {
             conn: Arc::new(Mutex::new(conn)),
+            runs: Arc::default(),
         }
     }
 
@@ -193,7 +200,9 @@ impl Store {
     /// Atomically: save the new state, append the result row, and enqueue the
     /// notification once per channel (held when it was produced in
     /// maintenance). One transaction, so a crash never leaves a state change
-    /// without its alert or an alert without its state.
+    /// without its alert or an alert without its state. Returns once the run
+    /// is committed; runs committed at the same time share a transaction
+    /// (group commit, see `store/group_commit.rs`).
     pub async fn commit_run(
         &self,
         monitor: &str,
@@ -201,45 +210,26 @@ impl Store {
         result: &ResultRow,
         notification: Option<(&Notification, &[String])>,
     ) -> Result<(), StoreError> {
-        let monitor = monitor.to_string();
-        let state_json = encode("monitor state", state)?;
-        let result = result.clone();
         let outbox = match notification {
-            Some((note, channels)) => Some((
-                encode("notification", note)?,
-                if note.in_maintenance {
+            Some((note, channels)) => Some(OutboxRows {
+                json: encode("notification", note)?,
+                status: if note.in_maintenance {
                     "held"
                 } else {
                     "pending"
                 },
-                micros(note.at),
-                channels.to_vec(),
-            )),
+                at: micros(note.at),
+                channels: channels.to_vec(),
+            }),
             None => None,
         };
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
-            tx.execute(
-                "INSERT INTO monitor_state (monitor, state_json, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (monitor) DO UPDATE
-                 SET state_json = excluded.state_json, updated_at = excluded.updated_at",
-                params![monitor, state_json, micros(result.at)],
-            )?;
-            rows::insert_result(&tx, &monitor, &result)?;
-            if let Some((json, status, at, channels)) = outbox {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO outbox (monitor, channel, status, notification_json,
-                                         created_at, next_attempt_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                )?;
-                for channel in &channels {
-                    insert.execute(params![monitor, channel, status, json, at])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        let run = RunRows {
+            monitor: monitor.to_string(),
+            state_json: encode("monitor state", state)?,
+            result: result.clone(),
+            outbox,
+        };
+        self.runs.commit(&self.conn, run).await
     }
 
     /// Up to `limit` pending deliveries whose next attempt is due at `now`,

@@ -433,3 +433,97 @@ fn retry_backoff_doubles_from_five_seconds_up_to_ten_minutes() {
         );
     }
 }
+
+fn run_rows(monitor: &str, at: i64) -> group_commit::RunRows {
+    group_commit::RunRows {
+        monitor: monitor.to_string(),
+        state_json: encode("monitor state", &MonitorState::default()).expect("encode"),
+        result: result(at, true),
+        outbox: None,
+    }
+}
+
+async fn monitors_with_results(store: &Store) -> Vec<String> {
+    store
+        .with(|conn| {
+            let mut stmt = conn.prepare("SELECT DISTINCT monitor FROM result ORDER BY monitor")?;
+            let names = stmt.query_map([], |r| r.get(0))?;
+            Ok(names.collect::<Result<Vec<String>, _>>()?)
+        })
+        .await
+        .expect("monitors")
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_is_saved() {
+    let store = Store::open_in_memory().expect("open");
+    store
+        .with(|conn| {
+            conn.execute_batch(
+                "CREATE TRIGGER refuse_bad BEFORE INSERT ON result WHEN NEW.monitor = 'bad'
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("trigger");
+    let runs = [run_rows("a", 1), run_rows("bad", 2), run_rows("c", 3)];
+    let outcomes = {
+        let mut conn = store.conn.lock().expect("connection");
+        group_commit::write_batch(&mut conn, &runs)
+    };
+    let failed: Vec<bool> = outcomes.iter().map(Result::is_err).collect();
+    assert_eq!(failed, [false, true, false]);
+    let error = outcomes[1].as_ref().expect_err("bad fails").to_string();
+    assert!(error.contains("refused by the test"), "{error}");
+    assert_eq!(monitors_with_results(&store).await, ["a", "c"]);
+    let states = store.load_states().await.expect("states");
+    assert!(!states.contains_key("bad"), "a failed run leaves no state");
+}
+
+#[tokio::test]
+async fn runs_that_queue_behind_a_busy_connection_are_all_committed_and_answered() {
+    let store = Store::open_in_memory().expect("open");
+    // Hold the connection, as a long transaction would, while the runs arrive.
+    let (held, is_held) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let conn = Arc::clone(&store.conn);
+    let holder = std::thread::spawn(move || {
+        let _guard = conn.lock().expect("connection");
+        held.send(()).expect("held");
+        let _ = released.recv();
+    });
+    is_held.recv().expect("held");
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let commits: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, started) = (store.clone(), started.clone());
+            tokio::spawn(async move {
+                started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Queued in the first poll, before this task yields.
+                store
+                    .commit_run(
+                        &format!("m{i:02}"),
+                        &MonitorState::default(),
+                        &result(i, true),
+                        None,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    while started.load(std::sync::atomic::Ordering::SeqCst) < 50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        store.runs.waiting() > 0,
+        "runs wait for the transaction in progress instead of taking a thread each"
+    );
+    release.send(()).expect("release");
+    holder.join().expect("holder");
+    for commit in commits {
+        commit.await.expect("task").expect("committed");
+    }
+    assert_eq!(monitors_with_results(&store).await.len(), 50);
+    assert_eq!(store.load_states().await.expect("states").len(), 50);
+}

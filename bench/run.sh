@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# wsprobe benchmarks, issue 6 parts 1 and 2 (parts 3 and 4 are a TODO below).
+# wsprobe benchmarks, issue 6: 1. engine, 2. one-shot CLI, 3. daemon scale,
+# 4. daemon scaling curve (parts 3 and 4 live in bench/daemon.sh).
 #
 #   bench/run.sh                 # installs what it needs, builds release, measures,
 #                                # prints the table and rewrites the results in BENCHMARKS.md
 #   ROUNDS=1 bench/run.sh        # quicker, noisier
+#   PARTS=34 bench/run.sh        # only the daemon parts (prints, never writes the file)
 #
-# Knobs (environment): ROUNDS (5), SEQ_N (2000), CONC_N (20000), CONC (64),
-# WRK_SECONDS (8), HF_RUNS (60), NO_INSTALL=1 (skip apt-get), NO_WRITE=1 (leave
-# BENCHMARKS.md alone).
+# Knobs (environment): PARTS (1234; parts 1 and 2 share their rounds, so
+# either digit runs both), ROUNDS (5, parts 1-2), SEQ_N (2000),
+# CONC_N (20000), CONC (64), WRK_SECONDS (8), HF_RUNS (60), NO_INSTALL=1 (skip
+# apt-get), NO_WRITE=1 (leave BENCHMARKS.md alone); for parts 3-4 see
+# bench/daemon.sh.
 #
 # Everything listens on 127.0.0.1 only. Every loop is bounded in count and in
 # time, and every process started here is killed on exit. Nothing is asserted
 # except that every check and probe succeeds: the first failure aborts the run
 # with its reason.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'printf "bench: line %s: %s failed (exit %s)\n" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 
 ROUNDS=${ROUNDS:-5}
 SEQ_N=${SEQ_N:-2000}
@@ -21,6 +26,7 @@ CONC_N=${CONC_N:-20000}
 CONC=${CONC:-64}
 WRK_SECONDS=${WRK_SECONDS:-8}
 HF_RUNS=${HF_RUNS:-60}
+PARTS=${PARTS:-1234}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/wsprobe-bench.XXXXXX")
@@ -40,6 +46,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# 10,000 monitors and 2,000 held connections need more descriptors than the
+# usual soft limit of 1024 (the daemon and the target each hold one per open
+# connection): raise it to the hard limit, or to 65536 as root.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fd_limit=$(ulimit -n)
+
+# shellcheck source=bench/daemon.sh
+source "$(dirname "$0")/daemon.sh"
+
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
@@ -51,6 +66,7 @@ install_tools() {
     command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
     command -v jq >/dev/null || missing+=(jq)
     command -v curl >/dev/null || missing+=(curl)
+    command -v sqlite3 >/dev/null || missing+=(sqlite3)
     [ ${#missing[@]} -eq 0 ] && return
     [ -n "${NO_INSTALL:-}" ] && die "missing: ${missing[*]} (NO_INSTALL is set)"
     say "installing ${missing[*]}"
@@ -87,7 +103,7 @@ free_port() {
 }
 
 start_target() {
-    "$work/bin/bench_target" "$work" --max-seconds 1200 >"$work/ports" 2>"$work/target.err" &
+    "$work/bin/bench_target" "$work" --max-seconds 1800 >"$work/ports" 2>"$work/target.err" &
     pids+=($!)
     target_pid=$!
     local i
@@ -292,17 +308,25 @@ machine() {
     echo "- machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)"
     echo "- wsprobe $("$work/bin/wsprobe" --version | awk '{print $2}') at $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo '+dirty'), $(rustc -V | awk '{print $1, $2}'), release profile"
     echo "- tokio-tungstenite $(awk '/^name = "tokio-tungstenite"/ { getline; gsub(/"/, "", $3); print $3 }' "$repo/Cargo.lock"), rustls $(awk '/^name = "rustls"$/ { getline; gsub(/"/, "", $3); print $3 }' "$repo/Cargo.lock") (ring)"
-    echo "- $(prometheus-blackbox-exporter --version 2>&1 | head -1 | sed 's/, version//; s/ (branch.*revision: / (Debian /; s/)$/)/'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), $(hyperfine --version)"
+    echo "- $(prometheus-blackbox-exporter --version 2>&1 | head -1 | sed 's/, version//; s/ (branch.*revision: / (Debian /; s/)$/)/'), $( (wrk -v 2>&1 || true) | head -1 | awk '{print $1, $2}'), $(hyperfine --version)"
     if command -v websocat >/dev/null; then echo "- $(websocat --version)"; else echo "- websocat: not installed"; fi
-    echo "- rounds: $ROUNDS (figures are medians over rounds); engine N: $SEQ_N sequential, $CONC_N at concurrency $CONC; wrk: ${WRK_SECONDS}s x $CONC connections per round; hyperfine: $HF_RUNS runs per round"
+    echo "- parts 1-2: $ROUNDS rounds (figures are medians over rounds); engine N: $SEQ_N sequential, $CONC_N at concurrency $CONC; wrk: ${WRK_SECONDS}s x $CONC connections per round; hyperfine: $HF_RUNS runs per round"
+    echo "- parts 3-4: one run each; $(sqlite3 --version | awk '{print "sqlite3 CLI " $1}') reads the state files; open-files limit (ulimit -n) raised to $fd_limit"
 }
 
 table() {
-    local e="$work/engine.txt" o="$work/oneshot.txt"
     echo "### Results"
     echo
     machine
     echo
+    [[ $PARTS == *[12]* ]] && engine_tables
+    [[ $PARTS == *3* || $PARTS == *4* ]] && daemon_tables
+    echo "Run time: $(( $(date +%s) - started_at )) s including the build" \
+        "($(( measured_s / 60 )) min $(( measured_s % 60 )) s of measuring)."
+}
+
+engine_tables() {
+    local e="$work/engine.txt" o="$work/oneshot.txt"
     echo "#### 1. Engine throughput and cost (full checks against the local echo target)"
     echo
     echo "| client | scheme | concurrency | N | checks/s | p50 ms | p99 ms | client CPU µs/check | checks per client CPU-s |"
@@ -371,7 +395,6 @@ table() {
     printf '| cost of the system CA bundle (`--system-roots` − default) | %.2f ms | (not paid unless asked) | |\n' \
         "$(awk -v a="$sys_med" -v b="$wss_med" 'BEGIN { print a - b }')"
     echo
-    echo "Run time: $(( $(date +%s) - started_at )) s including the build."
 }
 
 label() {
@@ -402,38 +425,38 @@ write_benchmarks_md() {
 install_tools
 build
 start_target
-start_blackbox
-: >"$work/engine.txt"
-: >"$work/oneshot.txt"
+measure_start=$(date +%s)
 
-for round in $(seq "$ROUNDS"); do
-    say "round $round/$ROUNDS: engine (wsprobe and floor, interleaved)"
-    for scheme in ws wss; do
-        url=$ws_url
-        extra=()
-        [ "$scheme" = wss ] && url=$wss_url && extra=("${wss_args[@]}")
-        for conc in 1 "$CONC"; do
-            n=$SEQ_N
-            [ "$conc" != 1 ] && n=$CONC_N
-            client "$round" wsprobe "$url" "$n" "$conc" "${extra[@]}"
-            client "$round" floor "$url" "$n" "$conc" "${extra[@]}"
+if [[ $PARTS == *[12]* ]]; then
+    start_blackbox
+    : >"$work/engine.txt"
+    : >"$work/oneshot.txt"
+    for round in $(seq "$ROUNDS"); do
+        say "round $round/$ROUNDS: engine (wsprobe and floor, interleaved)"
+        for scheme in ws wss; do
+            url=$ws_url
+            extra=()
+            [ "$scheme" = wss ] && url=$wss_url && extra=("${wss_args[@]}")
+            for conc in 1 "$CONC"; do
+                n=$SEQ_N
+                [ "$conc" != 1 ] && n=$CONC_N
+                client "$round" wsprobe "$url" "$n" "$conc" "${extra[@]}"
+                client "$round" floor "$url" "$n" "$conc" "${extra[@]}"
+            done
         done
+        say "round $round/$ROUNDS: blackbox_exporter under wrk"
+        blackbox_load "$round" ws "127.0.0.1:$ws_port"
+        blackbox_load "$round" wss "127.0.0.1:$wss_port"
+        say "round $round/$ROUNDS: one-shot CLI under hyperfine"
+        oneshot "$round"
     done
-    say "round $round/$ROUNDS: blackbox_exporter under wrk"
-    blackbox_load "$round" ws "127.0.0.1:$ws_port"
-    blackbox_load "$round" wss "127.0.0.1:$wss_port"
-    say "round $round/$ROUNDS: one-shot CLI under hyperfine"
-    oneshot "$round"
-done
-bb_hwm=$(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$bb_pid/status")
+    bb_hwm=$(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$bb_pid/status")
+fi
+: >"$work/daemon.txt"
+[[ $PARTS == *3* ]] && part3
+[[ $PARTS == *4* ]] && part4
+measured_s=$(( $(date +%s) - measure_start ))
 
 table | tee "$work/results.md"
-[ -n "${NO_WRITE:-}" ] || write_benchmarks_md
-
-# TODO(issue 6, parts 3 and 4): daemon scale and scaling curve, once `wsprobe run`
-# exists. Against the same bench_target: a generated monitors.yaml with 10,000
-# monitors every 10 s for >= 60 s (checks/s sustained, schedule lag p50/p99/max,
-# CPU share from /proc/PID/stat, VmHWM, failed checks = 0, time to the first full
-# sweep); 2,000 monitors with `hold: 30s` (RSS per held connection); then CPU and
-# RSS at 100 / 1,000 / 10,000 monitors. Targets: lag p99 <= 50 ms, CPU <= 0.6
-# core, RSS <= 100 MB, held connections <= 16 KB each.
+[ "$PARTS" = 1234 ] && [ -z "${NO_WRITE:-}" ] && write_benchmarks_md
+exit 0

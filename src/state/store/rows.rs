@@ -28,8 +28,22 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
-    /// The history row of a run the machine has seen.
+    /// The history row of a run the machine has seen. A passing run is stored
+    /// without `attempt_details`: its top level already is the decisive
+    /// attempt and there is nothing to diagnose, and the copy doubled every
+    /// row (the history is most of the database). Failed runs keep every
+    /// attempt's evidence.
     pub fn from_summary(at: DateTime<Utc>, run: &RunSummary, in_maintenance: bool) -> ResultRow {
+        let report_json = match (&run.report_json, run.ok) {
+            (serde_json::Value::Object(map), true) => {
+                let mut trimmed = serde_json::Map::with_capacity(map.len());
+                for (k, v) in map.iter().filter(|(k, _)| *k != "attempt_details") {
+                    trimmed.insert(k.clone(), v.clone());
+                }
+                serde_json::Value::Object(trimmed).to_string()
+            }
+            (report, _) => report.to_string(),
+        };
         ResultRow {
             at,
             ok: run.ok,
@@ -37,7 +51,7 @@ impl ResultRow {
             phase: run.phase,
             total_ms: run.total_ms,
             in_maintenance,
-            report_json: run.report_json.to_string(),
+            report_json,
         }
     }
 }
@@ -249,4 +263,38 @@ fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
         what: "timestamp",
         value: us.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn summary(ok: bool) -> RunSummary {
+        RunSummary {
+            ok,
+            class: if ok { Class::Ok } else { Class::EarlyFin },
+            phase: None,
+            message: None,
+            hint: None,
+            total_ms: 1.0,
+            report_json: json!({"class": "x", "events": [], "attempt_details": [{"number": 1}, {"number": 2}]}),
+            report_text: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_passing_run_is_stored_without_the_copy_of_its_attempts() {
+        let row = ResultRow::from_summary(Utc::now(), &summary(true), false);
+        let stored: serde_json::Value = serde_json::from_str(&row.report_json).unwrap();
+        assert!(stored.get("attempt_details").is_none(), "{stored}");
+        assert_eq!(stored["class"], "x");
+    }
+
+    #[test]
+    fn a_failed_run_keeps_every_attempt() {
+        let row = ResultRow::from_summary(Utc::now(), &summary(false), false);
+        let stored: serde_json::Value = serde_json::from_str(&row.report_json).unwrap();
+        assert_eq!(stored["attempt_details"].as_array().unwrap().len(), 2);
+    }
 }

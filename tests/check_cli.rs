@@ -457,27 +457,20 @@ fn element_names(xml: &str) -> Vec<String> {
     names
 }
 
+/// Checks `url` through `proxy` and asserts a passing check with a clean
+/// close that names the proxy it used.
+async fn passes_through(proxy: &str, url: &str) {
+    let run = check(["--format", "json", "--timeout", "2s", "--proxy", proxy, url]).await;
+    let v = run.verdict(0, "ok", None);
+    assert_eq!(text(&v, "/attempt_details/0/proxy"), proxy);
+    assert!(flag(&v, "/close/clean"));
+}
+
 #[tokio::test]
 async fn a_check_through_an_http_connect_proxy_passes_and_the_proxy_saw_connect() {
     let server = FaultServer::start(Behavior::Healthy).await;
     let (proxy, seen) = connect_proxy().await;
-    let run = check([
-        "--format",
-        "json",
-        "--timeout",
-        "2s",
-        "--proxy",
-        &format!("http://{proxy}"),
-        &server.ws_url("/through"),
-    ])
-    .await;
-
-    let v = run.verdict(0, "ok", None);
-    assert_eq!(
-        text(&v, "/attempt_details/0/proxy"),
-        format!("http://{proxy}")
-    );
-    assert!(flag(&v, "/close/clean"));
+    passes_through(&format!("http://{proxy}"), &server.ws_url("/through")).await;
     let heads = seen.lock().unwrap().clone();
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert!(
@@ -602,23 +595,7 @@ async fn socks5_proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
 async fn a_check_through_a_socks5_proxy_passes_and_the_proxy_saw_the_target() {
     let server = FaultServer::start(Behavior::Healthy).await;
     let (proxy, seen) = socks5_proxy().await;
-    let run = check([
-        "--format",
-        "json",
-        "--timeout",
-        "2s",
-        "--proxy",
-        &format!("socks5://{proxy}"),
-        &server.ws_url("/socks"),
-    ])
-    .await;
-
-    let v = run.verdict(0, "ok", None);
-    assert_eq!(
-        text(&v, "/attempt_details/0/proxy"),
-        format!("socks5://{proxy}")
-    );
-    assert!(flag(&v, "/close/clean"));
+    passes_through(&format!("socks5://{proxy}"), &server.ws_url("/socks")).await;
     assert_eq!(
         seen.lock().unwrap().clone(),
         vec![server.addr.to_string()],

@@ -10,7 +10,7 @@ mod support_http;
 mod support_smtp;
 
 use base64::Engine;
-use daemon_support::{Daemon, QUICK, Scratch, outbox, results};
+use daemon_support::{Daemon, QUICK, SOON, Scratch, bodies, kinds, outbox, results};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -23,26 +23,6 @@ const SMTP_PASSWORD: &str = "smtp-pw-SECRET-71";
 const HOOK_TOKEN: &str = "hook-token-SECRET-72";
 const HOOK_SECRET: &str = "hook-hmac-SECRET-73";
 const CHECK_TOKEN: &str = "check-token-SECRET-74";
-
-/// Generous bound for one event that normally takes well under a second.
-const SOON: Duration = Duration::from_secs(10);
-
-/// The JSON bodies the receiver got, in order.
-fn bodies(receiver: &Receiver) -> Vec<Value> {
-    receiver
-        .requests()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
-        .collect()
-}
-
-/// The `kind` of every webhook body, in order.
-fn kinds(receiver: &Receiver) -> Vec<String> {
-    bodies(receiver)
-        .iter()
-        .map(|b| b["kind"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 fn hmac_hex(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

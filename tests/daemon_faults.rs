@@ -8,35 +8,15 @@ mod support;
 mod support_http;
 mod support_smtp;
 
-use daemon_support::{Daemon, QUICK, Scratch, outbox, results};
-use serde_json::Value;
+use daemon_support::{Daemon, QUICK, SOON, Scratch, bodies, kinds, outbox, results};
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::{Behavior, FaultServer, refused_port};
 use support_http::Receiver;
 use support_smtp::{Options, SmtpServer};
 
-/// Generous bound for one event that normally takes well under a second.
-const SOON: Duration = Duration::from_secs(10);
 /// Outbox backoff after a first failed delivery is 5 s; allow for load.
 const AFTER_BACKOFF: Duration = Duration::from_secs(15);
-
-/// The JSON bodies the receiver got, in order.
-fn bodies(receiver: &Receiver) -> Vec<Value> {
-    receiver
-        .requests()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
-        .collect()
-}
-
-/// The `kind` of every webhook body, in order.
-fn kinds(receiver: &Receiver) -> Vec<String> {
-    bodies(receiver)
-        .iter()
-        .map(|b| b["kind"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 /// One monitor `api` on `target`, alerting a webhook at `hook_url`.
 fn one_monitor(target: SocketAddr, hook_url: &str) -> String {

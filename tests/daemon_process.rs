@@ -8,15 +8,12 @@ mod daemon_support;
 mod support;
 mod support_http;
 
-use daemon_support::{Daemon, QUICK, Scratch, results, wsprobe};
+use daemon_support::{Daemon, QUICK, SOON, Scratch, results, wsprobe};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 use support::{Behavior, FaultServer, refused_port};
 use support_http::Receiver;
-
-/// Generous bound for one event that normally takes well under a second.
-const SOON: Duration = Duration::from_secs(10);
 
 /// A config with two errors, at 2:45 and 4:54.
 const INVALID: &str = r#"settings: { jitter: 0s }

@@ -390,3 +390,23 @@ pub fn outbox(db: &Path) -> Vec<OutboxRow> {
 pub const QUICK: &str = r#"settings: { jitter: 0s, shutdown_grace: 5s }
 defaults: { schedule: "@every 1s", timeout: 2s, retries: 0, proxy: none }
 "#;
+
+/// Generous bound for one event that normally takes well under a second.
+pub const SOON: Duration = Duration::from_secs(10);
+
+/// The JSON bodies the webhook receiver got, in order.
+pub fn bodies(receiver: &crate::support_http::Receiver) -> Vec<Value> {
+    receiver
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
+        .collect()
+}
+
+/// The `kind` of every webhook body, in order.
+pub fn kinds(receiver: &crate::support_http::Receiver) -> Vec<String> {
+    bodies(receiver)
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}

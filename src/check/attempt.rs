@@ -249,7 +249,7 @@ async fn phases(
             Box::new(stream)
         }
     };
-    let mut tap = Tap::new(io, budget.origin(), 0, 0);
+    let mut tap = Tap::new(io, budget.origin());
 
     // upgrade
     let started = Instant::now();

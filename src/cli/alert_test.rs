@@ -25,9 +25,7 @@ pub async fn run(args: AlertTestArgs) -> ExitCode {
     let config = match config::load(&args.config) {
         Ok(c) => c,
         Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("{e}");
-            }
+            eprintln!("{errors}");
             return ExitCode::from(EXIT_USAGE);
         }
     };

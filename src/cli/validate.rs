@@ -21,9 +21,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     let config = match config::load(&args.config) {
         Ok(c) => c,
         Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("{e}");
-            }
+            eprintln!("{errors}");
             eprintln!(
                 "{}: {} problem{}",
                 args.config.display(),

@@ -24,6 +24,9 @@ pub fn hint(err: &CheckError) -> String {
             h
         }
         CheckError::Protocol { what, .. } => protocol_hint(what),
+        CheckError::ControlFlood { limit_per_second, .. } => format!(
+            "The server sends pings or pongs in a loop (over {limit_per_second} a second): a heartbeat timer firing without a delay, a bug replaying control frames, or a hostile peer. wsprobe stops answering rather than spend its timeout on them."
+        ),
         CheckError::EarlyFin { phase, peer_end, close_frame, ms_after_101, idle_ms, while_held } => {
             if let Some(frame) = close_frame {
                 return close_code_hint(frame.code);
@@ -85,6 +88,7 @@ fn timeout_hint(phase: Phase, waiting_for: &str, bytes_received: u64) -> String 
         Phase::Upgrade if waiting_for.contains("sent") => "The server does not read the request: its worker is blocked or the connection is stuck in a proxy.".into(),
         Phase::Upgrade if bytes_received == 0 => "The server accepted the connection and read the upgrade request but never answered: a blocked or exhausted worker, or an application bug. The connection was accepted, so this is not a kernel backlog problem (tuning somaxconn will not help).".into(),
         Phase::Upgrade => "The server started to answer and stalled in the middle of the response head: a broken server or proxy.".into(),
+        Phase::Open | Phase::Close if waiting_for.contains("written") => "The server stopped reading: our frame could not leave because its receive buffer is full. Its event loop is blocked, or it reads only when it has nothing to send.".into(),
         Phase::Open if waiting_for.contains("holding") => "A ping sent while holding was not answered in time: the server's event loop or a proxy stalled.".into(),
         Phase::Open if waiting_for.contains("pong") => "The connection is open but the server did not answer our ping: its event loop is blocked, or a proxy does not pass control frames.".into(),
         Phase::Open => "No message arrived in time: the server did not reply to --send, or replies later than the timeout.".into(),

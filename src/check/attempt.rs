@@ -21,6 +21,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+/// Most bytes of frames (auto-pongs, the Close) that may wait, beyond our own
+/// message, for a peer that does not read.
+const MAX_QUEUED_WRITE_BYTES: usize = 64 * 1024;
+
 /// Everything one attempt saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptReport {
@@ -297,10 +301,7 @@ async fn phases(
         }
     };
     report.subprotocol = upgraded.subprotocol.clone();
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .max_message_size(Some(spec.max_message_bytes))
-        .max_frame_size(Some(spec.max_message_bytes));
+    let config = session_config(spec);
     let ws =
         WebSocketStream::from_partially_read(tap, upgraded.leftover, Role::Client, Some(config))
             .await;
@@ -327,6 +328,23 @@ async fn phases(
     report.timings.set(Phase::Close, phase_ms(started));
     finish_session(&mut session, report);
     closed
+}
+
+/// Every buffer on the connection bounded. Reads: 4 KiB at a time, messages
+/// and frames up to `--max-message-bytes`. Writes: frames go to the socket as
+/// they are made (no write buffer), and at most [`MAX_QUEUED_WRITE_BYTES`]
+/// beyond our own message may wait for a peer that does not read. Past that,
+/// tungstenite keeps a single pending pong and replaces it with the newest,
+/// so a ping flood from a peer that never reads costs no memory.
+fn session_config(spec: &CheckSpec) -> WebSocketConfig {
+    // Our largest frame (the --send text) must fit, or it could never be queued.
+    let own_frame = spec.send.as_ref().map_or(0, String::len) + 14;
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .max_message_size(Some(spec.max_message_bytes))
+        .max_frame_size(Some(spec.max_message_bytes))
+        .write_buffer_size(0)
+        .max_write_buffer_size(own_frame + MAX_QUEUED_WRITE_BYTES)
 }
 
 fn finish_session(session: &mut Session<'_>, report: &mut AttemptReport) {

@@ -87,6 +87,27 @@ pub enum CheckError {
         /// What was wrong.
         what: String,
     },
+    /// The server sent more control frames than
+    /// [`MAX_CONTROL_FRAMES_PER_SECOND`](super::flood::MAX_CONTROL_FRAMES_PER_SECOND):
+    /// a protocol error, with the count as evidence.
+    #[serde(rename = "protocol_error")]
+    #[error(
+        "{phase}: control-frame flood: the server sent {frames} control frames within {within_ms:.1} ms ({pings} pings and {pongs} pongs since the upgrade), over the limit of {limit_per_second} a second"
+    )]
+    ControlFlood {
+        /// Where it happened.
+        phase: Phase,
+        /// Control frames in the one-second window that broke the limit.
+        frames: u32,
+        /// How long that window had lasted, in ms.
+        within_ms: f64,
+        /// Pings received since the upgrade.
+        pings: u64,
+        /// Pongs received since the upgrade.
+        pongs: u64,
+        /// The limit, control frames per second.
+        limit_per_second: u32,
+    },
     /// The server ended the connection before the check finished.
     #[serde(rename = "early_fin")]
     #[error("{}", early_fin_summary(*phase, *peer_end, close_frame.as_ref(), *ms_after_101, idle_ms.filter(|_| *while_held)))]
@@ -178,7 +199,7 @@ impl CheckError {
             CheckError::Tls { .. } => Class::TlsError,
             CheckError::Timeout { .. } => Class::Timeout,
             CheckError::Missing101 { .. } => Class::Missing101,
-            CheckError::Protocol { .. } => Class::ProtocolError,
+            CheckError::Protocol { .. } | CheckError::ControlFlood { .. } => Class::ProtocolError,
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
         }
@@ -194,6 +215,7 @@ impl CheckError {
             CheckError::UnexpectedMessage { .. } => Phase::Open,
             CheckError::Timeout { phase, .. }
             | CheckError::Protocol { phase, .. }
+            | CheckError::ControlFlood { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
     }
@@ -294,6 +316,14 @@ mod tests {
             CheckError::Protocol {
                 phase: Phase::Upgrade,
                 what: "w".into(),
+            },
+            CheckError::ControlFlood {
+                phase: Phase::Open,
+                frames: 101,
+                within_ms: 3.0,
+                pings: 101,
+                pongs: 0,
+                limit_per_second: 100,
             },
             CheckError::EarlyFin {
                 phase: Phase::Open,

@@ -4,12 +4,13 @@
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
 //! * [`model`], [`error`]: the vocabulary and the typed failures
-//! * [`stream`], [`head`], [`budget`], [`timeline`], [`redact`]: the plumbing that
-//!   keeps reads bounded, evidence honest and secrets out
+//! * [`stream`], [`head`], [`budget`], [`timeline`], [`redact`], [`flood`]: the
+//!   plumbing that keeps reads bounded, evidence honest and secrets out
 
 pub mod attempt;
 pub mod budget;
 pub mod error;
+pub mod flood;
 pub mod head;
 pub mod model;
 pub mod proxy;

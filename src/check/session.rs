@@ -4,6 +4,7 @@
 
 use super::budget::Budget;
 use super::error::CheckError;
+use super::flood::{ControlFrame, ControlFrameCounter, MAX_CONTROL_FRAMES_PER_SECOND};
 use super::model::{CloseFrameInfo, CloseInfo, Closer, PeerEnd, Phase};
 use super::spec::CheckSpec;
 use super::stream::Tap;
@@ -38,6 +39,7 @@ pub struct Session<'a> {
     upgraded_at: Instant,
     last_frame: Instant,
     ping_seq: u32,
+    control_frames: ControlFrameCounter,
     /// How the connection ended, once it did.
     pub close: Option<CloseInfo>,
 }
@@ -52,6 +54,7 @@ impl<'a> Session<'a> {
             upgraded_at: now,
             last_frame: now,
             ping_seq: 0,
+            control_frames: ControlFrameCounter::new(now),
             close: None,
         }
     }
@@ -62,13 +65,33 @@ impl<'a> Session<'a> {
         (tap.sent(), tap.received())
     }
 
-    async fn recv(&mut self, limit: Duration) -> Incoming {
-        match tokio::time::timeout(limit, self.ws.next()).await {
+    /// Read one message within `limit`; a control-frame flood is an error here,
+    /// so no phase can be kept busy answering pings.
+    async fn recv(&mut self, limit: Duration, phase: Phase) -> Result<Incoming, CheckError> {
+        let incoming = match tokio::time::timeout(limit, self.ws.next()).await {
             Err(_) => Incoming::TimedOut,
             Ok(None) => Incoming::Ended(None),
             Ok(Some(Err(e))) => Incoming::Ended(Some(e)),
             Ok(Some(Ok(m))) => Incoming::Message(m),
+        };
+        let control = match &incoming {
+            Incoming::Message(Message::Ping(_)) => Some(ControlFrame::Ping),
+            Incoming::Message(Message::Pong(_)) => Some(ControlFrame::Pong),
+            _ => None,
+        };
+        if let Some(frame) = control
+            && let Some(flood) = self.control_frames.note(frame, Instant::now())
+        {
+            return Err(CheckError::ControlFlood {
+                phase,
+                frames: flood.frames,
+                within_ms: flood.within_ms,
+                pings: flood.pings,
+                pongs: flood.pongs,
+                limit_per_second: MAX_CONTROL_FRAMES_PER_SECOND,
+            });
         }
+        Ok(incoming)
     }
 
     async fn send(
@@ -77,8 +100,20 @@ impl<'a> Session<'a> {
         limit: Duration,
         phase: Phase,
     ) -> Result<(), CheckError> {
+        let sent_before = self.bytes().0;
+        // Header (at most 14 bytes with the mask) plus payload: what must leave.
+        let frame_bytes = msg.len() as u64 + 14;
         match tokio::time::timeout(limit, self.ws.send(msg)).await {
-            Err(_) => Err(self.timeout(phase, "our frame to be written", limit)),
+            Err(_) => {
+                let written = self.bytes().0 - sent_before;
+                let mut err = self.timeout(phase, "our frame to be written", limit);
+                if let CheckError::Timeout { detail, .. } = &mut err {
+                    *detail = Some(format!(
+                        "the server stopped reading: {written} of about {frame_bytes} bytes written, the rest still queued"
+                    ));
+                }
+                Err(err)
+            }
             Ok(Err(e)) => Err(self.ended(phase, Some(e), false)),
             Ok(Ok(())) => {
                 self.last_frame = Instant::now();
@@ -166,7 +201,10 @@ impl<'a> Session<'a> {
         let info = frame_info(frame);
         let arrived = Instant::now();
         let limit = budget.step(FIN_WAIT);
-        while let Incoming::Message(_) = self.recv(limit.saturating_sub(arrived.elapsed())).await {}
+        while let Ok(Incoming::Message(_)) = self
+            .recv(limit.saturating_sub(arrived.elapsed()), phase)
+            .await
+        {}
         let mut err = self.server_closed(phase, Some(info), while_held);
         if let CheckError::EarlyFin {
             ms_after_101,
@@ -190,7 +228,10 @@ impl<'a> Session<'a> {
             .await?;
         log.event(Phase::Open, "ping sent");
         loop {
-            match self.recv(limit.saturating_sub(sent_at.elapsed())).await {
+            match self
+                .recv(limit.saturating_sub(sent_at.elapsed()), Phase::Open)
+                .await?
+            {
                 Incoming::Message(Message::Pong(p)) if p[..] == payload[..] => {
                     self.last_frame = Instant::now();
                     log.event(
@@ -268,7 +309,10 @@ impl<'a> Session<'a> {
         let limit = budget.step(self.spec.timeout);
         let started = Instant::now();
         loop {
-            let text = match self.recv(limit.saturating_sub(started.elapsed())).await {
+            let text = match self
+                .recv(limit.saturating_sub(started.elapsed()), Phase::Open)
+                .await?
+            {
                 Incoming::Message(Message::Text(t)) => t.to_string(),
                 Incoming::Message(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
                 Incoming::Message(Message::Close(frame)) => {
@@ -356,11 +400,15 @@ impl<'a> Session<'a> {
                 wake = wake.min(t);
             }
             let incoming = tokio::select! {
-                incoming = self.recv(wake.saturating_duration_since(now)) => incoming,
+                incoming = self.recv(wake.saturating_duration_since(now), Phase::Open) => incoming,
                 _ = stop.cancelled() => {
                     log.event(Phase::Open, "hold cut short: wsprobe is stopping");
                     break Ok(());
                 }
+            };
+            let incoming = match incoming {
+                Ok(incoming) => incoming,
+                Err(e) => break Err(e),
             };
             match incoming {
                 Incoming::TimedOut => {}
@@ -416,7 +464,10 @@ impl<'a> Session<'a> {
             .await?;
         log.event(Phase::Close, "Close 1000 sent");
         let server_frame = loop {
-            match self.recv(limit.saturating_sub(started.elapsed())).await {
+            match self
+                .recv(limit.saturating_sub(started.elapsed()), Phase::Close)
+                .await?
+            {
                 Incoming::Message(Message::Close(frame)) => break frame_info(frame),
                 Incoming::Message(_) => continue,
                 Incoming::Ended(e) => return Err(self.ended(Phase::Close, e, false)),
@@ -437,7 +488,10 @@ impl<'a> Session<'a> {
         let fin_limit = budget.step(self.spec.timeout).min(FIN_WAIT);
         let waited = Instant::now();
         loop {
-            match self.recv(fin_limit.saturating_sub(waited.elapsed())).await {
+            match self
+                .recv(fin_limit.saturating_sub(waited.elapsed()), Phase::Close)
+                .await?
+            {
                 Incoming::Message(_) => continue,
                 Incoming::Ended(_) => break,
                 Incoming::TimedOut => {

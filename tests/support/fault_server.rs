@@ -42,6 +42,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes the [`Behavior::Garbage`] server sends instead of an HTTP response.
 pub const GARBAGE: &[u8] = b"\x00\xff SSH-2.0-nope\r\n\r\n";
+/// How many pings [`Behavior::PingFlood`] sends between two drains.
+pub const FLOOD_DRAIN_EVERY: usize = 1000;
 
 /// What the server does with each accepted connection.
 #[derive(Clone, Debug)]
@@ -114,6 +116,14 @@ pub enum Behavior {
     /// a 64-bit length header; afterwards answers pings, echoes data and
     /// completes a client-initiated close.
     OversizedMessage(usize),
+    /// Valid 101, then ping frames (`\x89\x7d` and 125 payload bytes) in a
+    /// loop as fast as the socket takes them, reading nothing except, every
+    /// [`FLOOD_DRAIN_EVERY`] frames, whatever has already arrived (without
+    /// waiting). Ends when a write fails, i.e. when the client has gone.
+    PingFlood,
+    /// Valid 101, then never reads another byte and never writes one; the
+    /// socket stays open until the server is dropped.
+    NeverReads,
 }
 
 impl Behavior {
@@ -151,6 +161,8 @@ pub struct ConnRecord {
     pub client_error: Option<String>,
     /// Number of ping frames received from the client.
     pub pings_received: usize,
+    /// Number of ping frames sent to the client ([`Behavior::PingFlood`]).
+    pub pings_sent: usize,
 }
 
 /// One record plus whether its connection task has ended.
@@ -571,7 +583,47 @@ async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
         Behavior::OversizedMessage(len) => {
             upgraded_raw(s, &head, rec, RawMode::Oversized(*len)).await;
         }
+        Behavior::PingFlood => {
+            if send(&mut s, response_101(&head, Upgrade::Valid).as_bytes())
+                .await
+                .is_ok()
+            {
+                ping_flood(&mut s, rec).await;
+            }
+        }
+        Behavior::NeverReads => {
+            if send(&mut s, response_101(&head, Upgrade::Valid).as_bytes())
+                .await
+                .is_ok()
+            {
+                std::future::pending::<()>().await;
+            }
+        }
     }
+}
+
+/// Pings without end, draining now and then, until the client goes away.
+async fn ping_flood<S: Conn>(s: &mut S, rec: &Recorder) {
+    let mut frame = vec![0x89, 0x7d];
+    frame.extend_from_slice(&[b'p'; 125]);
+    let mut buf = [0u8; 4096];
+    let mut sent = 0usize;
+    loop {
+        if s.write_all(&frame).await.is_err() {
+            break;
+        }
+        sent += 1;
+        if sent.is_multiple_of(FLOOD_DRAIN_EVERY) {
+            rec.update(|r| r.pings_sent = sent);
+            // Only what is already there: a zero timeout polls the read once.
+            while let Ok(Ok(n)) = timeout(Duration::ZERO, s.read(&mut buf)).await {
+                if n == 0 {
+                    return;
+                }
+            }
+        }
+    }
+    rec.update(|r| r.pings_sent = sent);
 }
 
 /// Sends a defective 101, then keeps the socket open until the client,

@@ -21,9 +21,11 @@
 //! transaction, each caller answered once its run is durable.
 
 mod group_commit;
+mod lock;
 mod rows;
 mod schema;
 
+pub use lock::{LockError, StateLock, lock_path};
 pub use rows::{Delivery, ResultPoint, ResultRow};
 
 use super::machine::MonitorState;
@@ -76,6 +78,21 @@ pub enum StoreError {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// Another daemon owns the file, or its lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The file cannot be written (permissions, an immutable flag, a
+    /// read-only mount): a daemon that cannot record what it alerted would
+    /// alert again after every restart.
+    #[error(
+        "state database {} is read-only (file permissions, an immutable flag or a read-only mount); \
+         wsprobe needs to write it",
+        path.display()
+    )]
+    ReadOnly {
+        /// The database file.
+        path: PathBuf,
+    },
     /// A query failed.
     #[error("state database query failed: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -109,18 +126,35 @@ pub struct Store {
     conn: Arc<Mutex<Connection>>,
     /// Runs waiting for the next transaction ([`Store::commit_run`]).
     runs: Arc<RunQueue>,
+    /// This process owns the file (`None` in memory).
+    _lock: Option<Arc<StateLock>>,
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `path`: WAL journal, busy
-    /// timeout, schema created or upgraded.
+    /// Open (creating if needed) the database at `path`: exclusive lock (one
+    /// daemon per file), WAL journal, no mmap, busy timeout, schema created or
+    /// upgraded.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        // Before touching the database: a second daemon must not even open it.
+        let lock = StateLock::acquire(path)?;
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        // SQLite falls back to read-only when the file cannot be opened for
+        // writing; say so now rather than fail at the first run.
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_error)? {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
+        // No memory map: a mapped file that cannot grow or be written (full
+        // disk, immutable, truncated by someone else) kills the process with
+        // SIGBUS; with plain reads and writes it is an error SQLite returns.
+        conn.pragma_update(None, "mmap_size", 0)
+            .map_err(open_error)?;
         // WAL: readers (e.g. an operator's sqlite3 shell) never block the
         // daemon's writes, and a commit is one append.
         let mode: String = conn
@@ -132,7 +166,7 @@ impl Store {
             tracing::warn!(path = %path.display(), %mode, "state database is not in WAL mode");
         }
         schema::migrate(&mut conn, path)?;
-        Ok(Store::from_connection(conn))
+        Ok(Store::from_connection(conn, Some(lock)))
     }
 
     /// A fresh database that lives only as long as this store (tests, `demo`).
@@ -143,13 +177,14 @@ impl Store {
             source,
         })?;
         schema::migrate(&mut conn, path)?;
-        Ok(Store::from_connection(conn))
+        Ok(Store::from_connection(conn, None))
     }
 
-    fn from_connection(conn: Connection) -> Store {
+    fn from_connection(conn: Connection, lock: Option<StateLock>) -> Store {
         Store {
             conn: Arc::new(Mutex::new(conn)),
             runs: Arc::default(),
+            _lock: lock.map(Arc::new),
         }
     }
 

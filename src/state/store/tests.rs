@@ -398,18 +398,20 @@ async fn an_unreadable_state_is_skipped_so_the_monitor_starts_unknown() {
 }
 
 #[tokio::test]
-async fn a_file_database_uses_wal_and_the_current_schema_version() {
+async fn a_file_database_uses_wal_no_mmap_and_the_current_schema_version() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("state.db")).expect("open");
-    let (mode, version) = store
+    let (mode, version, mmap) = store
         .with(|conn| {
             let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
             let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-            Ok((mode, version))
+            let mmap: i64 = conn.pragma_query_value(None, "mmap_size", |r| r.get(0))?;
+            Ok((mode, version, mmap))
         })
         .await
         .expect("pragmas");
-    assert_eq!((mode.as_str(), version), ("wal", schema::VERSION));
+    // No mmap: a mapped file that cannot grow would kill the daemon with SIGBUS.
+    assert_eq!((mode.as_str(), version, mmap), ("wal", schema::VERSION, 0));
 }
 
 #[test]

@@ -4,8 +4,11 @@
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
 //! * [`model`], [`error`]: the vocabulary and the typed failures
-//! * [`stream`], [`head`], [`budget`], [`timeline`], [`redact`], [`flood`]: the
-//!   plumbing that keeps reads bounded, evidence honest and secrets out
+//! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
+//!   reads bounded and evidence honest
+//! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
+//!   are credentials, the values one check sent, and the pass that removes them
+//!   from the finished report before anyone reads it
 
 pub mod attempt;
 pub mod budget;
@@ -13,9 +16,12 @@ pub mod error;
 pub mod flood;
 pub mod head;
 pub mod model;
+pub mod percent;
 pub mod proxy;
 pub mod redact;
 pub mod resolve;
+pub mod scrub;
+pub mod secrets;
 pub mod session;
 pub mod spec;
 pub mod stream;
@@ -34,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 /// The result of checking one endpoint (one address, with `--all-addresses`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
-    /// The URL checked, with credential query parameters redacted.
+    /// The URL checked, with userinfo and credential query parameters masked.
     pub url: String,
     /// The address this report is pinned to (`--all-addresses`).
     pub pinned_address: Option<String>,
@@ -108,11 +114,22 @@ pub async fn run_check_until(spec: &CheckSpec, stop: &CancellationToken) -> Chec
             break;
         }
     }
-    CheckReport {
-        url: redact::redact_url(&spec.target.url),
-        pinned_address: None,
-        attempts,
-    }
+    finalize(
+        CheckReport {
+            url: redact::redact_url(&spec.target.url),
+            pinned_address: None,
+            attempts,
+        },
+        spec,
+    )
+}
+
+/// The one point a report leaves the engine: every secret value the check
+/// sent is scrubbed from all of its evidence, so no consumer can leak one.
+fn finalize(mut report: CheckReport, spec: &CheckSpec) -> CheckReport {
+    use scrub::Scrub;
+    report.scrub(&spec.secrets);
+    report
 }
 
 /// Check every address the name resolves to, each on its own, concurrently.

@@ -79,8 +79,8 @@ impl Proxy {
             None
         } else {
             Some((
-                percent_decode(url.username()),
-                percent_decode(url.password().unwrap_or("")),
+                super::percent::decode(url.username()),
+                super::percent::decode(url.password().unwrap_or("")),
             ))
         };
         Ok(Proxy {
@@ -89,6 +89,13 @@ impl Proxy {
             port: url.port().unwrap_or(default_port),
             credentials,
         })
+    }
+
+    /// The user and password sent to the proxy, so evidence can be scrubbed of them.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
+            .as_ref()
+            .map(|(user, pass)| (user.as_str(), pass.as_str()))
     }
 
     /// "http://proxy:3128" without credentials, for evidence.
@@ -184,28 +191,6 @@ fn strip_userinfo(raw: &str) -> String {
         (None, Some(at)) => raw[at + 1..].to_string(),
         _ => raw.to_string(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl ProxySetting {

@@ -1,8 +1,13 @@
-//! Secret hygiene: header values that can carry credentials are replaced before
-//! they are stored in any report, so no renderer, log or alert can leak them.
+//! Secret hygiene by name: header values that can carry credentials, URL
+//! userinfo and credential query parameters are replaced where they are
+//! recorded. Values are scrubbed wherever else they turn up by
+//! [`super::secrets::Secrets`]; this module decides which names are secret.
 
-/// What a redacted value is replaced with.
+/// What a credential header's value is replaced with.
 pub const REDACTED: &str = "[redacted]";
+/// What a secret in a URL (userinfo, credential parameter) or in free text is
+/// replaced with.
+pub const MASK: &str = "***";
 
 /// Header names that carry credentials whatever else they say.
 const SECRET_NAMES: [&str; 5] = [
@@ -17,6 +22,29 @@ const SECRET_WORDS: [&str; 8] = [
     "token", "secret", "password", "passwd", "api-key", "apikey", "session", "auth",
 ];
 
+/// Words that mark a query parameter as a credential when they are its whole
+/// name or one of its `_`/`-`/camelCase components (`access_token`,
+/// `X-Amz-Signature`, `apiKey`). Components, not substrings: `monkey` and
+/// `authorName` are not credentials, `key` and `auth_code` are.
+const SECRET_PARAM_WORDS: [&str; 16] = [
+    "token",
+    "key",
+    "secret",
+    "sig",
+    "signature",
+    "password",
+    "passwd",
+    "pwd",
+    "auth",
+    "authorization",
+    "session",
+    "jwt",
+    "code",
+    "credential",
+    "credentials",
+    "apikey",
+];
+
 /// True for header names whose values are credentials or session material.
 /// Runs on every header of every check, so it does not allocate.
 pub fn is_secret_header(name: &str) -> bool {
@@ -24,6 +52,29 @@ pub fn is_secret_header(name: &str) -> bool {
         || SECRET_WORDS
             .iter()
             .any(|w| contains_ignore_ascii_case(name, w))
+}
+
+/// True for query parameter names whose values are credentials.
+pub fn is_secret_param(name: &str) -> bool {
+    name_components(name).any(|c| SECRET_PARAM_WORDS.iter().any(|w| c.eq_ignore_ascii_case(w)))
+}
+
+/// The name itself, then its parts split at `_`, `-`, `.` and lower→upper
+/// case changes (`accessToken` → `access`, `Token`).
+fn name_components(name: &str) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::new();
+    for piece in name.split(['_', '-', '.']) {
+        let mut start = 0;
+        let bytes = piece.as_bytes();
+        for i in 1..bytes.len() {
+            if bytes[i - 1].is_ascii_lowercase() && bytes[i].is_ascii_uppercase() {
+                parts.push(&piece[start..i]);
+                start = i;
+            }
+        }
+        parts.push(&piece[start..]);
+    }
+    std::iter::once(name).chain(parts)
 }
 
 fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
@@ -42,21 +93,71 @@ pub fn header_value_for_evidence(name: &str, value: &str) -> String {
     }
 }
 
-/// Remove credentials from a URL's query string (`?token=…`, `?access_token=…`).
+/// A URL (or a request target such as `/ws?x=1`) fit for evidence: userinfo
+/// becomes `user:***@` (or `***@` when there is no password, since a lone
+/// user is often a token) and credential query parameters `name=***`.
+/// Works on text, so it also redacts URLs that did not parse.
 pub fn redact_url(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
+    let (before_query, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = redact_userinfo(before_query);
+    if let Some(query) = query {
+        let (query, fragment) = match query.split_once('#') {
+            Some((q, f)) => (q, Some(f)),
+            None => (query, None),
+        };
+        out.push('?');
+        out.push_str(&redact_query(query));
+        if let Some(f) = fragment {
+            out.push('#');
+            out.push_str(f);
+        }
+    }
+    out
+}
+
+fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_string();
     };
-    let parts: Vec<String> = query
+    let authority_end = url[scheme_end..]
+        .find(['/', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    let Some(at) = url[scheme_end..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &url[scheme_end..scheme_end + at];
+    let shown = match userinfo.split_once(':') {
+        Some((user, _)) if !user.is_empty() => format!("{user}:{MASK}"),
+        _ => MASK.to_string(),
+    };
+    format!("{}{shown}{}", &url[..scheme_end], &url[scheme_end + at..])
+}
+
+fn redact_query(query: &str) -> String {
+    query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if is_secret_header(k) || k.eq_ignore_ascii_case("key") => {
-                format!("{k}={REDACTED}")
-            }
+            Some((k, _)) if is_secret_param(&super::percent::decode(k)) => format!("{k}={MASK}"),
             _ => pair.to_string(),
         })
-        .collect();
-    format!("{base}?{}", parts.join("&"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The values of credential query parameters in a request target, raw (as
+/// written) — for [`super::secrets::Secrets`] to scrub in every form.
+pub fn secret_param_values(resource: &str) -> impl Iterator<Item = &str> {
+    resource
+        .split_once('?')
+        .map(|(_, q)| q.split('#').next().unwrap_or(q))
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| is_secret_param(&super::percent::decode(k)))
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -90,11 +191,71 @@ mod tests {
     }
 
     #[test]
-    fn token_query_parameters_are_redacted_and_others_kept() {
+    fn param_names_are_credentials_as_a_whole_name_or_a_component() {
+        let table = [
+            ("token", true),
+            ("access_token", true),
+            ("ACCESS-TOKEN", true),
+            ("api_key", true),
+            ("apiKey", true),
+            ("apikey", true),
+            ("key", true),
+            ("X-Amz-Signature", true),
+            ("X-Amz-Credential", true),
+            ("sig", true),
+            ("signature", true),
+            ("client_secret", true),
+            ("password", true),
+            ("passwd", true),
+            ("pwd", true),
+            ("auth", true),
+            ("authorization", true),
+            ("session", true),
+            ("session_id", true),
+            ("jwt", true),
+            ("code", true),
+            ("auth_code", true),
+            ("Credential", true),
+            ("room", false),
+            ("monkey", false),
+            ("authorName", false),
+            ("signal", false),
+            ("keyboard", false),
+            ("codec", false),
+            ("v", false),
+            ("", false),
+        ];
+        for (name, secret) in table {
+            assert_eq!(is_secret_param(name), secret, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn credential_query_parameters_are_masked_and_others_kept() {
         assert_eq!(
-            redact_url("wss://h/ws?room=1&access_token=abc&key=k"),
-            "wss://h/ws?room=1&access_token=[redacted]&key=[redacted]"
+            redact_url("wss://h/ws?room=1&access_token=abc&key=k&X-Amz-Signature=f00#top"),
+            "wss://h/ws?room=1&access_token=***&key=***&X-Amz-Signature=***#top"
         );
+        assert_eq!(redact_url("/ws?api%5Fkey=z&n=2"), "/ws?api%5Fkey=***&n=2");
         assert_eq!(redact_url("ws://h/"), "ws://h/");
+    }
+
+    #[test]
+    fn userinfo_is_always_masked_keeping_the_user_name() {
+        assert_eq!(
+            redact_url("ws://alice:pa55@h:80/p?x=1"),
+            "ws://alice:***@h:80/p?x=1"
+        );
+        assert_eq!(redact_url("ws://t0k3n@h/"), "ws://***@h/");
+        assert_eq!(redact_url("ws://:pw@h/"), "ws://***@h/");
+        assert_eq!(redact_url("ws://h/p@q"), "ws://h/p@q");
+        assert_eq!(redact_url("ws://a:b@[::1/"), "ws://a:***@[::1/");
+    }
+
+    #[test]
+    fn secret_param_values_are_listed_raw() {
+        let values: Vec<&str> =
+            secret_param_values("/ws?room=1&access_token=a%2Bb&sig=s#f").collect();
+        assert_eq!(values, ["a%2Bb", "s"]);
     }
 }

@@ -4,7 +4,9 @@
 //! check half done.
 
 use super::proxy::{Proxy, ProxySetting};
+use super::secrets::Secrets;
 use super::tls::{TlsOptions, TlsSetup};
+use base64::Engine;
 use regex::Regex;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -55,6 +57,10 @@ pub struct CheckOptions {
     pub retry_delay: Duration,
     /// Largest message accepted from the server.
     pub max_message_bytes: usize,
+    /// Values to scrub from evidence besides the ones wsprobe finds itself
+    /// (credential headers, URL userinfo and parameters): the `${VAR}`
+    /// expansions a config put into what the check sends.
+    pub secret_values: Vec<String>,
 }
 
 impl Default for CheckOptions {
@@ -77,6 +83,7 @@ impl Default for CheckOptions {
             retries: 0,
             retry_delay: Duration::from_secs(1),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            secret_values: Vec::new(),
         }
     }
 }
@@ -114,11 +121,30 @@ pub enum SpecError {
     },
 }
 
+/// The user and password of a URL's userinfo, percent-decoded; sent as
+/// `Authorization: Basic` (as browsers' and most clients' libraries do).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name.
+    pub user: String,
+    /// The password (empty when the URL had none).
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(***)")
+    }
+}
+
 /// The endpoint, parsed from the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// The URL as given.
+    /// The URL as given (it may hold credentials: show it through
+    /// [`super::redact::redact_url`]).
     pub url: String,
+    /// The URL's userinfo, if any.
+    pub credentials: Option<Credentials>,
     /// wss://
     pub secure: bool,
     /// Host name or IP literal, without brackets.
@@ -134,8 +160,9 @@ pub struct Target {
 impl Target {
     /// Parse and check a ws:// or wss:// URL.
     pub fn parse(raw: &str) -> Result<Target, SpecError> {
+        // The URL may hold a password or a token: errors show it masked.
         let bad = |reason: &str| SpecError::Url {
-            url: raw.to_string(),
+            url: super::redact::redact_url(raw),
             reason: reason.to_string(),
         };
         let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
@@ -158,11 +185,11 @@ impl Target {
         if url.fragment().is_some() {
             return Err(bad("WebSocket URLs cannot have a #fragment"));
         }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad(
-                "credentials in the URL are not sent; use --header 'Authorization: …'",
-            ));
-        }
+        let credentials =
+            (!url.username().is_empty() || url.password().is_some()).then(|| Credentials {
+                user: super::percent::decode(url.username()),
+                password: super::percent::decode(url.password().unwrap_or("")),
+            });
         let host = match url.host() {
             Some(url::Host::Domain(d)) => d.to_string(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
@@ -190,6 +217,7 @@ impl Target {
         };
         Ok(Target {
             url: raw.to_string(),
+            credentials,
             secure,
             host,
             port,
@@ -285,6 +313,8 @@ pub struct CheckSpec {
     pub retry_delay: Duration,
     /// Largest message accepted.
     pub max_message_bytes: usize,
+    /// Every secret value this check sends, scrubbed from its report.
+    pub secrets: Secrets,
 }
 
 impl CheckSpec {
@@ -322,9 +352,12 @@ impl CheckSpec {
                 reason: "must be greater than zero".into(),
             });
         }
-        let mut headers = Vec::with_capacity(opts.headers.len() + 1);
+        let mut headers = Vec::with_capacity(opts.headers.len() + 2);
         for raw in &opts.headers {
             headers.push(parse_header(raw)?);
+        }
+        if let Some(basic) = basic_auth(&target, &headers)? {
+            headers.push(basic);
         }
         if let Some(origin) = &opts.origin {
             check_header_value("--origin", origin)?;
@@ -355,6 +388,13 @@ impl CheckSpec {
             }
         }
         let proxy = opts.proxy.select(&target)?;
+        let secrets = Secrets::of_check(
+            &target,
+            &headers,
+            &opts.subprotocols,
+            proxy.as_ref(),
+            &opts.secret_values,
+        );
         Ok(CheckSpec {
             connect_timeout: opts.connect_timeout.unwrap_or(opts.timeout),
             timeout: opts.timeout,
@@ -372,6 +412,7 @@ impl CheckSpec {
             retries: opts.retries,
             retry_delay: opts.retry_delay,
             max_message_bytes: opts.max_message_bytes,
+            secrets,
             target,
         })
     }
@@ -389,6 +430,30 @@ impl CheckSpec {
         self.pinned_addr
             .map(|ip| SocketAddr::new(ip, self.target.port))
     }
+}
+
+/// The `Authorization: Basic` header for the URL's userinfo. An explicit
+/// Authorization header as well is ambiguous, so it is an error.
+fn basic_auth(
+    target: &Target,
+    headers: &[(String, String)],
+) -> Result<Option<(String, String)>, SpecError> {
+    let Some(c) = &target.credentials else {
+        return Ok(None);
+    };
+    if headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    {
+        return Err(SpecError::Url {
+            url: super::redact::redact_url(&target.url),
+            reason: "the URL has credentials and an Authorization header is given too; use one"
+                .into(),
+        });
+    }
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.user, c.password));
+    Ok(Some(("Authorization".into(), format!("Basic {token}"))))
 }
 
 fn is_token_byte(b: u8) -> bool {
@@ -480,8 +545,34 @@ mod tests {
     }
 
     #[test]
-    fn credentials_in_the_url_are_refused() {
-        assert!(Target::parse("ws://u:p@example.com/").is_err());
+    fn credentials_in_the_url_are_sent_as_basic_auth() {
+        let opts = CheckOptions {
+            proxy: ProxySetting::None,
+            ..CheckOptions::default()
+        };
+        let spec = CheckSpec::build("ws://al%20ice:p%40ss@example.com/", &opts).unwrap();
+        assert_eq!(
+            spec.headers,
+            [("Authorization".into(), "Basic YWwgaWNlOnBAc3M=".into())]
+        );
+        let both = CheckOptions {
+            headers: vec!["Authorization: Bearer x".into()],
+            ..opts
+        };
+        let e = CheckSpec::build("ws://u:pw@example.com/", &both).unwrap_err();
+        assert!(e.to_string().contains("u:***@"), "{e}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
+    }
+
+    #[test]
+    fn an_unusable_url_is_echoed_with_its_secrets_masked() {
+        let e = Target::parse("http://user:pa55@host/?access_token=T0K3N").unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("user:***@host/?access_token=***"), "{shown}");
+        assert!(
+            !shown.contains("pa55") && !shown.contains("T0K3N"),
+            "{shown}"
+        );
     }
 
     #[test]

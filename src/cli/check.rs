@@ -131,6 +131,8 @@ impl CheckArgs {
             retries: self.retries,
             retry_delay: self.retry_delay,
             max_message_bytes: self.max_message_bytes,
+            // Only a config expands ${VAR}; a shell has already expanded its own.
+            secret_values: Vec::new(),
         }
     }
 }

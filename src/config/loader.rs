@@ -16,7 +16,13 @@ pub(crate) struct Loader<'a> {
     dir: PathBuf,
     env: &'a dyn Fn(&str) -> Option<String>,
     errors: Vec<ConfigError>,
+    /// Values `${VAR}` put into what a check sends, since the last take.
+    sent_expansions: Vec<String>,
 }
+
+/// Keys whose values a check sends: what `${VAR}` expands in them is secret
+/// (a token kept out of the file), so the check scrubs it from its evidence.
+const SENT_KEYS: [&str; 5] = ["url", "headers", "send", "origin", "proxy"];
 
 impl<'a> Loader<'a> {
     pub fn new(file: &Path, env: &'a dyn Fn(&str) -> Option<String>) -> Loader<'a> {
@@ -25,6 +31,7 @@ impl<'a> Loader<'a> {
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             env,
             errors: Vec::new(),
+            sent_expansions: Vec::new(),
         }
     }
 
@@ -105,7 +112,13 @@ impl<'a> Loader<'a> {
     /// A string value with `${VAR}`s expanded.
     pub fn text(&mut self, key: &str, v: &At<String>) -> Option<Text> {
         match env::expand(&v.value, self.env) {
-            Ok(text) => Some(text),
+            Ok(text) => {
+                if SENT_KEYS.contains(&key) {
+                    let values = text.vars.iter().filter_map(|var| (self.env)(var));
+                    self.sent_expansions.extend(values);
+                }
+                Some(text)
+            }
             Err(errors) => {
                 for e in errors {
                     self.key_error(v.pos, key, e);
@@ -113,6 +126,12 @@ impl<'a> Loader<'a> {
                 None
             }
         }
+    }
+
+    /// The values `${VAR}` expanded into sent keys (url, headers, send,
+    /// origin, proxy) since the last call.
+    pub fn take_sent_expansions(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.sent_expansions)
     }
 
     /// A duration such as `30s`, `5m` or `1h30m`.

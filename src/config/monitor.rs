@@ -87,11 +87,12 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
     let options = l.decode_each(&options, RawOptions::or);
 
     let settings = alerting_settings(l, &alerting.or(&cx.defaults.alerting), cx.channels);
-    let (opts, origins) = check_options(l, &options.or(&cx.defaults.options));
+    let (mut opts, origins) = check_options(l, &options.or(&cx.defaults.options));
     let own = own?;
     let name = monitor_name(l, &own.name, cx.names);
     let maintenance = windows(l, own.maintenance.as_deref().unwrap_or_default());
     let target = target(l, &own.url);
+    opts.secret_values.extend(l.take_sent_expansions());
     let (schedule, alert, policy) = settings?;
     let (name, maintenance, target) = (name?, maintenance?, target?);
     if l.error_count() > before {

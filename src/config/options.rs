@@ -37,6 +37,8 @@ impl Origins {
 /// config reads it.
 pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, Origins) {
     let d = CheckOptions::default();
+    // Expansions of earlier keys (channels, another monitor) are not this check's.
+    l.take_sent_expansions();
     let options = CheckOptions {
         timeout: positive(l, "timeout", &raw.timeout).unwrap_or(d.timeout),
         connect_timeout: positive(l, "connect_timeout", &raw.connect_timeout),
@@ -60,6 +62,8 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         retries: raw.retries.as_ref().map_or(d.retries, |r| r.value),
         retry_delay: duration(l, "retry_delay", &raw.retry_delay).unwrap_or(d.retry_delay),
         max_message_bytes: max_message_bytes(l, raw).unwrap_or(d.max_message_bytes),
+        // Last, so it holds the expansions of every field above.
+        secret_values: l.take_sent_expansions(),
     };
     (options, origins(raw))
 }

@@ -1,0 +1,254 @@
+//! The secret values one check sends, and the scrubber that removes them from
+//! evidence. A server that reflects the request (an error page echoing the
+//! head, a Close reason quoting the Authorization header, an echoed message)
+//! would otherwise put credentials into every report, alert and store; wsprobe
+//! knows what it sent, so it removes exactly that, in every form a server is
+//! likely to echo: raw, percent-encoded, and base64 as in `Basic` auth.
+
+use super::percent;
+use super::proxy::Proxy;
+use super::redact::{MASK, is_secret_header, is_secret_param, secret_param_values};
+use super::spec::Target;
+use base64::Engine;
+
+/// Values shorter than this are not scrubbed from free text: replacing
+/// "abc" everywhere would mangle the evidence and protect nothing. The
+/// password of URL userinfo is the exception, scrubbed whatever its length.
+pub const MIN_SCRUB_CHARS: usize = 4;
+
+/// Every form of every secret value of one check, longest first (so a value
+/// that contains another is replaced whole).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    forms: Vec<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} forms)", self.forms.len())
+    }
+}
+
+impl Secrets {
+    /// Everything one check sends that is secret: credential headers (the
+    /// URL's userinfo is among them as Basic auth), the userinfo itself,
+    /// credential query parameters, credential subprotocols, the proxy's
+    /// credentials and the `extra` values a config expanded from `${VAR}`.
+    pub fn of_check(
+        target: &Target,
+        headers: &[(String, String)],
+        subprotocols: &[String],
+        proxy: Option<&Proxy>,
+        extra: &[String],
+    ) -> Secrets {
+        let mut s = Secrets::default();
+        if let Some(c) = &target.credentials {
+            s.add_credentials(&c.user, &c.password);
+        }
+        for (name, value) in headers {
+            s.add_header(name, value);
+        }
+        s.add_query(&target.resource);
+        for p in subprotocols {
+            s.add_subprotocol(p);
+        }
+        if let Some((user, password)) = proxy.and_then(Proxy::credentials) {
+            s.add_credentials(user, password);
+        }
+        for value in extra {
+            s.add(value);
+        }
+        s
+    }
+
+    /// Add a value (and its encoded forms) when it is long enough to scrub safely.
+    pub fn add(&mut self, value: &str) {
+        if value.chars().count() >= MIN_SCRUB_CHARS {
+            self.add_always(value);
+        }
+    }
+
+    /// Add a value whatever its length (a password the user put in the URL).
+    pub fn add_always(&mut self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let encoded = percent::encode(value);
+        let lower_hex = lower_hex_escapes(&encoded);
+        for form in [value.to_string(), encoded, lower_hex] {
+            if !self.forms.contains(&form) {
+                self.forms.push(form);
+            }
+        }
+        self.forms
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    }
+
+    /// Add the user and password of `Basic` auth: the password, and
+    /// `user:pass` raw and base64-encoded, as a reflected header would show it.
+    /// The user name stays visible (URLs show `user:***@`) unless there is no
+    /// password: then the "user" is the credential (`wss://TOKEN@host`).
+    pub fn add_credentials(&mut self, user: &str, password: &str) {
+        if password.is_empty() {
+            self.add_always(user);
+        } else {
+            self.add_always(password);
+        }
+        let pair = format!("{user}:{password}");
+        self.add(&pair);
+        self.add(&base64::engine::general_purpose::STANDARD.encode(&pair));
+    }
+
+    /// Add the value of a header that was sent: all of a credential header
+    /// (and its token, without the auth scheme), nothing of an ordinary one.
+    pub fn add_header(&mut self, name: &str, value: &str) {
+        if !is_secret_header(name) {
+            return;
+        }
+        self.add(value);
+        if let Some((scheme, token)) = value.split_once(' ') {
+            self.add(token.trim());
+            if scheme.eq_ignore_ascii_case("basic")
+                && let Some((user, pass)) = decode_basic(token.trim())
+            {
+                self.add_credentials(&user, &pass);
+            }
+        }
+        if name.eq_ignore_ascii_case("cookie") {
+            for pair in value.split(';') {
+                if let Some((_, v)) = pair.split_once('=') {
+                    self.add(v.trim());
+                }
+            }
+        }
+    }
+
+    /// Add the values of the credential query parameters of a request target,
+    /// as written and percent-decoded.
+    pub fn add_query(&mut self, resource: &str) {
+        for value in secret_param_values(resource) {
+            self.add(value);
+            self.add(&percent::decode(value));
+        }
+    }
+
+    /// Add a subprotocol offered, when it carries a credential (e.g.
+    /// `base64url.bearer.authorization.k8s.io.<token>`): the whole value and
+    /// its last dot-separated part. `chat` or `graphql-ws` are not secrets.
+    pub fn add_subprotocol(&mut self, protocol: &str) {
+        let credential = protocol
+            .split('.')
+            .any(|p| is_secret_param(p) || p.eq_ignore_ascii_case("bearer"));
+        if credential {
+            self.add(protocol);
+            if let Some(last) = protocol.rsplit('.').next() {
+                self.add(last);
+            }
+        }
+    }
+
+    /// True when nothing is to be scrubbed.
+    pub fn is_empty(&self) -> bool {
+        self.forms.is_empty()
+    }
+
+    /// Replace every known secret in `text` with [`MASK`].
+    pub fn scrub_str(&self, text: &mut String) {
+        for form in &self.forms {
+            if text.contains(form.as_str()) {
+                *text = text.replace(form.as_str(), MASK);
+            }
+        }
+    }
+}
+
+/// `%2f` as well as `%2F`: servers differ in the case of the hex digits they echo.
+fn lower_hex_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let escape = rest.get(i..i + 3).unwrap_or(&rest[i..]);
+        out.push_str(&escape.to_ascii_lowercase());
+        rest = &rest[i + escape.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn decode_basic(token: &str) -> Option<(String, String)> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrubbed(secrets: &Secrets, text: &str) -> String {
+        let mut s = text.to_string();
+        secrets.scrub_str(&mut s);
+        s
+    }
+
+    #[test]
+    fn a_credential_header_is_scrubbed_whole_and_as_its_token() {
+        let mut s = Secrets::default();
+        s.add_header("Authorization", "Bearer t0k3n-xyz");
+        s.add_header("X-Request-Id", "req-12345");
+        assert_eq!(
+            scrubbed(&s, "got Bearer t0k3n-xyz; then t0k3n-xyz; id req-12345"),
+            "got ***; then ***; id req-12345"
+        );
+    }
+
+    #[test]
+    fn basic_auth_is_scrubbed_encoded_and_decoded() {
+        let mut s = Secrets::default();
+        s.add_credentials("alice", "p@ss word");
+        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:p@ss word");
+        let text = format!("Basic {b64} alice:p@ss word p%40ss%20word p%40ss%20word p@ss word");
+        assert_eq!(scrubbed(&s, &text), "Basic *** *** *** *** ***");
+        let mut token_as_user = Secrets::default();
+        token_as_user.add_credentials("tk", "");
+        assert_eq!(scrubbed(&token_as_user, "user tk"), "user ***");
+        let mut header = Secrets::default();
+        header.add_header("Authorization", &format!("Basic {b64}"));
+        assert_eq!(scrubbed(&header, "pw is p@ss word"), "pw is ***");
+    }
+
+    #[test]
+    fn short_values_are_ignored_except_a_url_password() {
+        let mut s = Secrets::default();
+        s.add("abc");
+        assert!(s.is_empty());
+        s.add_always("pw");
+        assert_eq!(scrubbed(&s, "pw=pw abc"), "***=*** abc");
+    }
+
+    #[test]
+    fn credential_query_values_are_scrubbed_raw_and_decoded() {
+        let mut s = Secrets::default();
+        s.add_query("/ws?room=lobby1&api_key=a%2Bb%2Fc&sig=f00d");
+        assert_eq!(
+            scrubbed(&s, "a%2Bb%2Fc a+b/c a%2bb%2fc f00d lobby1"),
+            "*** *** *** *** lobby1"
+        );
+    }
+
+    #[test]
+    fn cookie_values_and_credential_subprotocols_are_secrets() {
+        let mut s = Secrets::default();
+        s.add_header("Cookie", "sid=s3ss10n; lang=en");
+        s.add_subprotocol("base64url.bearer.authorization.k8s.io.dG9rZW4");
+        s.add_subprotocol("graphql-ws");
+        assert_eq!(
+            scrubbed(&s, "s3ss10n en dG9rZW4 graphql-ws"),
+            "*** en *** graphql-ws"
+        );
+    }
+}

@@ -16,6 +16,12 @@ use std::time::Duration;
 /// What a schedule error says was expected.
 const EXPECTED: &str = "expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'";
 
+/// A cron expression must fire within this many years of load time: one that
+/// names an impossible date (`0 0 30 2 *`) or only a far year would be
+/// accepted and then silently never check anything. Eight years covers the
+/// longest gap between two leap days (2096 to 2104), so `0 0 29 2 *` passes.
+const FIRES_WITHIN_YEARS: i64 = 8;
+
 /// Shorthands the `cron` crate understands.
 const SHORTHANDS: [&str; 5] = ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"];
 
@@ -110,10 +116,28 @@ fn compile(expr: &str, crate_expr: String) -> Result<Schedule, String> {
             _ => format!("invalid expression {expr:?}; {EXPECTED}"),
         }
     })?;
+    ensure_fires(expr, &schedule, Utc::now())?;
     Ok(Schedule::Cron {
         expr: expr.to_string(),
         schedule,
     })
+}
+
+/// Refuse an expression whose next instant after `now` is missing or past the
+/// [`FIRES_WITHIN_YEARS`] horizon.
+fn ensure_fires(expr: &str, schedule: &cron::Schedule, now: DateTime<Utc>) -> Result<(), String> {
+    let horizon = now + chrono::Duration::days(366 * FIRES_WITHIN_YEARS);
+    match schedule.after(&now).next() {
+        Some(next) if next <= horizon => Ok(()),
+        Some(next) => Err(format!(
+            "{expr:?} first fires on {}, more than {FIRES_WITHIN_YEARS} years from now: \
+             a monitor on it would not run",
+            next.format("%Y-%m-%d")
+        )),
+        None => Err(format!(
+            "{expr:?} never fires: no date matches it (check the day of month against the month)"
+        )),
+    }
 }
 
 /// Rewrite a crontab day-of-week field (0–7, Sunday = 0 or 7, names) as an
@@ -262,7 +286,7 @@ mod tests {
                 "2024-01-01T00:00:15Z",
             ),
             (
-                "0 0 12 1 1 * 2030",
+                "0 0 12 1 1 * 2030-2099",
                 "2024-01-01T00:00:00Z",
                 "2030-01-01T12:00:00Z",
             ),
@@ -275,6 +299,26 @@ mod tests {
             assert_eq!(s.next_after(at(after)), Some(at(next)), "{expr}");
             assert_eq!(s.describe(), expr);
         }
+    }
+
+    #[test]
+    fn a_schedule_must_fire_within_the_horizon_of_its_load_time() {
+        let compiled = |e: &str| cron::Schedule::from_str(e).unwrap();
+        let leap_day = compiled("0 0 0 29 2 * *");
+        // Just after a leap day, the next one is four years away.
+        assert_eq!(
+            ensure_fires("0 0 29 2 *", &leap_day, at("2024-03-01T00:00:00Z")),
+            Ok(())
+        );
+        let far = compiled("0 0 12 1 1 * 2099");
+        assert_eq!(
+            ensure_fires("0 0 12 1 1 * 2099", &far, at("2026-12-03T00:00:00Z")),
+            Err("\"0 0 12 1 1 * 2099\" first fires on 2099-01-01, more than 8 years from now: a monitor on it would not run".into())
+        );
+        assert_eq!(
+            ensure_fires("0 0 12 1 1 * 2099", &far, at("2092-01-01T00:00:00Z")),
+            Ok(())
+        );
     }
 
     #[test]
@@ -319,6 +363,14 @@ mod tests {
             (
                 "@every soon",
                 "invalid interval \"soon\" after '@every': expected a duration like 30s, 5m",
+            ),
+            (
+                "0 0 30 2 *",
+                "\"0 0 30 2 *\" never fires: no date matches it (check the day of month against the month)",
+            ),
+            (
+                "0 0 0 31 4 * *",
+                "\"0 0 0 31 4 * *\" never fires: no date matches it (check the day of month against the month)",
             ),
             (
                 "@fortnightly",

@@ -81,6 +81,10 @@ const RULES: &[(&str, &str)] = &[
         "4:15: `schedule`: 4 fields in \"*/1 * * *\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
     ),
     (
+        "invalid-cron-never-fires.yaml",
+        "4:15: `schedule`: \"0 0 30 2 *\" never fires: no date matches it (check the day of month against the month)",
+    ),
+    (
         "invalid-url.yaml",
         "3:10: `url`: invalid URL: scheme https:// is not a WebSocket URL (use wss://)",
     ),

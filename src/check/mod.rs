@@ -3,7 +3,7 @@
 //! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here)
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
-//! * [`model`], [`error`]: the vocabulary and the typed failures
+//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`redact`], [`flood`]: the
 //!   plumbing that keeps reads bounded, evidence honest and secrets out
 
@@ -12,6 +12,7 @@ pub mod budget;
 pub mod error;
 pub mod flood;
 pub mod head;
+pub mod local;
 pub mod model;
 pub mod proxy;
 pub mod redact;
@@ -66,7 +67,9 @@ impl CheckReport {
     /// Nagios-style status.
     pub fn status(&self) -> Status {
         let last = self.decisive();
-        if !last.ok() {
+        if last.class == Class::LocalError {
+            Status::Unknown
+        } else if !last.ok() {
             Status::Critical
         } else if !last.warnings.is_empty() {
             Status::Warning

@@ -2,6 +2,7 @@
 //! causes, drawn from real incidents. Pure, so every rule is table-tested.
 
 use crate::check::CheckError;
+use crate::check::local::LocalResource;
 use crate::check::model::{PeerEnd, Phase};
 
 /// Below this, a close after the 101 counts as "at once".
@@ -33,8 +34,27 @@ pub fn hint(err: &CheckError) -> String {
             }
             early_fin_hint(*phase, *peer_end, *ms_after_101, *idle_ms, *while_held)
         }
+        CheckError::Local { resource, .. } => local_hint(*resource),
         CheckError::UnexpectedMessage { .. } => "The endpoint answered, but not what --expect wants: the application returned an error, a different message format or protocol version. Compare the message with the pattern.".into(),
     }
+}
+
+fn local_hint(resource: LocalResource) -> String {
+    let what = match resource {
+        LocalResource::FileDescriptors => {
+            "raise the open-files limit (ulimit -n, LimitNOFILE= in the systemd unit) or lower settings.concurrency; look for a process leaking sockets"
+        }
+        LocalResource::SocketBuffers => {
+            "the kernel has no socket buffers left: too many connections in flight on this host, or net.core memory limits set too low"
+        }
+        LocalResource::Memory => {
+            "the kernel could not allocate memory for the socket: this host is out of memory"
+        }
+        LocalResource::EphemeralPorts => {
+            "every local port for outgoing connections is taken (often by TIME_WAIT sockets): widen net.ipv4.ip_local_port_range or open fewer short connections"
+        }
+    };
+    format!("This is the monitor's own problem, not the endpoint's (its state is unknown): {what}.")
 }
 
 fn connect_hint(failures: &[crate::check::error::AddrFailure], detail: Option<&str>) -> String {

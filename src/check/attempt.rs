@@ -3,7 +3,8 @@
 //! typed error, with the evidence gathered up to that point.
 
 use super::budget::Budget;
-use super::error::{AddrFailure, CheckError, addr_failure};
+use super::error::{AddrFailure, CheckError, addr_failure, errno_name, os_message};
+use super::local::LocalResource;
 use super::model::{Class, CloseInfo, Event, Phase, ResponseHead, Timings, TlsInfo, Warning};
 use super::redact::redact_url;
 use super::resolve::dial_plan;
@@ -386,6 +387,17 @@ async fn connect(
                 return Ok(stream);
             }
             Ok(Err(e)) => {
+                // The socket could not even be made: no other address will fare
+                // better, and the endpoint is not to blame.
+                if let Some(resource) = LocalResource::from_connect_error(&e) {
+                    log.event(Phase::Connect, format!("this host ran out of {resource}"));
+                    return Err(CheckError::Local {
+                        phase: Phase::Connect,
+                        resource,
+                        errno: errno_name(&e),
+                        message: os_message(&e),
+                    });
+                }
                 let failure = addr_failure(addr, &e);
                 log.event(Phase::Connect, failure.to_string());
                 failures.push(failure);

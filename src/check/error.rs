@@ -1,6 +1,7 @@
 //! `CheckError`: why an attempt failed, as a value that carries its evidence.
 //! Each variant maps to exactly one [`Class`]; the phase is part of the value.
 
+use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
 use serde::Serialize;
 use std::fmt;
@@ -125,6 +126,21 @@ pub enum CheckError {
         /// True when the server closed while `--hold` kept the connection open.
         while_held: bool,
     },
+    /// The monitor's host ran out of a resource before the endpoint was reached.
+    #[serde(rename = "local_error")]
+    #[error(
+        "{phase}: this host ran out of {resource} ({errno}: {message}); the endpoint was not reached"
+    )]
+    Local {
+        /// Where it happened.
+        phase: Phase,
+        /// What ran out.
+        resource: LocalResource,
+        /// Symbolic errno, e.g. "EMFILE".
+        errno: String,
+        /// The operating system's text.
+        message: String,
+    },
     /// The first message did not match `--expect`.
     #[serde(rename = "unexpected_message")]
     #[error("message did not match /{expected}/: {received:?}")]
@@ -202,6 +218,7 @@ impl CheckError {
             CheckError::Protocol { .. } | CheckError::ControlFlood { .. } => Class::ProtocolError,
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
+            CheckError::Local { .. } => Class::LocalError,
         }
     }
 
@@ -216,6 +233,7 @@ impl CheckError {
             CheckError::Timeout { phase, .. }
             | CheckError::Protocol { phase, .. }
             | CheckError::ControlFlood { phase, .. }
+            | CheckError::Local { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
     }
@@ -227,6 +245,10 @@ pub fn errno_name(err: &std::io::Error) -> String {
     let by_code = err.raw_os_error().and_then(|code| {
         Some(match code {
             1 => "EPERM",
+            12 => "ENOMEM",
+            23 => "ENFILE",
+            24 => "EMFILE",
+            105 => "ENOBUFS",
             11 => "EAGAIN",
             13 => "EACCES",
             22 => "EINVAL",
@@ -339,6 +361,12 @@ mod tests {
             CheckError::UnexpectedMessage {
                 expected: "e".into(),
                 received: "r".into(),
+            },
+            CheckError::Local {
+                phase: Phase::Connect,
+                resource: LocalResource::FileDescriptors,
+                errno: "EMFILE".into(),
+                message: "Too many open files".into(),
             },
         ]
     }

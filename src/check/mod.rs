@@ -3,7 +3,7 @@
 //! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here)
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
-//! * [`model`], [`error`]: the vocabulary and the typed failures
+//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
 //! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
@@ -15,6 +15,7 @@ pub mod budget;
 pub mod error;
 pub mod flood;
 pub mod head;
+pub mod local;
 pub mod model;
 pub mod percent;
 pub mod proxy;
@@ -72,7 +73,9 @@ impl CheckReport {
     /// Nagios-style status.
     pub fn status(&self) -> Status {
         let last = self.decisive();
-        if !last.ok() {
+        if last.class == Class::LocalError {
+            Status::Unknown
+        } else if !last.ok() {
             Status::Critical
         } else if !last.warnings.is_empty() {
             Status::Warning

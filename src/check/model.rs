@@ -77,11 +77,14 @@ pub enum Class {
     EarlyFin,
     /// `--expect` did not match the first message.
     UnexpectedMessage,
+    /// The monitor's own host ran out of a resource (file descriptors, ports,
+    /// buffers): the endpoint was not reached, so nothing is known about it.
+    LocalError,
 }
 
 impl Class {
     /// Every class, for exhaustive tables (metrics, docs, tests).
-    pub const ALL: [Class; 9] = [
+    pub const ALL: [Class; 10] = [
         Class::Ok,
         Class::DnsError,
         Class::ConnectError,
@@ -91,6 +94,7 @@ impl Class {
         Class::ProtocolError,
         Class::EarlyFin,
         Class::UnexpectedMessage,
+        Class::LocalError,
     ];
 
     /// The snake_case name used in every output format.
@@ -105,6 +109,7 @@ impl Class {
             Class::ProtocolError => "protocol_error",
             Class::EarlyFin => "early_fin",
             Class::UnexpectedMessage => "unexpected_message",
+            Class::LocalError => "local_error",
         }
     }
 }
@@ -125,6 +130,9 @@ pub enum Status {
     Warning,
     /// Failed.
     Critical,
+    /// Nothing known about the endpoint: the monitor itself failed (a
+    /// `local_error`). Worst, as in Nagios: the check could not be made.
+    Unknown,
 }
 
 impl Status {
@@ -134,6 +142,7 @@ impl Status {
             Status::Ok => 0,
             Status::Warning => 1,
             Status::Critical => 2,
+            Status::Unknown => 3,
         }
     }
 
@@ -143,6 +152,7 @@ impl Status {
             Status::Ok => "OK",
             Status::Warning => "WARNING",
             Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
         }
     }
 
@@ -152,6 +162,7 @@ impl Status {
             Status::Ok => "ok",
             Status::Warning => "warning",
             Status::Critical => "critical",
+            Status::Unknown => "unknown",
         }
     }
 }

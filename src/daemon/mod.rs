@@ -8,6 +8,7 @@
 //! * [`retention`]: hourly pruning of results older than `settings.retention`
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
 //! * [`heartbeat`]: where each monitor loop is, so `/healthz` can tell a stuck scheduler
+//! * [`local_fault`]: this host running out of descriptors, ports or buffers (`/readyz`)
 //!
 //! With `settings.listen` (or `--listen`), the HTTP surface of [`crate::serve`]
 //! runs beside them and stops with them.
@@ -15,6 +16,7 @@
 pub mod dispatch;
 pub mod fleet;
 pub mod heartbeat;
+pub mod local_fault;
 pub mod monitor_loop;
 pub mod retention;
 pub mod shared;

@@ -106,8 +106,16 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
         };
         drop(permit);
         drop(in_flight);
-        shared.metrics.observe_run(&monitor.name, &report);
-        record(&shared, &config, monitor, report).await;
+        if let Some(resource) = shared
+            .local_faults
+            .observe(&monitor.name, &report, Utc::now())
+        {
+            // Nothing was learnt about the endpoint: no result, no state change.
+            shared.metrics.observe_local_error(resource);
+        } else {
+            shared.metrics.observe_run(&monitor.name, &report);
+            record(&shared, &config, monitor, report).await;
+        }
         if token.is_cancelled() {
             return;
         }

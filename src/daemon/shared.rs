@@ -4,6 +4,7 @@
 //! Passed as an `Arc`.
 
 use super::heartbeat::Heartbeat;
+use super::local_fault::LocalFaults;
 use crate::alert::channel::AlertChannel;
 use crate::config::Config;
 use crate::serve::metrics::DaemonMetrics;
@@ -28,6 +29,8 @@ pub struct Shared {
     pub metrics: DaemonMetrics,
     /// Where each monitor loop is, for `/healthz`.
     pub heartbeat: Heartbeat,
+    /// Resources this host ran out of, for the log and `/readyz`.
+    pub local_faults: LocalFaults,
     config: RwLock<Arc<Config>>,
 }
 
@@ -47,6 +50,7 @@ impl Shared {
             outbox_ready: Notify::new(),
             metrics: DaemonMetrics::new(),
             heartbeat: Heartbeat::default(),
+            local_faults: LocalFaults::default(),
             config: RwLock::new(Arc::new(config.clone())),
         }
     }

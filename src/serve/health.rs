@@ -3,7 +3,9 @@
 //! * `/healthz`: the daemon is alive and scheduling — 503 when a monitor's
 //!   check is more than [`LATE_ALLOWANCE`] overdue (a stuck loop, or every
 //!   slot taken for that long).
-//! * `/readyz`: the configuration is loaded and the state store answers.
+//! * `/readyz`: the configuration is loaded, the state store answers and this
+//!   host has the descriptors, ports and buffers checks need. Every reason it
+//!   is not ready is listed.
 
 use super::Surface;
 use axum::Json;
@@ -46,12 +48,17 @@ pub async fn healthz(State(s): State<Surface>) -> Response {
 /// `GET /readyz`.
 pub async fn readyz(State(s): State<Surface>) -> Response {
     let monitors = s.shared.config().monitors.len();
-    match s.shared.store.outbox_depth().await {
-        Ok(_) => Json(json!({ "status": "ready", "monitors": monitors })).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not ready", "reason": format!("state store: {e}") })),
-        )
-            .into_response(),
+    let mut reasons = Vec::new();
+    if let Err(e) = s.shared.store.outbox_depth().await {
+        reasons.push(format!("state store: {e}"));
     }
+    reasons.extend(s.shared.local_faults.reasons());
+    if reasons.is_empty() {
+        return Json(json!({ "status": "ready", "monitors": monitors })).into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "not ready", "reason": reasons.join("; "), "reasons": reasons })),
+    )
+        .into_response()
 }

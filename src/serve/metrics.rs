@@ -1,12 +1,14 @@
 //! The daemon's Prometheus metrics: what each monitor's last run showed, the
 //! counters and histograms its runs add up to, and the daemon's own health
-//! (schedule lag, checks in flight, alert deliveries, outbox depth).
+//! (schedule lag, checks in flight, alert deliveries, outbox depth, checks
+//! that could not run for want of a local resource).
 //!
 //! The daemon records into [`DaemonMetrics`] through small hooks (after each
 //! check, around each delivery); `/metrics` encodes it in the OpenMetrics text
-//! format. Labels are limited to `monitor`, `phase`, `class`, `channel` and
-//! `outcome`, so the number of series grows with the config, never with traffic.
+//! format. Labels are limited to `monitor`, `phase`, `class`, `channel`,
+//! `outcome` and `kind`, so the number of series grows with the config, never with traffic.
 
+use crate::check::local::LocalResource;
 use crate::check::{CheckReport, Class, Phase};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -53,6 +55,11 @@ struct DeliveryLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LocalErrorLabels {
+    kind: &'static str,
+}
+
 type GaugeF64 = Gauge<f64, AtomicU64>;
 
 fn check_histogram() -> Histogram {
@@ -76,6 +83,7 @@ pub struct DaemonMetrics {
     in_flight: Gauge,
     deliveries: Family<DeliveryLabels, Counter>,
     outbox_depth: Gauge,
+    local_errors: Family<LocalErrorLabels, Counter>,
     monitors: Mutex<BTreeSet<String>>,
 }
 
@@ -102,6 +110,7 @@ impl DaemonMetrics {
             in_flight: Gauge::default(),
             deliveries: Family::default(),
             outbox_depth: Gauge::default(),
+            local_errors: Family::default(),
             monitors: Mutex::new(BTreeSet::new()),
         };
         let r = &mut m.registry;
@@ -162,7 +171,28 @@ impl DaemonMetrics {
             "Alerts waiting in the outbox (due or waiting for a retry)",
             m.outbox_depth.clone(),
         );
+        r.register(
+            "local_errors",
+            "Checks that could not run because this host ran out of a resource, by kind",
+            m.local_errors.clone(),
+        );
+        // At zero from the start, so increase() sees the first one.
+        for kind in LocalResource::ALL {
+            let _ = m.local_errors.get_or_create(&LocalErrorLabels {
+                kind: kind.as_str(),
+            });
+        }
         m
+    }
+
+    /// Count a check that failed for want of a local resource (it is not a
+    /// result of the monitor: `up` and the failure counters stay as they were).
+    pub fn observe_local_error(&self, resource: LocalResource) {
+        self.local_errors
+            .get_or_create(&LocalErrorLabels {
+                kind: resource.as_str(),
+            })
+            .inc();
     }
 
     /// Record a finished check of `monitor`.

@@ -94,10 +94,30 @@ where
     S: AsRef<OsStr>,
 {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsprobe"));
-    cmd.arg("check")
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+    cmd.arg("check").args(args);
+    output(cmd).await
+}
+
+/// Runs `wsprobe check ARGS…` with at most `max_open_files` file descriptors
+/// (`ulimit -n` in a shell that then execs the binary).
+pub async fn check_with_fd_limit<I, S>(max_open_files: u32, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(r#"ulimit -n "$1" && shift && exec "$@""#)
+        .arg("sh")
+        .arg(max_open_files.to_string())
+        .arg(env!("CARGO_BIN_EXE_wsprobe"))
+        .arg("check")
+        .args(args);
+    output(cmd).await
+}
+
+async fn output(mut cmd: Command) -> Run {
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
     for var in PROXY_VARS {
         cmd.env_remove(var);
     }

@@ -1,0 +1,42 @@
+//! Local resource exhaustion is the monitor's fault, not the endpoint's
+//! (issue 9): `wsprobe check` that cannot create its socket reports
+//! `local_error`, exit 3 (Nagios UNKNOWN), never `connect_error`.
+
+mod check_run;
+mod support;
+
+use check_run::{assert_mentions, check_with_fd_limit, text};
+use support::{Behavior, FaultServer};
+
+/// The binary needs a few descriptors of its own (stdio, the runtime's epoll
+/// and wakers) before it ever makes a socket; the smallest limit it starts
+/// with is the one where the socket is the first thing that does not fit.
+const LIMITS_TO_TRY: std::ops::RangeInclusive<u32> = 3..=64;
+
+#[tokio::test]
+async fn a_check_that_cannot_open_a_socket_is_a_local_error_with_exit_3() {
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let url = server.ws_url("/");
+    for limit in LIMITS_TO_TRY {
+        let run = check_with_fd_limit(limit, ["--format", "json", "--timeout", "2s", &url]).await;
+        if !run.stdout.trim_start().starts_with('{') {
+            continue; // too few descriptors to start at all
+        }
+        let v = run.verdict(3, "local_error", Some("connect"));
+        assert_eq!(text(&v, "/status"), "unknown", "{run}");
+        assert_eq!(text(&v, "/evidence/resource"), "file_descriptors", "{run}");
+        assert_eq!(text(&v, "/evidence/errno"), "EMFILE", "{run}");
+        assert_mentions(&v, "/message", &["this host ran out of file descriptors"]);
+        assert_mentions(&v, "/hint", &["monitor's own problem", "ulimit -n"]);
+        assert!(server.records().is_empty(), "the endpoint was reached");
+
+        let nagios = check_with_fd_limit(limit, ["--format", "nagios", &url]).await;
+        assert_eq!(nagios.code, 3, "{nagios}");
+        assert!(nagios.stdout.starts_with("WSPROBE UNKNOWN"), "{nagios}");
+        return;
+    }
+    panic!(
+        "wsprobe never started with up to {} descriptors",
+        LIMITS_TO_TRY.end()
+    );
+}

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use wsprobe::alert::settings::{
     ChannelConfig, ChannelSettings, EmailSettings, SmtpSecurity, TemplateOverrides, WebhookSettings,
 };
-use wsprobe::alert::{DeliveryError, build_channel};
+use wsprobe::alert::{DeliveryError, DeliveryId, build_channel};
 use wsprobe::check::proxy::ProxySetting;
 use wsprobe::check::{CheckOptions, CheckSpec, run_check};
 use wsprobe::notification::{Notification, NotificationKind};
@@ -133,6 +133,7 @@ fn email(port: u16, username: Option<&str>, password: &str) -> ChannelConfig {
                 "Backup Pager <backup@example.com>".into(),
             ],
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }),
         templates: TemplateOverrides::default(),
     }
@@ -154,8 +155,10 @@ async fn webhook_posts_signed_json_with_the_evidence_and_reports_a_refusal() {
     ))
     .unwrap();
     assert_eq!(channel.name(), "hook");
+    // One delivery, tried twice: both attempts carry its key.
+    let id = DeliveryId::one_off();
 
-    let err = channel.deliver(&n).await.unwrap_err();
+    let err = channel.deliver(&n, &id).await.unwrap_err();
     match &err {
         DeliveryError::HttpStatus { status, body } => {
             assert_eq!(*status, 500);
@@ -172,7 +175,10 @@ async fn webhook_posts_signed_json_with_the_evidence_and_reports_a_refusal() {
         assert!(!text.contains(secret), "{text}");
     }
 
-    channel.deliver(&n).await.expect("the second answer is 200");
+    channel
+        .deliver(&n, &id)
+        .await
+        .expect("the second answer is 200");
 
     let requests = receiver.requests();
     assert_eq!(requests.len(), 2);
@@ -192,12 +198,15 @@ async fn webhook_posts_signed_json_with_the_evidence_and_reports_a_refusal() {
         );
         let ts: i64 = req.header("x-wsprobe-timestamp").unwrap().parse().unwrap();
         assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+        assert_eq!(req.header("idempotency-key"), Some(id.as_str()));
+        assert_eq!(req.header("x-wsprobe-delivery"), Some(id.as_str()));
 
         let raw = String::from_utf8(req.body.clone()).unwrap();
         assert!(!raw.contains(CHECK_TOKEN), "the check's token leaked");
         assert!(!raw.contains(HMAC_SECRET) && !raw.contains(HOOK_HEADER_SECRET));
         let body: Value = serde_json::from_str(&raw).expect("valid JSON");
         assert_eq!(body["kind"], "down");
+        assert_eq!(body["delivery_id"], id.as_str());
         assert_eq!(body["monitor"], "chat-gateway");
         assert_eq!(body["class"], "missing_101");
         assert_eq!(body["phase"], "upgrade");
@@ -223,7 +232,7 @@ async fn a_slack_channel_posts_blocks_from_the_built_in_template() {
         ..TemplateOverrides::default()
     };
     let channel = build_channel(&webhook(receiver.url("/services/T0/B0/X"), templates)).unwrap();
-    channel.deliver(&n).await.unwrap();
+    channel.deliver(&n, &DeliveryId::one_off()).await.unwrap();
     let req = &receiver.requests()[0];
     let body: Value = serde_json::from_slice(&req.body).unwrap();
     assert!(
@@ -246,7 +255,10 @@ async fn an_unreachable_webhook_is_a_delivery_error_that_hides_the_url() {
     let addr = closed_port().await;
     let url = format!("http://{addr}/services/T0/B0/tok-SECRET-IN-PATH");
     let channel = build_channel(&webhook(url, TemplateOverrides::default())).unwrap();
-    let err = channel.deliver(&n).await.unwrap_err();
+    let err = channel
+        .deliver(&n, &DeliveryId::one_off())
+        .await
+        .unwrap_err();
     assert!(matches!(err, DeliveryError::Http { .. }), "{err:?}");
     let text = err.to_string();
     assert!(!text.contains("tok-SECRET-IN-PATH"), "{text}");
@@ -336,11 +348,15 @@ async fn email_arrives_as_text_and_html_with_the_evidence_and_no_secrets() {
         let server = SmtpServer::start(Options {
             mechanisms: mechanisms.clone(),
             credentials: Some(("alice".into(), SMTP_PASSWORD.into())),
+            ..Options::default()
         })
         .await;
         let channel =
             build_channel(&email(server.addr.port(), Some("alice"), SMTP_PASSWORD)).unwrap();
-        channel.deliver(&n).await.expect("delivered");
+        channel
+            .deliver(&n, &DeliveryId::one_off())
+            .await
+            .expect("delivered");
         let received = server.received();
         assert_eq!(received.len(), 1);
         let mail = &received[0];
@@ -362,10 +378,14 @@ async fn a_refused_login_carries_the_smtp_code_and_never_the_password() {
     let server = SmtpServer::start(Options {
         mechanisms: vec!["PLAIN"],
         credentials: Some(("alice".into(), "the-right-one".into())),
+        ..Options::default()
     })
     .await;
     let channel = build_channel(&email(server.addr.port(), Some("alice"), SMTP_PASSWORD)).unwrap();
-    let err = channel.deliver(&n).await.unwrap_err();
+    let err = channel
+        .deliver(&n, &DeliveryId::one_off())
+        .await
+        .unwrap_err();
     match &err {
         DeliveryError::SmtpRejected { code, message, .. } => {
             assert_eq!(*code, 535);
@@ -386,7 +406,10 @@ async fn an_smtp_server_that_is_down_is_a_connection_error() {
     let n = real_notification().await;
     let addr = closed_port().await;
     let channel = build_channel(&email(addr.port(), None, "")).unwrap();
-    let err = channel.deliver(&n).await.unwrap_err();
+    let err = channel
+        .deliver(&n, &DeliveryId::one_off())
+        .await
+        .unwrap_err();
     assert!(matches!(err, DeliveryError::Smtp { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains(&addr.to_string()), "{text}");
@@ -436,7 +459,7 @@ async fn smtp_delivery_to_python_aiosmtpd() {
 
     let channel = build_channel(&email(port, None, "")).unwrap();
     channel
-        .deliver(&n)
+        .deliver(&n, &DeliveryId::one_off())
         .await
         .expect("aiosmtpd accepted the alert");
 

@@ -46,6 +46,7 @@ async fn a_failing_monitor_sends_one_down_by_email_and_webhook_with_its_evidence
     let smtp = SmtpServer::start(Options {
         mechanisms: vec!["PLAIN", "LOGIN"],
         credentials: Some(("alice".into(), SMTP_PASSWORD.into())),
+        ..Options::default()
     })
     .await;
     let hook = Receiver::start(&[]).await;
@@ -323,6 +324,17 @@ channels:
         requests[0].body, requests[1].body,
         "the same alert was retried"
     );
+    let key = requests[0].header("idempotency-key").expect("keyed");
+    assert!(key.starts_with("wsp-"), "{key}");
+    for request in &requests {
+        assert_eq!(
+            request.header("idempotency-key"),
+            Some(key),
+            "same key on the retry"
+        );
+        assert_eq!(request.header("x-wsprobe-delivery"), Some(key));
+    }
+    assert_eq!(bodies(&hook)[0]["delivery_id"], key);
     assert_eq!(kinds(&hook), ["down", "down"]);
     let rows = outbox(&scratch.state());
     assert_eq!(rows.len(), 1, "{rows:?}");

@@ -77,6 +77,19 @@ async fn an_endpoint_that_comes_back_gets_one_down_then_one_recovered_with_the_o
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(kinds(&hook), ["down", "recovered"]);
+    // Two alerts, two deliveries: a receiver deduplicating on the key keeps both.
+    let keys: Vec<String> = hook
+        .requests()
+        .iter()
+        .zip(bodies(&hook))
+        .map(|(request, body)| {
+            let key = request.header("idempotency-key").expect("keyed");
+            assert_eq!(request.header("x-wsprobe-delivery"), Some(key));
+            assert_eq!(body["delivery_id"], key, "the body names the same key");
+            key.to_string()
+        })
+        .collect();
+    assert_ne!(keys[0], keys[1], "{keys:?}");
 }
 
 #[tokio::test]

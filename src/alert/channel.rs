@@ -3,6 +3,7 @@
 //! render with their own [`Renderer`] and deliver; deciding *when* to alert
 //! (thresholds, reminders, the outbox) belongs to `state`.
 
+use super::delivery_id::DeliveryId;
 use super::email::EmailChannel;
 use super::file::FileChannel;
 use super::render::Renderer;
@@ -13,17 +14,44 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A place alerts go: renders a notification with its templates, then sends it.
 pub trait AlertChannel: Send + Sync {
     /// The channel's configured name.
     fn name(&self) -> &str;
 
-    /// Render `n` and deliver it; `Ok` only once the receiver accepted it.
+    /// Render `n` and deliver it, carrying `id` so the receiver can drop a
+    /// repeated delivery; `Ok` only once the receiver accepted it. Every
+    /// network step is bounded by the channel's own `timeout`.
     fn deliver<'a>(
         &'a self,
         n: &'a Notification,
+        id: &'a DeliveryId,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
+
+    /// The longest one delivery can take when every step uses its whole
+    /// timeout; the dispatcher abandons an attempt that outlives it.
+    fn time_limit(&self) -> Duration;
+}
+
+/// Deliver `n` through `channel` under `id`, abandoning the attempt once it
+/// outlives the channel's [`AlertChannel::time_limit`]: each channel bounds
+/// its own steps, and this bound holds even for a step that forgot to.
+pub async fn deliver_within(
+    channel: &dyn AlertChannel,
+    n: &Notification,
+    id: &DeliveryId,
+) -> Result<(), DeliveryError> {
+    let limit = channel.time_limit();
+    match tokio::time::timeout(limit, channel.deliver(n, id)).await {
+        Ok(result) => result,
+        Err(_) => Err(DeliveryError::Timeout {
+            peer: format!("channel {}", channel.name()),
+            step: "the whole delivery",
+            limit,
+        }),
+    }
 }
 
 /// Build the channel `cfg` describes: templates read and tried, addresses and
@@ -137,6 +165,17 @@ pub enum DeliveryError {
         server: String,
         /// What failed, e.g. "Connection error: Connection refused (os error 111)".
         reason: String,
+    },
+    /// A step of the exchange got no answer within the channel's `timeout`.
+    #[error("{peer}: no answer within {} to {step}", humantime::format_duration(*limit))]
+    Timeout {
+        /// Who was silent, e.g. "SMTP server mail.example.com:587" or
+        /// "webhook" (never the URL, which may hold a token).
+        peer: String,
+        /// What was awaited, e.g. "the end of the message".
+        step: &'static str,
+        /// The channel's timeout.
+        limit: Duration,
     },
     /// The webhook answered with a non-2xx status.
     #[error("webhook answered HTTP {status}: {body}")]

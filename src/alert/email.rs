@@ -1,31 +1,32 @@
 //! The email channel: one multipart/alternative message (text and HTML) per
-//! alert, sent over SMTP with lettre. Addresses are parsed and the transport
-//! is built once, when the channel is built.
+//! alert, sent over SMTP ([`super::smtp`], every step under the channel's
+//! timeout). Addresses are parsed and the TLS trust is built once, when the
+//! channel is built.
 
-use super::channel::{AlertChannel, AlertError, DeliveryError, error_chain};
+use super::channel::{AlertChannel, AlertError, DeliveryError};
+use super::delivery_id::DeliveryId;
 use super::render::{ChannelKind, Rendered, Renderer};
-use super::settings::{EmailSettings, SmtpSecurity};
+use super::settings::EmailSettings;
+use super::smtp::SmtpTarget;
 use crate::notification::Notification;
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// Delivers alerts by email.
 pub struct EmailChannel {
     name: String,
     renderer: Renderer,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    smtp: SmtpTarget,
     from: Mailbox,
     to: Vec<Mailbox>,
-    /// "host:port", for errors.
-    server: String,
 }
 
 impl EmailChannel {
-    /// Parse the addresses and build the SMTP transport for `settings`.
+    /// Parse the addresses and resolve the SMTP server for `settings`.
     pub fn new(
         name: &str,
         settings: &EmailSettings,
@@ -44,51 +45,30 @@ impl EmailChannel {
                 reason: "at least one recipient is needed".into(),
             });
         }
-        let smtp_error = |e: lettre::transport::smtp::Error| AlertError::Smtp {
-            host: settings.host.clone(),
-            reason: error_chain(&e),
-        };
-        let builder = match settings.security {
-            SmtpSecurity::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
-                    .map_err(smtp_error)?
-            }
-            SmtpSecurity::Tls => {
-                AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(smtp_error)?
-            }
-            SmtpSecurity::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
-            }
-        };
-        let mut builder = builder.port(settings.port).timeout(Some(settings.timeout));
-        if let Some(user) = &settings.username {
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                settings.password.clone().unwrap_or_default(),
-            ));
-        }
         Ok(EmailChannel {
             name: name.to_string(),
             renderer,
-            transport: builder.build(),
+            smtp: SmtpTarget::new(settings)?,
             from,
             to,
-            server: format!("{}:{}", settings.host, settings.port),
         })
     }
 
-    /// The message for one rendered alert.
-    fn message(&self, n: &Notification, r: &Rendered) -> Result<Message, AlertError> {
+    /// The message for one rendered alert. Its Message-ID is the delivery's
+    /// key, so every retry of one delivery carries the same Message-ID and a
+    /// mail system that saw it once can drop the repeat.
+    fn message(
+        &self,
+        n: &Notification,
+        id: &DeliveryId,
+        r: &Rendered,
+    ) -> Result<Message, AlertError> {
         let domain = self.from.email.domain().to_string();
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(r.subject.clone())
             .date_now()
-            .message_id(Some(format!(
-                "<wsprobe.{}.{:016x}@{domain}>",
-                n.at.timestamp_millis(),
-                rand::random::<u64>()
-            )))
+            .message_id(Some(format!("<wsprobe.{id}@{domain}>")))
             // Mail clients thread the DOWN, reminders and RECOVERED of one incident.
             .references(incident_id(n, &domain));
         for to in &self.to {
@@ -104,23 +84,14 @@ impl EmailChannel {
             })
     }
 
-    async fn send(&self, n: &Notification) -> Result<(), DeliveryError> {
-        let rendered = self.renderer.render(ChannelKind::Email, n)?;
-        let message = self.message(n, &rendered)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match e.status() {
-                Some(code) => DeliveryError::SmtpRejected {
-                    server: self.server.clone(),
-                    code: code.into(),
-                    message: error_chain(&e),
-                },
-                None => DeliveryError::Smtp {
-                    server: self.server.clone(),
-                    reason: error_chain(&e),
-                },
-            }),
-        }
+    async fn send(&self, n: &Notification, id: &DeliveryId) -> Result<(), DeliveryError> {
+        let rendered = self
+            .renderer
+            .render_delivery(ChannelKind::Email, n, Some(id))?;
+        let message = self.message(n, id, &rendered)?;
+        self.smtp
+            .send(message.envelope(), &message.formatted())
+            .await
     }
 }
 
@@ -132,8 +103,13 @@ impl AlertChannel for EmailChannel {
     fn deliver<'a>(
         &'a self,
         n: &'a Notification,
+        id: &'a DeliveryId,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
-        Box::pin(self.send(n))
+        Box::pin(self.send(n, id))
+    }
+
+    fn time_limit(&self) -> Duration {
+        self.smtp.time_limit(self.to.len())
     }
 }
 
@@ -159,9 +135,9 @@ fn incident_id(n: &Notification, domain: &str) -> String {
 mod tests {
     use super::*;
     use crate::alert::sample;
+    use crate::alert::settings::SmtpSecurity;
     use crate::alert::settings::TemplateOverrides;
     use crate::notification::NotificationKind;
-    use std::time::Duration;
 
     fn settings(from: &str, to: &[&str]) -> EmailSettings {
         EmailSettings {
@@ -173,6 +149,7 @@ mod tests {
             from: from.into(),
             to: to.iter().map(|s| s.to_string()).collect(),
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }
     }
 
@@ -209,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn alerts_of_one_incident_share_a_thread_id_and_get_their_own_message_id() {
+    fn alerts_of_one_incident_share_a_thread_id_and_each_delivery_has_its_own_stable_message_id() {
         let ch = build(&settings(
             "wsprobe <alerts@example.com>",
             &["ops@example.com"],
@@ -217,11 +194,20 @@ mod tests {
         .unwrap();
         let down = sample::notification(NotificationKind::Down);
         let recovered = sample::notification(NotificationKind::Recovered);
-        let raw = |n: &Notification| {
+        let at = down.at;
+        let (down_id, recovered_id) = (
+            DeliveryId::for_outbox_row(1, "ops", at),
+            DeliveryId::for_outbox_row(2, "ops", at),
+        );
+        let raw = |n: &Notification, id: &DeliveryId| {
             let r = ch.renderer.render(ChannelKind::Email, n).unwrap();
-            String::from_utf8(ch.message(n, &r).unwrap().formatted()).unwrap()
+            String::from_utf8(ch.message(n, id, &r).unwrap().formatted()).unwrap()
         };
-        let (a, b) = (raw(&down), raw(&recovered));
+        let (a, retry, b) = (
+            raw(&down, &down_id),
+            raw(&down, &down_id),
+            raw(&recovered, &recovered_id),
+        );
         let header = |m: &str, name: &str| {
             m.lines()
                 .find(|l| l.starts_with(name))
@@ -230,6 +216,11 @@ mod tests {
         };
         assert_eq!(header(&a, "References:"), header(&b, "References:"));
         assert!(header(&a, "References:").contains("@example.com>"));
+        assert_eq!(
+            header(&a, "Message-ID:"),
+            format!("Message-ID: <wsprobe.{down_id}@example.com>")
+        );
+        assert_eq!(header(&a, "Message-ID:"), header(&retry, "Message-ID:"));
         assert_ne!(header(&a, "Message-ID:"), header(&b, "Message-ID:"));
         assert!(header(&a, "Date:").len() > 10);
         assert!(a.contains("multipart/alternative"));

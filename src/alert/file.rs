@@ -3,14 +3,20 @@
 //! shippers that tail a file.
 
 use super::channel::{AlertChannel, DeliveryError};
+use super::delivery_id::DeliveryId;
 use super::render::{ChannelKind, Renderer};
 use super::settings::FileSettings;
 use crate::notification::Notification;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
+
+/// Longest one write may take: a local file answers at once, a hung
+/// network mount never does.
+const WRITE_LIMIT: Duration = Duration::from_secs(30);
 
 /// The line written after every alert.
 pub const SEPARATOR: &str =
@@ -36,8 +42,11 @@ impl FileChannel {
         }
     }
 
-    async fn send(&self, n: &Notification) -> Result<(), DeliveryError> {
-        let mut entry = self.renderer.render(ChannelKind::File, n)?.text;
+    async fn send(&self, n: &Notification, id: &DeliveryId) -> Result<(), DeliveryError> {
+        let mut entry = self
+            .renderer
+            .render_delivery(ChannelKind::File, n, Some(id))?
+            .text;
         if !entry.ends_with('\n') {
             entry.push('\n');
         }
@@ -78,8 +87,13 @@ impl AlertChannel for FileChannel {
     fn deliver<'a>(
         &'a self,
         n: &'a Notification,
+        id: &'a DeliveryId,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
-        Box::pin(self.send(n))
+        Box::pin(self.send(n, id))
+    }
+
+    fn time_limit(&self) -> Duration {
+        WRITE_LIMIT
     }
 }
 
@@ -100,12 +114,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alerts.log");
         let ch = channel(path.clone());
-        ch.deliver(&sample::notification(NotificationKind::Down))
-            .await
-            .unwrap();
-        ch.deliver(&sample::notification(NotificationKind::Recovered))
-            .await
-            .unwrap();
+        ch.deliver(
+            &sample::notification(NotificationKind::Down),
+            &sample::delivery_id(),
+        )
+        .await
+        .unwrap();
+        ch.deliver(
+            &sample::notification(NotificationKind::Recovered),
+            &sample::delivery_id(),
+        )
+        .await
+        .unwrap();
         let written = std::fs::read_to_string(&path).unwrap();
         let entries: Vec<&str> = written
             .split(&format!("{SEPARATOR}\n"))
@@ -122,7 +142,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no-such-dir").join("alerts.log");
         let err = channel(path.clone())
-            .deliver(&sample::notification(NotificationKind::Down))
+            .deliver(
+                &sample::notification(NotificationKind::Down),
+                &sample::delivery_id(),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, DeliveryError::Write { .. }), "{err:?}");

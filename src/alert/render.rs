@@ -7,6 +7,7 @@
 //! `.html` roles are HTML-escaped, `.json` roles JSON-encoded, text roles raw.
 
 use super::channel::AlertError;
+use super::delivery_id::DeliveryId;
 use super::sample;
 use super::settings::{ChannelSettings, TemplateOverrides};
 use super::view::{AlertView, one_line, truncate_chars};
@@ -152,9 +153,20 @@ impl Renderer {
         Ok(renderer)
     }
 
-    /// Render the parts `kind` needs for `n`.
+    /// Render the parts `kind` needs for `n`, outside any delivery (previews,
+    /// tests): `delivery_id` is null.
     pub fn render(&self, kind: ChannelKind, n: &Notification) -> Result<Rendered, AlertError> {
-        let view = context(n);
+        self.render_delivery(kind, n, None)
+    }
+
+    /// Render the parts `kind` needs for `n`, delivered under `id`.
+    pub fn render_delivery(
+        &self,
+        kind: ChannelKind,
+        n: &Notification,
+        id: Option<&DeliveryId>,
+    ) -> Result<Rendered, AlertError> {
+        let view = context(n, id);
         let mut out = Rendered::default();
         match kind {
             ChannelKind::Email => {
@@ -218,7 +230,7 @@ impl Renderer {
             NotificationKind::Recovered,
             NotificationKind::Reminder,
         ] {
-            let view = context(&sample::notification(kind));
+            let view = context(&sample::notification(kind), Some(&sample::delivery_id()));
             for part in parts {
                 if self.override_path(part).is_some() {
                     self.part(part, &view)?;
@@ -230,8 +242,10 @@ impl Renderer {
 }
 
 /// The template context of `n`, converted once for all the parts rendered.
-fn context(n: &Notification) -> Value {
-    Value::from(Serde(AlertView::new(n)))
+fn context(n: &Notification, id: Option<&DeliveryId>) -> Value {
+    let mut view = AlertView::new(n);
+    view.delivery_id = id.map(|id| id.to_string());
+    Value::from(Serde(view))
 }
 
 /// The environment every renderer uses: block tags on their own lines leave

@@ -171,6 +171,7 @@ fn the_default_webhook_body_has_the_documented_fields() {
     let mut expected = vec![
         "at",
         "class",
+        "delivery_id",
         "failed_runs",
         "first_seen",
         "hint",
@@ -413,4 +414,18 @@ fn a_class_change_shows_only_on_reminders_that_have_one() {
         "{}",
         r.html
     );
+}
+
+#[test]
+fn the_default_webhook_body_carries_the_delivery_id_and_null_outside_a_delivery() {
+    let n = sample::notification(NotificationKind::Down);
+    let id = crate::alert::DeliveryId::for_outbox_row(42, "hook", n.at);
+    let body = |id| -> Value {
+        let r = builtin()
+            .render_delivery(ChannelKind::Webhook, &n, id)
+            .unwrap();
+        serde_json::from_str(&r.body).unwrap()
+    };
+    assert_eq!(body(Some(&id))["delivery_id"], id.as_str());
+    assert_eq!(body(None)["delivery_id"], Value::Null);
 }

@@ -3,10 +3,20 @@
 //! that fails is reported before the first real alert needs it), by
 //! `wsprobe alert-test`, and by tests.
 
+use super::delivery_id::DeliveryId;
 use crate::check::{Class, Phase};
 use crate::notification::{Notification, NotificationKind};
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
+
+/// The delivery key templates are tried with: a fixed outbox row's.
+pub fn delivery_id() -> DeliveryId {
+    DeliveryId::for_outbox_row(
+        1,
+        "sample",
+        Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap(),
+    )
+}
 
 /// A sample notification of `kind` with two failed attempts of evidence.
 pub fn notification(kind: NotificationKind) -> Notification {

@@ -55,8 +55,12 @@ pub struct EmailSettings {
     pub from: String,
     /// Recipients.
     pub to: Vec<String>,
-    /// Connect and command timeout.
+    /// Bound of every network step: connect, TLS, each command and reply,
+    /// the message.
     pub timeout: Duration,
+    /// PEM roots trusted for the server's certificate besides the system's
+    /// (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for EmailSettings {
@@ -70,6 +74,7 @@ impl std::fmt::Debug for EmailSettings {
             .field("from", &self.from)
             .field("to", &self.to)
             .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }

@@ -74,6 +74,9 @@ pub struct AlertView {
     pub report: Value,
     /// The triggering run as human text.
     pub report_text: String,
+    /// The delivery's idempotency key, the same on every retry of one
+    /// delivery (`wsp-` and hex); null outside a delivery (previews).
+    pub delivery_id: Option<String>,
 }
 
 /// One attempt's evidence.
@@ -139,6 +142,7 @@ impl AlertView {
             attempts,
             report,
             report_text: n.report_text.clone(),
+            delivery_id: None,
         }
     }
 }

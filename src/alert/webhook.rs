@@ -1,8 +1,11 @@
 //! The webhook channel: POST the rendered JSON body, optionally signed with
-//! HMAC-SHA256 so the receiver can tell it came from us. The HTTP client, the
-//! URL and the headers are built once, when the channel is built.
+//! HMAC-SHA256 so the receiver can tell it came from us, with the delivery's
+//! idempotency key in two headers and the body. The HTTP client, the URL and
+//! the headers are built once, when the channel is built; the channel's
+//! `timeout` bounds the whole exchange, connect to the last byte of the answer.
 
 use super::channel::{AlertChannel, AlertError, DeliveryError, error_chain};
+use super::delivery_id::DeliveryId;
 use super::render::{ChannelKind, Renderer};
 use super::settings::WebhookSettings;
 use crate::notification::Notification;
@@ -11,6 +14,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use sha2::Sha256;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// How much of an error response body is kept.
 pub const BODY_SNIPPET_BYTES: usize = 512;
@@ -18,6 +22,10 @@ pub const BODY_SNIPPET_BYTES: usize = 512;
 pub const SIGNATURE_HEADER: &str = "X-Wsprobe-Signature";
 /// When the request was signed, Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "X-Wsprobe-Timestamp";
+/// The delivery's key, under the name payment and chat APIs dedup on.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// The same key under wsprobe's own name.
+pub const DELIVERY_HEADER: &str = "X-Wsprobe-Delivery";
 
 /// Delivers alerts by HTTP POST.
 pub struct WebhookChannel {
@@ -27,6 +35,7 @@ pub struct WebhookChannel {
     url: reqwest::Url,
     headers: HeaderMap,
     secret: Option<String>,
+    timeout: Duration,
 }
 
 impl WebhookChannel {
@@ -62,7 +71,10 @@ impl WebhookChannel {
             headers.insert(header, value);
         }
         let client = reqwest::Client::builder()
+            // The total bound covers connect, TLS, the request, the response
+            // head and the body read; connect gets its own so its failure says so.
             .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
             .user_agent(concat!("wsprobe/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| AlertError::Webhook {
@@ -75,15 +87,21 @@ impl WebhookChannel {
             url,
             headers,
             secret: settings.secret.clone(),
+            timeout: settings.timeout,
         })
     }
 
-    async fn send(&self, n: &Notification) -> Result<(), DeliveryError> {
-        let body = self.renderer.render(ChannelKind::Webhook, n)?.body;
+    async fn send(&self, n: &Notification, id: &DeliveryId) -> Result<(), DeliveryError> {
+        let body = self
+            .renderer
+            .render_delivery(ChannelKind::Webhook, n, Some(id))?
+            .body;
         let mut request = self
             .client
             .post(self.url.clone())
-            .headers(self.headers.clone());
+            .headers(self.headers.clone())
+            .header(IDEMPOTENCY_HEADER, id.as_str())
+            .header(DELIVERY_HEADER, id.as_str());
         if let Some(secret) = &self.secret {
             let timestamp = chrono::Utc::now().timestamp().to_string();
             request = request
@@ -94,10 +112,7 @@ impl WebhookChannel {
             .body(body)
             .send()
             .await
-            .map_err(|e| DeliveryError::Http {
-                // The URL can carry a token (Slack puts it in the path).
-                reason: error_chain(&e.without_url()),
-            })?;
+            .map_err(|e| self.failure(e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -107,6 +122,7 @@ impl WebhookChannel {
         while snippet.len() < BODY_SNIPPET_BYTES {
             match response.chunk().await {
                 Ok(Some(chunk)) => snippet.extend_from_slice(&chunk),
+                // A body cut short still leaves the status to report.
                 Ok(None) | Err(_) => break,
             }
         }
@@ -118,6 +134,29 @@ impl WebhookChannel {
     }
 }
 
+impl WebhookChannel {
+    /// The request failed before a status: a timeout names what was awaited,
+    /// anything else keeps reqwest's reason. Never the URL: it can carry a
+    /// token (Slack puts it in the path).
+    fn failure(&self, e: reqwest::Error) -> DeliveryError {
+        if e.is_timeout() {
+            DeliveryError::Timeout {
+                peer: "webhook".into(),
+                step: if e.is_connect() {
+                    "the connect"
+                } else {
+                    "the request"
+                },
+                limit: self.timeout,
+            }
+        } else {
+            DeliveryError::Http {
+                reason: error_chain(&e.without_url()),
+            }
+        }
+    }
+}
+
 impl AlertChannel for WebhookChannel {
     fn name(&self) -> &str {
         &self.name
@@ -126,8 +165,15 @@ impl AlertChannel for WebhookChannel {
     fn deliver<'a>(
         &'a self,
         n: &'a Notification,
+        id: &'a DeliveryId,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
-        Box::pin(self.send(n))
+        Box::pin(self.send(n, id))
+    }
+
+    fn time_limit(&self) -> Duration {
+        // reqwest enforces `timeout` over the whole exchange; the margin lets
+        // its own, more precise error win the race.
+        self.timeout.saturating_add(Duration::from_secs(1))
     }
 }
 

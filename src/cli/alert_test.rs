@@ -2,7 +2,7 @@
 //! so a new setup can be checked end to end before an incident does it.
 
 use super::EXIT_USAGE;
-use crate::alert::sample;
+use crate::alert::{DeliveryId, deliver_within, sample};
 use crate::config;
 use crate::daemon::build_channels;
 use crate::notification::NotificationKind;
@@ -48,7 +48,7 @@ pub async fn run(args: AlertTestArgs) -> ExitCode {
     };
     let mut note = sample::notification(NotificationKind::Down);
     note.monitor = format!("{} (wsprobe alert test)", note.monitor);
-    match channel.deliver(&note).await {
+    match deliver_within(channel.as_ref(), &note, &DeliveryId::one_off()).await {
         Ok(()) => {
             println!("sample alert delivered through {:?}", args.channel);
             ExitCode::SUCCESS

@@ -117,7 +117,7 @@ fn email(l: &mut Loader, raw: RawEmail) -> Option<(ChannelSettings, TemplateOver
         .filter_map(|t| mailbox(l, "to", t))
         .collect();
     let templates = templates(l, raw.templates.as_ref(), None);
-    let (host, port, security, username, password, timeout) = smtp?;
+    let (host, port, security, username, password, timeout, ca_file) = smtp?;
     let settings = EmailSettings {
         host,
         port,
@@ -127,6 +127,7 @@ fn email(l: &mut Loader, raw: RawEmail) -> Option<(ChannelSettings, TemplateOver
         from: from?,
         to,
         timeout,
+        ca_file,
     };
     (l.error_count() == before).then_some((ChannelSettings::Email(settings), templates))
 }
@@ -138,6 +139,7 @@ type Smtp = (
     Option<String>,
     Option<String>,
     Duration,
+    Option<PathBuf>,
 );
 
 fn smtp(l: &mut Loader, raw: &RawSmtp) -> Option<Smtp> {
@@ -179,6 +181,13 @@ fn smtp(l: &mut Loader, raw: &RawSmtp) -> Option<Smtp> {
         Some(t) => l.positive_duration("timeout", t)?,
         None => DEFAULT_DELIVERY_TIMEOUT,
     };
+    let ca_file = raw
+        .ca_file
+        .as_ref()
+        .and_then(|v| l.readable_file("ca_file", v, "CA file"));
+    if let (Some(v), SmtpSecurity::None) = (&raw.ca_file, security) {
+        l.key_error(v.pos, "ca_file", "needs `security: starttls` or `tls`");
+    }
     Some((
         host?,
         port,
@@ -186,6 +195,7 @@ fn smtp(l: &mut Loader, raw: &RawSmtp) -> Option<Smtp> {
         username.map(|t| t.value),
         password.map(|t| t.value),
         timeout,
+        ca_file,
     ))
 }
 

@@ -151,6 +151,7 @@ pub(crate) struct RawSmtp {
     pub username: Option<At<String>>,
     pub password: Option<At<String>>,
     pub timeout: Option<At<String>>,
+    pub ca_file: Option<At<String>>,
 }
 
 /// `type: email`.

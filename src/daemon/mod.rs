@@ -4,7 +4,7 @@
 //!
 //! * [`shared`]: the application context every task receives (no globals)
 //! * [`monitor_loop`]: one task per monitor: schedule, check, state, outbox
-//! * [`dispatch`]: the outbox loop that delivers alerts with retries
+//! * [`dispatch`]: delivers the outbox with retries, one deliverer per channel
 //! * [`retention`]: hourly pruning of results older than `settings.retention`
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
 //! * [`heartbeat`]: where each monitor loop is, so `/healthz` can tell a stuck scheduler

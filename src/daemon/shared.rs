@@ -104,6 +104,12 @@ impl Shared {
         channels.get(name).cloned()
     }
 
+    /// The names of the configured channels.
+    pub fn channel_names(&self) -> Vec<String> {
+        let channels = self.channels.read().unwrap_or_else(|e| e.into_inner());
+        channels.keys().cloned().collect()
+    }
+
     /// The last known state of a monitor.
     pub fn state(&self, monitor: &str) -> MonitorState {
         let states = self.states.lock().unwrap_or_else(|e| e.into_inner());

@@ -276,9 +276,30 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
+        self.due(None, now, limit).await
+    }
+
+    /// [`Store::due_deliveries`] of one channel only, so each channel's
+    /// deliverer reads its own work and a channel with a long queue never
+    /// hides another channel's alerts behind the limit.
+    pub async fn due_deliveries_for(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.due(Some(channel.to_string()), now, limit).await
+    }
+
+    async fn due(
+        &self,
+        channel: Option<String>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(move |conn| {
-            let raw = rows::due(conn, micros(now), limit)?;
+            let raw = rows::due(conn, micros(now), limit, channel.as_deref())?;
             let mut due = Vec::with_capacity(raw.len());
             for row in raw {
                 match row.decode() {

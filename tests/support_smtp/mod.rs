@@ -1,7 +1,9 @@
 //! A small RFC 5321 server for email tests, on 127.0.0.1:0: EHLO/HELO,
 //! AUTH PLAIN and LOGIN (with or without an initial response), MAIL, RCPT,
 //! DATA (dot-unstuffed), RSET, NOOP, QUIT. It records each accepted message
-//! with its envelope and the credentials it was given.
+//! with its envelope and the credentials it was given, and every message it
+//! was sent (accepted or not) as an attempt. It can misbehave on purpose:
+//! refuse the first messages with 451, or hang after a message's data.
 
 // Each test file uses only part of this fixture.
 #![allow(dead_code)]
@@ -21,6 +23,11 @@ pub struct Options {
     pub mechanisms: Vec<&'static str>,
     /// When set, MAIL needs a successful AUTH with exactly these.
     pub credentials: Option<(String, String)>,
+    /// Answer the first this many messages with 451 after their data.
+    pub refuse_first: usize,
+    /// After a message's final ".", never answer (and keep the connection):
+    /// a server that takes the envelope, says 354 and then hangs.
+    pub silent_after_data: bool,
 }
 
 /// One accepted message.
@@ -38,6 +45,7 @@ pub struct Received {
 pub struct SmtpServer {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    attempts: Arc<Mutex<Vec<Received>>>,
     task: JoinHandle<()>,
 }
 
@@ -71,18 +79,23 @@ impl SmtpServer {
     fn serve_on(listener: TcpListener, options: Options) -> SmtpServer {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let store = received.clone();
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let log = Log {
+            received: received.clone(),
+            attempts: attempts.clone(),
+        };
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (store, options) = (store.clone(), options.clone());
+                let (log, options) = (log.clone(), options.clone());
                 tokio::spawn(async move {
-                    let _ = session(stream, &options, &store).await;
+                    let _ = session(stream, &options, &log).await;
                 });
             }
         });
         SmtpServer {
             addr,
             received,
+            attempts,
             task,
         }
     }
@@ -91,6 +104,18 @@ impl SmtpServer {
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
+
+    /// Every message sent so far, accepted, refused or left unanswered.
+    pub fn attempts(&self) -> Vec<Received> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+/// Where sessions record messages.
+#[derive(Clone)]
+struct Log {
+    received: Arc<Mutex<Vec<Received>>>,
+    attempts: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Drop for SmtpServer {
@@ -127,11 +152,7 @@ fn decode(b64: &str) -> String {
     String::from_utf8_lossy(&B64.decode(b64.trim()).unwrap_or_default()).into_owned()
 }
 
-async fn session(
-    stream: TcpStream,
-    options: &Options,
-    store: &Mutex<Vec<Received>>,
-) -> std::io::Result<()> {
+async fn session(stream: TcpStream, options: &Options, log: &Log) -> std::io::Result<()> {
     let (read, writer) = stream.into_split();
     let mut c = Conn {
         reader: BufReader::new(read),
@@ -246,12 +267,28 @@ async fn session(
                     data.extend_from_slice(unstuffed.as_bytes());
                     data.extend_from_slice(b"\r\n");
                 }
-                store.lock().unwrap().push(Received {
+                let message = Received {
                     auth: auth.clone(),
                     mail_from: mail_from.take().unwrap_or_default(),
                     rcpt_to: std::mem::take(&mut rcpt_to),
                     data,
-                });
+                };
+                let earlier = {
+                    let mut attempts = log.attempts.lock().unwrap();
+                    attempts.push(message.clone());
+                    attempts.len() - 1
+                };
+                if options.silent_after_data {
+                    // Hold the connection open and say nothing, until the
+                    // client gives up.
+                    while c.line().await?.is_some() {}
+                    return Ok(());
+                }
+                if earlier < options.refuse_first {
+                    c.reply("451 4.3.0 Try again later").await?;
+                    continue;
+                }
+                log.received.lock().unwrap().push(message);
                 c.reply("250 2.0.0 Ok: queued").await?;
             }
             "RSET" => {

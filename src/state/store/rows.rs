@@ -116,19 +116,26 @@ impl RawDelivery {
     }
 }
 
-/// Pending rows due at `now`, the oldest per monitor and channel only.
-pub(super) fn due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<RawDelivery>, StoreError> {
+/// Pending rows due at `now`, the oldest per monitor and channel only; of
+/// one channel when `channel` is given.
+pub(super) fn due(
+    conn: &Connection,
+    now: i64,
+    limit: i64,
+    channel: Option<&str>,
+) -> Result<Vec<RawDelivery>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, o.channel, o.notification_json, o.attempts, o.last_error, o.created_at
          FROM outbox o
          WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+           AND (?3 IS NULL OR o.channel = ?3)
            AND NOT EXISTS (SELECT 1 FROM outbox p
                            WHERE p.status = 'pending' AND p.monitor = o.monitor
                              AND p.channel = o.channel AND p.id < o.id)
          ORDER BY o.next_attempt_at, o.id
          LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![now, limit], |row| {
+    let rows = stmt.query_map(params![now, limit, channel], |row| {
         Ok(RawDelivery {
             id: row.get(0)?,
             channel: row.get(1)?,

@@ -529,3 +529,31 @@ async fn runs_that_queue_behind_a_busy_connection_are_all_committed_and_answered
     assert_eq!(monitors_with_results(&store).await.len(), 50);
     assert_eq!(store.load_states().await.expect("states").len(), 50);
 }
+
+#[tokio::test]
+async fn one_channels_due_deliveries_are_not_hidden_behind_another_channels_queue() {
+    let store = Store::open_in_memory().expect("open");
+    for monitor in ["a", "b", "c"] {
+        commit_down(&store, monitor, 10, &["mail"]).await;
+    }
+    commit_down(&store, "d", 20, &["mail", "hook"]).await;
+    // The limit is filled by mail's older rows…
+    let all = store.due_deliveries(t(100), 3).await.expect("due");
+    assert!(all.iter().all(|d| d.channel == "mail"), "{all:?}");
+    // …but hook's own read still finds its row.
+    let hook = store
+        .due_deliveries_for("hook", t(100), 3)
+        .await
+        .expect("due");
+    let got: Vec<_> = hook
+        .iter()
+        .map(|d| (d.channel.as_str(), d.notification.monitor.as_str()))
+        .collect();
+    assert_eq!(got, [("hook", "d")]);
+    let mail = store
+        .due_deliveries_for("mail", t(100), 10)
+        .await
+        .expect("due");
+    assert_eq!(mail.len(), 4);
+    assert!(mail.iter().all(|d| d.channel == "mail"), "{mail:?}");
+}

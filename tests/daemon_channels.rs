@@ -1,0 +1,248 @@
+//! `wsprobe run` with channels that misbehave, end to end on real sockets:
+//! an SMTP server that takes the envelope, answers 354 and then hangs, a
+//! webhook that accepts the connection and never answers, an SMTP server
+//! that refuses the first try. Each channel delivers on its own: the healthy
+//! one's alert arrives while the broken one is still waiting, the broken one
+//! gives up after its own `timeout` and is retried, and every retry of one
+//! delivery carries the same key.
+
+mod daemon_support;
+mod support;
+mod support_http;
+mod support_smtp;
+
+use daemon_support::{Daemon, QUICK, SOON, Scratch, field, outbox};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use support::refused_port;
+use support_http::Receiver;
+use support_smtp::{Options, SmtpServer};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+/// Outbox backoff after a first failed delivery is 5 s; allow for load.
+const AFTER_BACKOFF: Duration = Duration::from_secs(20);
+
+/// One monitor `api` that is down (nothing listens on `target`), alerting
+/// `channels` (YAML of the `channels:` map, each line indented by two).
+fn config(target: SocketAddr, alert: &str, channels: &str) -> String {
+    format!(
+        r#"{QUICK}
+monitors:
+  - {{ name: api, url: "ws://{target}/ws", alert: [{alert}] }}
+channels:
+{channels}"#
+    )
+}
+
+/// Where `message` logs with `channel` sit in the daemon's log, in order.
+fn positions(daemon: &Daemon, message: &str, channel: &str) -> Vec<usize> {
+    daemon
+        .logs()
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l["message"] == message && field(l, "channel") == channel)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// A webhook that accepts connections and reads requests but never
+/// answers; counts the connections.
+async fn silent_webhook() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut sink = [0u8; 4096];
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (addr, connections)
+}
+
+#[tokio::test]
+async fn a_hung_smtp_server_never_delays_the_webhook_and_fails_after_its_own_timeout() {
+    let port = refused_port().await;
+    let smtp = SmtpServer::start(Options {
+        silent_after_data: true,
+        ..Options::default()
+    })
+    .await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    // mail first: the outbox holds its row before the webhook's.
+    scratch.write_config(&config(
+        port,
+        "mail, hook",
+        &format!(
+            r#"  mail:
+    type: email
+    smtp: {{ host: 127.0.0.1, port: {smtp_port}, security: none, timeout: 1s }}
+    from: alerts@example.com
+    to: [oncall@example.com]
+  hook: {{ type: webhook, url: "{hook_url}" }}
+"#,
+            smtp_port = smtp.addr.port(),
+            hook_url = hook.url("/"),
+        ),
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+
+    daemon
+        .wait_log("alert delivered", &[("channel", "hook")], SOON)
+        .await;
+    let failed = daemon
+        .wait_log(
+            "alert delivery failed; will retry",
+            &[("channel", "mail")],
+            SOON,
+        )
+        .await;
+    let error = field(&failed, "error");
+    assert!(
+        error.contains("no answer within 1s to the end of the message"),
+        "the channel's own timeout, naming the silent step: {failed}"
+    );
+    assert_eq!(smtp.attempts().len(), 1, "the server got the message");
+    let (hook_done, mail_failed) = (
+        positions(&daemon, "alert delivered", "hook"),
+        positions(&daemon, "alert delivery failed; will retry", "mail"),
+    );
+    assert!(
+        hook_done[0] < mail_failed[0],
+        "the webhook alert went out while the mail server hung"
+    );
+
+    // The retry policy applies to the timed-out attempt: a second try comes.
+    daemon
+        .until("the email retry", AFTER_BACKOFF, || {
+            (smtp.attempts().len() >= 2).then_some(())
+        })
+        .await;
+    let rows = outbox(&scratch.state());
+    let mail: Vec<_> = rows.iter().filter(|r| r.channel == "mail").collect();
+    assert_eq!(mail.len(), 1, "{rows:?}");
+    assert_eq!(mail[0].status, "pending", "never accepted, still owed");
+    assert!(mail[0].attempts >= 1, "{rows:?}");
+    assert_eq!(hook.requests().len(), 1, "the webhook got its alert once");
+}
+
+#[tokio::test]
+async fn a_webhook_that_never_answers_fails_after_its_timeout_while_another_delivers() {
+    let port = refused_port().await;
+    let (silent, connections) = silent_webhook().await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    scratch.write_config(&config(
+        port,
+        "silent, hook",
+        &format!(
+            r#"  silent: {{ type: webhook, url: "http://{silent}/", timeout: 1s }}
+  hook: {{ type: webhook, url: "{hook_url}" }}
+"#,
+            hook_url = hook.url("/"),
+        ),
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+
+    daemon
+        .wait_log("alert delivered", &[("channel", "hook")], SOON)
+        .await;
+    let failed = daemon
+        .wait_log(
+            "alert delivery failed; will retry",
+            &[("channel", "silent")],
+            SOON,
+        )
+        .await;
+    let error = field(&failed, "error");
+    assert!(
+        error.contains("webhook: no answer within 1s"),
+        "the channel's own timeout: {failed}"
+    );
+    assert!(
+        !error.contains(&silent.to_string()),
+        "no URL in errors: {error}"
+    );
+    assert!(
+        positions(&daemon, "alert delivered", "hook")[0]
+            < positions(&daemon, "alert delivery failed; will retry", "silent")[0]
+    );
+    daemon
+        .until("the webhook retry", AFTER_BACKOFF, || {
+            (connections.load(Ordering::SeqCst) >= 2).then_some(())
+        })
+        .await;
+    assert_eq!(hook.requests().len(), 1);
+}
+
+/// The `Message-ID` header of a raw message.
+fn message_id(data: &[u8]) -> String {
+    String::from_utf8_lossy(data)
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_email_retried_after_a_refusal_keeps_its_message_id() {
+    let port = refused_port().await;
+    let smtp = SmtpServer::start(Options {
+        refuse_first: 1,
+        ..Options::default()
+    })
+    .await;
+    let scratch = Scratch::new();
+    scratch.write_config(&config(
+        port,
+        "mail",
+        &format!(
+            r#"  mail:
+    type: email
+    smtp: {{ host: 127.0.0.1, port: {smtp_port}, security: none, timeout: 2s }}
+    from: alerts@example.com
+    to: [oncall@example.com]
+"#,
+            smtp_port = smtp.addr.port(),
+        ),
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+
+    let failed = daemon
+        .wait_log(
+            "alert delivery failed; will retry",
+            &[("channel", "mail")],
+            SOON,
+        )
+        .await;
+    assert!(field(&failed, "error").contains("451"), "{failed}");
+    let delivered = daemon
+        .wait_log("alert delivered", &[("channel", "mail")], AFTER_BACKOFF)
+        .await;
+    let attempts = smtp.attempts();
+    assert_eq!(attempts.len(), 2, "refused once, accepted once");
+    let ids: Vec<String> = attempts.iter().map(|m| message_id(&m.data)).collect();
+    let key = field(&delivered, "delivery");
+    assert_eq!(
+        ids[0],
+        format!("<wsprobe.{key}@example.com>"),
+        "the Message-ID is the delivery's key"
+    );
+    assert_eq!(ids[0], ids[1], "the retry kept its Message-ID");
+    assert_eq!(smtp.received().len(), 1);
+    let logged: Vec<Value> = daemon.logs_matching("alert delivery failed; will retry", &[]);
+    assert_eq!(
+        field(&logged[0], "delivery"),
+        key,
+        "one key in every log line"
+    );
+}

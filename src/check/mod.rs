@@ -119,7 +119,7 @@ pub async fn run_check_until(spec: &CheckSpec, stop: &CancellationToken) -> Chec
     }
     finalize(
         CheckReport {
-            url: redact::redact_url(&spec.target.url),
+            url: spec.shown_url(),
             pinned_address: None,
             attempts,
         },

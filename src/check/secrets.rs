@@ -152,12 +152,30 @@ impl Secrets {
         self.forms.is_empty()
     }
 
-    /// Replace every known secret in `text` with [`MASK`].
+    /// Replace every known secret in `text` with [`MASK`], and a secret's
+    /// beginning where the text ends: evidence is truncated (a 512-byte body
+    /// snippet, a 123-byte Close reason) and the cut may fall inside a secret.
     pub fn scrub_str(&self, text: &mut String) {
         for form in &self.forms {
             if text.contains(form.as_str()) {
                 *text = text.replace(form.as_str(), MASK);
             }
+        }
+        self.mask_cut_tail(text);
+    }
+
+    fn mask_cut_tail(&self, text: &mut String) {
+        let ellipsis = if text.ends_with('…') { "…" } else { "" };
+        let body_len = text.len() - ellipsis.len();
+        let cut = self.forms.iter().find_map(|form| {
+            let body = &text[..body_len];
+            (MIN_SCRUB_CHARS..form.len())
+                .rev()
+                .filter(|&k| form.is_char_boundary(k))
+                .find(|&k| body.ends_with(&form[..k]))
+        });
+        if let Some(k) = cut {
+            text.replace_range(body_len - k..body_len, MASK);
         }
     }
 }
@@ -219,6 +237,18 @@ mod tests {
         let mut header = Secrets::default();
         header.add_header("Authorization", &format!("Basic {b64}"));
         assert_eq!(scrubbed(&header, "pw is p@ss word"), "pw is ***");
+    }
+
+    #[test]
+    fn a_secret_cut_by_truncation_is_masked_at_the_end_of_the_text() {
+        let mut s = Secrets::default();
+        s.add("tok-0123456789");
+        assert_eq!(
+            scrubbed(&s, "Authorization: tok-0123…"),
+            "Authorization: ***…"
+        );
+        assert_eq!(scrubbed(&s, "reason tok-01"), "reason ***");
+        assert_eq!(scrubbed(&s, "ends with tok"), "ends with tok");
     }
 
     #[test]

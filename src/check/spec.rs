@@ -425,6 +425,15 @@ impl CheckSpec {
         }
     }
 
+    /// The URL fit for evidence: userinfo and credential parameters masked
+    /// by name, and every other secret value (a `${VAR}` in the path)
+    /// scrubbed. Reports, the page and the API all show this.
+    pub fn shown_url(&self) -> String {
+        let mut url = super::redact::redact_url(&self.target.url);
+        self.secrets.scrub_str(&mut url);
+        url
+    }
+
     /// The address the connect phase will use when no DNS is needed.
     pub fn pinned_socket(&self) -> Option<SocketAddr> {
         self.pinned_addr

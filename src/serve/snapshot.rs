@@ -2,7 +2,6 @@
 //! newest failure and the last 7 days of runs — read once per request and
 //! shared by the JSON API and the status page.
 
-use crate::check::redact::redact_url;
 use crate::config::Monitor;
 use crate::daemon::shared::Shared;
 use crate::state::machine::MonitorState;
@@ -17,7 +16,7 @@ pub const HISTORY: Duration = Duration::days(7);
 pub struct Snapshot {
     /// Monitor name.
     pub name: String,
-    /// Its URL, credentials redacted.
+    /// Its URL as the monitor's reports show it (secrets masked).
     pub url: String,
     /// Its schedule, in words.
     pub schedule: String,
@@ -46,7 +45,7 @@ impl Snapshot {
         };
         Ok(Snapshot {
             name: monitor.name.clone(),
-            url: redact_url(&monitor.url),
+            url: monitor.spec.shown_url(),
             schedule: monitor.schedule.describe(),
             state: shared.state(&monitor.name),
             last,

@@ -1,13 +1,17 @@
 //! Shared fixtures for the integration tests: a misbehaving WebSocket server
-//! ([`fault_server`]), the raw frame codec it needs ([`frames`]) and a
-//! throwaway PKI for TLS tests ([`pki`]).
+//! ([`fault_server`]), the raw frame codec it needs ([`frames`]), a
+//! throwaway PKI for TLS tests ([`pki`]) and a server that reflects the
+//! request back ([`reflect_server`]) with the search for leaked secrets in
+//! what it provokes ([`leaks`]).
 //!
 //! Each integration test includes this with `mod support;` and uses only part
 //! of it, hence the `dead_code` allowances in the submodules.
 
 pub mod fault_server;
 pub mod frames;
+pub mod leaks;
 pub mod pki;
+pub mod reflect_server;
 
 // Short paths for the common items; a given test file may use none of them.
 #[allow(unused_imports)]

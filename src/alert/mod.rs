@@ -3,11 +3,13 @@
 //!
 //! * [`channel`]: the [`AlertChannel`] trait, [`build_channel`], the errors
 //! * [`render`]: minijinja templates (built-in from `templates/`, or per-channel files)
+//! * [`budget`]: the fuel and output cap that bound every render
 //! * [`view`]: the values templates see, evidence digested from the report
 //! * [`email`], [`webhook`], [`file`]: one channel each
 //! * [`sample`]: a realistic notification for trying templates
 //! * [`settings`]: validated channel settings, as `config` produces them
 
+pub mod budget;
 pub mod channel;
 pub mod email;
 pub mod file;

@@ -414,3 +414,22 @@ fn a_class_change_shows_only_on_reminders_that_have_one() {
         r.html
     );
 }
+
+#[test]
+fn built_in_templates_use_a_small_part_of_the_render_budget() {
+    let r = builtin();
+    for kind in [
+        NotificationKind::Down,
+        NotificationKind::Recovered,
+        NotificationKind::Reminder,
+    ] {
+        let view = context(&sample::notification(kind));
+        for (name, _) in BUILTIN {
+            let template = r.env.get_template(name).unwrap();
+            let captured = template.render_captured(&view).unwrap();
+            let (used, _) = captured.state().fuel_levels().expect("fuel is on");
+            eprintln!("{name} {kind:?}: {used} fuel");
+            assert!(used * 20 < budget::FUEL, "{name} {kind:?}: {used} fuel");
+        }
+    }
+}

@@ -61,7 +61,9 @@ pub fn build_channel(cfg: &ChannelConfig) -> Result<Arc<dyn AlertChannel>, Alert
         channel: cfg.name.clone(),
         source: Box::new(source),
     };
-    let renderer = Renderer::new(&cfg.templates).map_err(named)?;
+    let renderer = Renderer::new(&cfg.templates)
+        .map_err(named)?
+        .for_channel(&cfg.name);
     let channel: Arc<dyn AlertChannel> = match &cfg.settings {
         ChannelSettings::Email(s) => {
             Arc::new(EmailChannel::new(&cfg.name, s, renderer).map_err(named)?)

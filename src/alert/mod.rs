@@ -4,12 +4,14 @@
 //! * [`channel`]: the [`AlertChannel`] trait, [`build_channel`], the errors
 //! * [`delivery_id`]: the idempotency key every attempt of one delivery carries
 //! * [`render`]: minijinja templates (built-in from `templates/`, or per-channel files)
+//! * [`budget`]: the fuel and output cap that bound every render
 //! * [`view`]: the values templates see, evidence digested from the report
 //! * [`email`], [`webhook`], [`file`]: one channel each; [`smtp`]: the SMTP
 //!   session of the email channel, every step under the channel's timeout
 //! * [`sample`]: a realistic notification for trying templates
 //! * [`settings`]: validated channel settings, as `config` produces them
 
+pub mod budget;
 pub mod channel;
 pub mod delivery_id;
 pub mod email;

@@ -6,6 +6,7 @@
 //! Escaping follows the template's role, not the override's file name:
 //! `.html` roles are HTML-escaped, `.json` roles JSON-encoded, text roles raw.
 
+use super::budget::{self, FUEL};
 use super::channel::AlertError;
 use super::delivery_id::DeliveryId;
 use super::sample;
@@ -117,6 +118,8 @@ impl Part {
 pub struct Renderer {
     env: Environment<'static>,
     overrides: TemplateOverrides,
+    /// The channel's name, added to errors of alerts rendered for it.
+    channel: Option<String>,
 }
 
 impl Renderer {
@@ -148,9 +151,17 @@ impl Renderer {
         let renderer = Renderer {
             env,
             overrides: overrides.clone(),
+            channel: None,
         };
         renderer.try_overrides()?;
         Ok(renderer)
+    }
+
+    /// Name errors of alerts rendered from now on after `channel` (the
+    /// errors of [`Renderer::new`] are named by whoever builds the channel).
+    pub fn for_channel(mut self, channel: &str) -> Renderer {
+        self.channel = Some(channel.to_string());
+        self
     }
 
     /// Render the parts `kind` needs for `n`, outside any delivery (previews,
@@ -159,8 +170,26 @@ impl Renderer {
         self.render_delivery(kind, n, None)
     }
 
-    /// Render the parts `kind` needs for `n`, delivered under `id`.
+    /// Render the parts `kind` needs for `n`, delivered under `id`, each
+    /// within the limits of [`budget`]; an error names the template and, if
+    /// known, the channel.
     pub fn render_delivery(
+        &self,
+        kind: ChannelKind,
+        n: &Notification,
+        id: Option<&DeliveryId>,
+    ) -> Result<Rendered, AlertError> {
+        self.render_parts(kind, n, id)
+            .map_err(|e| match &self.channel {
+                Some(channel) => AlertError::Channel {
+                    channel: channel.clone(),
+                    source: Box::new(e),
+                },
+                None => e,
+            })
+    }
+
+    fn render_parts(
         &self,
         kind: ChannelKind,
         n: &Notification,
@@ -207,9 +236,9 @@ impl Renderer {
                 name: label(),
                 reason: describe(&e),
             })?;
-        let out = template.render(view).map_err(|e| AlertError::Template {
+        let out = budget::render(&template, view).map_err(|e| AlertError::Template {
             name: label(),
-            reason: describe(&e),
+            reason: e.reason(describe),
         })?;
         if part == Part::Body
             && let Err(e) = serde_json::from_str::<serde_json::Value>(&out)
@@ -249,9 +278,11 @@ fn context(n: &Notification, id: Option<&DeliveryId>) -> Value {
 }
 
 /// The environment every renderer uses: block tags on their own lines leave
-/// no blank lines, and two filters the built-in templates need.
+/// no blank lines, two filters the built-in templates need, and the fuel
+/// that bounds every render.
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
     let mut syntax = SyntaxConfig::builder();
     syntax.trim_blocks(true).lstrip_blocks(true);
     env.set_syntax(syntax.build().expect("the default delimiters are valid"));

@@ -429,3 +429,22 @@ fn the_default_webhook_body_carries_the_delivery_id_and_null_outside_a_delivery(
     assert_eq!(body(Some(&id))["delivery_id"], id.as_str());
     assert_eq!(body(None)["delivery_id"], Value::Null);
 }
+
+#[test]
+fn built_in_templates_use_a_small_part_of_the_render_budget() {
+    let r = builtin();
+    for kind in [
+        NotificationKind::Down,
+        NotificationKind::Recovered,
+        NotificationKind::Reminder,
+    ] {
+        let view = context(&sample::notification(kind), None);
+        for (name, _) in BUILTIN {
+            let template = r.env.get_template(name).unwrap();
+            let captured = template.render_captured(&view).unwrap();
+            let (used, _) = captured.state().fuel_levels().expect("fuel is on");
+            eprintln!("{name} {kind:?}: {used} fuel");
+            assert!(used * 20 < budget::FUEL, "{name} {kind:?}: {used} fuel");
+        }
+    }
+}

@@ -132,6 +132,8 @@ impl Scrub for CheckError {
             }
             // Counts and durations only: nothing a peer could have echoed.
             CheckError::ControlFlood { .. } => {}
+            // The operating system's own text: scrubbed all the same, it is free text.
+            CheckError::Local { message, .. } => message.scrub(secrets),
         }
     }
 }

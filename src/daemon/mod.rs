@@ -73,7 +73,8 @@ pub enum DaemonError {
         source: std::io::Error,
     },
     /// A channel could not be set up (bad address, unreadable template…).
-    #[error("channel {name}: {source}")]
+    /// The source already says "channel NAME: …".
+    #[error("{source}")]
     Channel {
         /// Channel name.
         name: String,

@@ -4,6 +4,7 @@
 use crate::check::CheckError;
 use crate::check::local::LocalResource;
 use crate::check::model::{PeerEnd, Phase};
+use crate::check::tls_failure::TlsFailure;
 
 /// Below this, a close after the 101 counts as "at once".
 const AT_ONCE_MS: f64 = 1000.0;
@@ -13,7 +14,7 @@ pub fn hint(err: &CheckError) -> String {
     match err {
         CheckError::Dns { .. } => "The name does not resolve: check the spelling, the DNS record and the resolver this host uses (a new record may not have propagated yet).".into(),
         CheckError::Connect { failures, detail } => connect_hint(failures, detail.as_deref()),
-        CheckError::Tls { reason, .. } => tls_hint(reason),
+        CheckError::Tls { kind, .. } => tls_hint(*kind),
         CheckError::Timeout { phase, waiting_for, bytes_received, .. } => {
             timeout_hint(*phase, waiting_for, *bytes_received)
         }
@@ -80,23 +81,21 @@ fn connect_hint(failures: &[crate::check::error::AddrFailure], detail: Option<&s
     }
 }
 
-fn tls_hint(reason: &str) -> String {
-    let r = reason.to_ascii_lowercase();
-    if r.contains("expired") {
-        "The server certificate has expired: renew it, and check that the renewal job also reloads the server.".into()
-    } else if r.contains("not valid yet") {
-        "The certificate is not valid yet: a clock is wrong on this host or on the CA that issued it.".into()
-    } else if r.contains("wrong host") {
-        "The certificate does not cover this host name: the server presents the wrong certificate (SNI or virtual host mismatch), or the URL uses a name that is not in it.".into()
-    } else if r.contains("unknown authority") {
-        "The chain does not lead to a trusted root: the server may not send its intermediate certificates, or it uses a private CA (pass it with --ca-file).".into()
-    } else if r.contains("did not answer with tls") || r.contains("speaking tls") {
-        "This port does not speak TLS: use ws:// if the service is plain, or check that the port is the TLS listener.".into()
-    } else if r.contains("alert") {
-        "The server refused the handshake: it may require a client certificate (--cert/--key), or there is no TLS version or cipher in common.".into()
-    } else {
-        "The TLS handshake failed; the reason above comes from rustls.".into()
+fn tls_hint(kind: TlsFailure) -> String {
+    match kind {
+        TlsFailure::Expired => "The server certificate has expired: renew it, and check that the renewal job also reloads the server.",
+        TlsFailure::NotValidYet => "The certificate is not valid yet: a clock is wrong on this host or on the CA that issued it.",
+        TlsFailure::WrongHost => "The certificate does not cover this host name: the server presents the wrong certificate (SNI or virtual host mismatch), or the URL uses a name that is not in it.",
+        TlsFailure::UnknownIssuer => "The chain does not lead to a trusted root: the server may not send its intermediate certificates, or it uses a private CA (pass it with --ca-file).",
+        TlsFailure::CaUsedAsServerCertificate => "A self-signed certificate made as a CA is not a server certificate, even in --ca-file: issue the server a leaf certificate from a CA and trust that CA with --ca-file (mkcert or step-ca make both), or use --insecure only to confirm this is the only problem.",
+        TlsFailure::BadCertificate => "The server's certificate was rejected: see the reason above (revoked, wrong key usage, unsupported signature algorithm).",
+        TlsFailure::NotTls => "This port does not speak TLS: use ws:// if the service is plain, or check that the port is the TLS listener.",
+        TlsFailure::Refused => "The server refused the handshake: it may require a client certificate (--cert/--key), or there is no TLS version or cipher in common.",
+        TlsFailure::NoAlpn => "The server offers no HTTP/1.1 over TLS (ALPN): it may serve only HTTP/2 here, which cannot carry this WebSocket upgrade.",
+        TlsFailure::InvalidServerName => "The host in the URL cannot be used as a TLS server name: check the URL.",
+        TlsFailure::Other => "The TLS handshake failed; the reason above comes from rustls.",
     }
+    .into()
 }
 
 fn timeout_hint(phase: Phase, waiting_for: &str, bytes_received: u64) -> String {
@@ -323,6 +322,7 @@ mod tests {
             (refused, "Nothing accepts connections"),
             (
                 CheckError::Tls {
+                    kind: TlsFailure::Expired,
                     reason: "certificate has expired".into(),
                     certificate: None,
                 },
@@ -330,6 +330,7 @@ mod tests {
             ),
             (
                 CheckError::Tls {
+                    kind: TlsFailure::WrongHost,
                     reason: "certificate is not valid for \"x\" (wrong host name)".into(),
                     certificate: None,
                 },
@@ -337,6 +338,7 @@ mod tests {
             ),
             (
                 CheckError::Tls {
+                    kind: TlsFailure::UnknownIssuer,
                     reason: "certificate is signed by an unknown authority".into(),
                     certificate: None,
                 },

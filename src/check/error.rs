@@ -3,6 +3,7 @@
 
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
+use super::tls_failure::TlsFailure;
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub enum CheckError {
     #[serde(rename = "tls_error")]
     #[error("TLS handshake failed: {reason}")]
     Tls {
+        /// What went wrong, decided from rustls' typed error.
+        kind: TlsFailure,
         /// rustls' reason, in words.
         reason: String,
         /// The certificate the server presented, when it got that far.
@@ -315,6 +318,7 @@ mod tests {
                 detail: None,
             },
             CheckError::Tls {
+                kind: TlsFailure::Other,
                 reason: "r".into(),
                 certificate: None,
             },

@@ -26,6 +26,10 @@ pub fn hint(err: &CheckError) -> String {
             h
         }
         CheckError::Protocol { what, .. } => protocol_hint(what),
+        CheckError::MessageTooLarge { limit_bytes, .. } => format!(
+            "The server sent a message larger than wsprobe accepts ({}, --max-message-bytes): a runaway server, or an endpoint that streams bulk data (raise the limit if such messages are expected).",
+            byte_size(*limit_bytes)
+        ),
         CheckError::ControlFlood { limit_per_second, .. } => format!(
             "The server sends pings or pongs in a loop (over {limit_per_second} a second): a heartbeat timer firing without a delay, a bug replaying control frames, or a hostile peer. wsprobe stops answering rather than spend its timeout on them."
         ),
@@ -140,14 +144,24 @@ fn protocol_hint(what: &str) -> String {
         "Something other than an HTTP server answered: a wrong port, another protocol, or a TLS port reached with ws:// (try wss://).".into()
     } else if what.contains("exceeds") {
         "The response head never ended within the size limit: a broken server or a non-HTTP service.".into()
-    } else if what.contains("limit") {
-        "The server sent a message larger than wsprobe accepts (1 MiB): a runaway server, or an endpoint that streams bulk data.".into()
     } else if what.contains("subprotocol") || what.contains("extension") {
         "The server negotiated something the client did not offer; strict clients (browsers) abort such connections.".into()
     } else if what.contains("Upgrade") || what.contains("Connection") || what.contains("HTTP/1.0") {
         "A proxy altered the upgrade response (dropped Upgrade/Connection headers or changed the HTTP version): check how it forwards WebSocket upgrades.".into()
     } else {
         "The server broke the WebSocket protocol: a server bug, or a proxy mangling frames.".into()
+    }
+}
+
+/// A byte count as a person would write it: "1 MiB", "64 KiB", "3000 bytes".
+fn byte_size(n: usize) -> String {
+    const KIB: usize = 1024;
+    if n >= KIB * KIB && n.is_multiple_of(KIB * KIB) {
+        format!("{} MiB", n / (KIB * KIB))
+    } else if n >= KIB && n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -199,6 +213,7 @@ fn early_fin_hint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Class;
     use crate::check::error::AddrFailure;
     use crate::check::model::{CloseFrameInfo, ResponseHead};
 
@@ -391,24 +406,105 @@ mod tests {
         }
     }
 
+    /// A typical failure of `class` and a word its hint must contain; the
+    /// match is exhaustive, so a new class cannot be added without one.
+    fn sample(class: Class) -> Option<(CheckError, &'static str)> {
+        Some(match class {
+            Class::Ok => return None,
+            Class::DnsError => (
+                CheckError::Dns {
+                    host: "x".into(),
+                    reason: "nx".into(),
+                },
+                "resolver",
+            ),
+            Class::ConnectError => (
+                CheckError::Connect {
+                    failures: vec![],
+                    detail: None,
+                },
+                "TCP",
+            ),
+            Class::TlsError => (
+                CheckError::Tls {
+                    kind: TlsFailure::CaUsedAsServerCertificate,
+                    reason: "r".into(),
+                    certificate: None,
+                },
+                "self-signed",
+            ),
+            Class::Timeout => (timeout(Phase::Tls, "the TLS handshake", 0), "TLS handshake"),
+            Class::Missing101 => (
+                CheckError::Missing101 {
+                    response: response("HTTP/1.1", 404),
+                },
+                "path",
+            ),
+            Class::ProtocolError => (
+                CheckError::MessageTooLarge {
+                    phase: Phase::Open,
+                    what: "w".into(),
+                    limit_bytes: 64 * 1024,
+                },
+                "64 KiB",
+            ),
+            Class::EarlyFin => (
+                early(Phase::Open, Some(PeerEnd::Rst), Some(3.0), false),
+                "reset",
+            ),
+            Class::UnexpectedMessage => (
+                CheckError::UnexpectedMessage {
+                    expected: "a".into(),
+                    received: "b".into(),
+                },
+                "--expect",
+            ),
+            Class::LocalError => (
+                CheckError::Local {
+                    phase: Phase::Connect,
+                    resource: LocalResource::EphemeralPorts,
+                    errno: "EADDRNOTAVAIL".into(),
+                    message: "Cannot assign requested address".into(),
+                },
+                "ip_local_port_range",
+            ),
+        })
+    }
+
     #[test]
-    fn every_class_has_a_non_empty_hint() {
-        let errs = [
-            CheckError::Dns {
-                host: "x".into(),
-                reason: "nx".into(),
-            },
-            CheckError::UnexpectedMessage {
-                expected: "a".into(),
-                received: "b".into(),
-            },
-            CheckError::Connect {
-                failures: vec![],
-                detail: None,
-            },
-        ];
-        for e in errs {
-            assert!(hint(&e).len() > 20, "{e:?}");
+    fn every_failure_class_has_its_own_specific_hint() {
+        let mut seen: Vec<(Class, String)> = Vec::new();
+        for class in Class::ALL {
+            let Some((err, word)) = sample(class) else {
+                continue;
+            };
+            assert_eq!(
+                err.class(),
+                class,
+                "the sample for {class} is of another class"
+            );
+            let h = hint(&err);
+            assert!(
+                h.contains(word),
+                "hint for {class} should mention {word:?}: {h}"
+            );
+            if let Some((other, _)) = seen.iter().find(|(_, seen)| *seen == h) {
+                panic!("{class} and {other} share the hint {h:?}");
+            }
+            seen.push((class, h));
+        }
+        assert_eq!(seen.len(), Class::ALL.len() - 1, "every class but ok");
+    }
+
+    #[test]
+    fn every_local_resource_and_tls_failure_kind_has_a_distinct_hint() {
+        let local: Vec<String> = LocalResource::ALL.into_iter().map(local_hint).collect();
+        let tls: Vec<String> = TlsFailure::ALL.into_iter().map(tls_hint).collect();
+        for hints in [local, tls] {
+            for (i, h) in hints.iter().enumerate() {
+                assert!(h.len() > 40, "{h}");
+                assert!(!hints[..i].contains(h), "shared hint {h:?}");
+            }
         }
     }
 }

@@ -91,6 +91,17 @@ pub enum CheckError {
         /// What was wrong.
         what: String,
     },
+    /// The server sent a message or frame over `--max-message-bytes`.
+    #[serde(rename = "protocol_error")]
+    #[error("{phase}: {what}")]
+    MessageTooLarge {
+        /// Where it happened.
+        phase: Phase,
+        /// What was wrong, with tungstenite's account of the size.
+        what: String,
+        /// The limit in force (`--max-message-bytes`).
+        limit_bytes: usize,
+    },
     /// The server sent more control frames than
     /// [`MAX_CONTROL_FRAMES_PER_SECOND`](super::flood::MAX_CONTROL_FRAMES_PER_SECOND):
     /// a protocol error, with the count as evidence.
@@ -218,7 +229,9 @@ impl CheckError {
             CheckError::Tls { .. } => Class::TlsError,
             CheckError::Timeout { .. } => Class::Timeout,
             CheckError::Missing101 { .. } => Class::Missing101,
-            CheckError::Protocol { .. } | CheckError::ControlFlood { .. } => Class::ProtocolError,
+            CheckError::Protocol { .. }
+            | CheckError::MessageTooLarge { .. }
+            | CheckError::ControlFlood { .. } => Class::ProtocolError,
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
             CheckError::Local { .. } => Class::LocalError,
@@ -236,6 +249,7 @@ impl CheckError {
             CheckError::Timeout { phase, .. }
             | CheckError::Protocol { phase, .. }
             | CheckError::ControlFlood { phase, .. }
+            | CheckError::MessageTooLarge { phase, .. }
             | CheckError::Local { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
@@ -342,6 +356,11 @@ mod tests {
             CheckError::Protocol {
                 phase: Phase::Upgrade,
                 what: "w".into(),
+            },
+            CheckError::MessageTooLarge {
+                phase: Phase::Open,
+                what: "w".into(),
+                limit_bytes: 10,
             },
             CheckError::ControlFlood {
                 phase: Phase::Open,

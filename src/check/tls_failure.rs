@@ -34,6 +34,23 @@ pub enum TlsFailure {
     Other,
 }
 
+impl TlsFailure {
+    /// Every kind, for exhaustive tables (tests).
+    pub const ALL: [TlsFailure; 11] = [
+        TlsFailure::Expired,
+        TlsFailure::NotValidYet,
+        TlsFailure::WrongHost,
+        TlsFailure::UnknownIssuer,
+        TlsFailure::CaUsedAsServerCertificate,
+        TlsFailure::BadCertificate,
+        TlsFailure::Refused,
+        TlsFailure::NotTls,
+        TlsFailure::NoAlpn,
+        TlsFailure::InvalidServerName,
+        TlsFailure::Other,
+    ];
+}
+
 /// The kind and the words for a handshake error.
 pub fn describe(err: &std::io::Error, host: &str) -> (TlsFailure, String) {
     let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<E>()) else {

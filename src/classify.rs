@@ -4,6 +4,7 @@
 use crate::check::CheckError;
 use crate::check::local::LocalResource;
 use crate::check::model::{PeerEnd, Phase};
+use crate::check::tls_failure::TlsFailure;
 
 /// Below this, a close after the 101 counts as "at once".
 const AT_ONCE_MS: f64 = 1000.0;
@@ -13,7 +14,7 @@ pub fn hint(err: &CheckError) -> String {
     match err {
         CheckError::Dns { .. } => "The name does not resolve: check the spelling, the DNS record and the resolver this host uses (a new record may not have propagated yet).".into(),
         CheckError::Connect { failures, detail } => connect_hint(failures, detail.as_deref()),
-        CheckError::Tls { reason, .. } => tls_hint(reason),
+        CheckError::Tls { kind, .. } => tls_hint(*kind),
         CheckError::Timeout { phase, waiting_for, bytes_received, .. } => {
             timeout_hint(*phase, waiting_for, *bytes_received)
         }
@@ -25,6 +26,10 @@ pub fn hint(err: &CheckError) -> String {
             h
         }
         CheckError::Protocol { what, .. } => protocol_hint(what),
+        CheckError::MessageTooLarge { limit_bytes, .. } => format!(
+            "The server sent a message larger than wsprobe accepts ({}, --max-message-bytes): a runaway server, or an endpoint that streams bulk data (raise the limit if such messages are expected).",
+            byte_size(*limit_bytes)
+        ),
         CheckError::ControlFlood { limit_per_second, .. } => format!(
             "The server sends pings or pongs in a loop (over {limit_per_second} a second): a heartbeat timer firing without a delay, a bug replaying control frames, or a hostile peer. wsprobe stops answering rather than spend its timeout on them."
         ),
@@ -80,23 +85,21 @@ fn connect_hint(failures: &[crate::check::error::AddrFailure], detail: Option<&s
     }
 }
 
-fn tls_hint(reason: &str) -> String {
-    let r = reason.to_ascii_lowercase();
-    if r.contains("expired") {
-        "The server certificate has expired: renew it, and check that the renewal job also reloads the server.".into()
-    } else if r.contains("not valid yet") {
-        "The certificate is not valid yet: a clock is wrong on this host or on the CA that issued it.".into()
-    } else if r.contains("wrong host") {
-        "The certificate does not cover this host name: the server presents the wrong certificate (SNI or virtual host mismatch), or the URL uses a name that is not in it.".into()
-    } else if r.contains("unknown authority") {
-        "The chain does not lead to a trusted root: the server may not send its intermediate certificates, or it uses a private CA (pass it with --ca-file).".into()
-    } else if r.contains("did not answer with tls") || r.contains("speaking tls") {
-        "This port does not speak TLS: use ws:// if the service is plain, or check that the port is the TLS listener.".into()
-    } else if r.contains("alert") {
-        "The server refused the handshake: it may require a client certificate (--cert/--key), or there is no TLS version or cipher in common.".into()
-    } else {
-        "The TLS handshake failed; the reason above comes from rustls.".into()
+fn tls_hint(kind: TlsFailure) -> String {
+    match kind {
+        TlsFailure::Expired => "The server certificate has expired: renew it, and check that the renewal job also reloads the server.",
+        TlsFailure::NotValidYet => "The certificate is not valid yet: a clock is wrong on this host or on the CA that issued it.",
+        TlsFailure::WrongHost => "The certificate does not cover this host name: the server presents the wrong certificate (SNI or virtual host mismatch), or the URL uses a name that is not in it.",
+        TlsFailure::UnknownIssuer => "The chain does not lead to a trusted root: the server may not send its intermediate certificates, or it uses a private CA (pass it with --ca-file).",
+        TlsFailure::CaUsedAsServerCertificate => "A self-signed certificate made as a CA is not a server certificate, even in --ca-file: issue the server a leaf certificate from a CA and trust that CA with --ca-file (mkcert or step-ca make both), or use --insecure only to confirm this is the only problem.",
+        TlsFailure::BadCertificate => "The server's certificate was rejected: see the reason above (revoked, wrong key usage, unsupported signature algorithm).",
+        TlsFailure::NotTls => "This port does not speak TLS: use ws:// if the service is plain, or check that the port is the TLS listener.",
+        TlsFailure::Refused => "The server refused the handshake: it may require a client certificate (--cert/--key), or there is no TLS version or cipher in common.",
+        TlsFailure::NoAlpn => "The server offers no HTTP/1.1 over TLS (ALPN): it may serve only HTTP/2 here, which cannot carry this WebSocket upgrade.",
+        TlsFailure::InvalidServerName => "The host in the URL cannot be used as a TLS server name: check the URL.",
+        TlsFailure::Other => "The TLS handshake failed; the reason above comes from rustls.",
     }
+    .into()
 }
 
 fn timeout_hint(phase: Phase, waiting_for: &str, bytes_received: u64) -> String {
@@ -141,14 +144,24 @@ fn protocol_hint(what: &str) -> String {
         "Something other than an HTTP server answered: a wrong port, another protocol, or a TLS port reached with ws:// (try wss://).".into()
     } else if what.contains("exceeds") {
         "The response head never ended within the size limit: a broken server or a non-HTTP service.".into()
-    } else if what.contains("limit") {
-        "The server sent a message larger than wsprobe accepts (1 MiB): a runaway server, or an endpoint that streams bulk data.".into()
     } else if what.contains("subprotocol") || what.contains("extension") {
         "The server negotiated something the client did not offer; strict clients (browsers) abort such connections.".into()
     } else if what.contains("Upgrade") || what.contains("Connection") || what.contains("HTTP/1.0") {
         "A proxy altered the upgrade response (dropped Upgrade/Connection headers or changed the HTTP version): check how it forwards WebSocket upgrades.".into()
     } else {
         "The server broke the WebSocket protocol: a server bug, or a proxy mangling frames.".into()
+    }
+}
+
+/// A byte count as a person would write it: "1 MiB", "64 KiB", "3000 bytes".
+fn byte_size(n: usize) -> String {
+    const KIB: usize = 1024;
+    if n >= KIB * KIB && n.is_multiple_of(KIB * KIB) {
+        format!("{} MiB", n / (KIB * KIB))
+    } else if n >= KIB && n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -200,6 +213,7 @@ fn early_fin_hint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Class;
     use crate::check::error::AddrFailure;
     use crate::check::model::{CloseFrameInfo, ResponseHead};
 
@@ -323,6 +337,7 @@ mod tests {
             (refused, "Nothing accepts connections"),
             (
                 CheckError::Tls {
+                    kind: TlsFailure::Expired,
                     reason: "certificate has expired".into(),
                     certificate: None,
                 },
@@ -330,6 +345,7 @@ mod tests {
             ),
             (
                 CheckError::Tls {
+                    kind: TlsFailure::WrongHost,
                     reason: "certificate is not valid for \"x\" (wrong host name)".into(),
                     certificate: None,
                 },
@@ -337,6 +353,7 @@ mod tests {
             ),
             (
                 CheckError::Tls {
+                    kind: TlsFailure::UnknownIssuer,
                     reason: "certificate is signed by an unknown authority".into(),
                     certificate: None,
                 },
@@ -389,24 +406,105 @@ mod tests {
         }
     }
 
+    /// A typical failure of `class` and a word its hint must contain; the
+    /// match is exhaustive, so a new class cannot be added without one.
+    fn sample(class: Class) -> Option<(CheckError, &'static str)> {
+        Some(match class {
+            Class::Ok => return None,
+            Class::DnsError => (
+                CheckError::Dns {
+                    host: "x".into(),
+                    reason: "nx".into(),
+                },
+                "resolver",
+            ),
+            Class::ConnectError => (
+                CheckError::Connect {
+                    failures: vec![],
+                    detail: None,
+                },
+                "TCP",
+            ),
+            Class::TlsError => (
+                CheckError::Tls {
+                    kind: TlsFailure::CaUsedAsServerCertificate,
+                    reason: "r".into(),
+                    certificate: None,
+                },
+                "self-signed",
+            ),
+            Class::Timeout => (timeout(Phase::Tls, "the TLS handshake", 0), "TLS handshake"),
+            Class::Missing101 => (
+                CheckError::Missing101 {
+                    response: response("HTTP/1.1", 404),
+                },
+                "path",
+            ),
+            Class::ProtocolError => (
+                CheckError::MessageTooLarge {
+                    phase: Phase::Open,
+                    what: "w".into(),
+                    limit_bytes: 64 * 1024,
+                },
+                "64 KiB",
+            ),
+            Class::EarlyFin => (
+                early(Phase::Open, Some(PeerEnd::Rst), Some(3.0), false),
+                "reset",
+            ),
+            Class::UnexpectedMessage => (
+                CheckError::UnexpectedMessage {
+                    expected: "a".into(),
+                    received: "b".into(),
+                },
+                "--expect",
+            ),
+            Class::LocalError => (
+                CheckError::Local {
+                    phase: Phase::Connect,
+                    resource: LocalResource::EphemeralPorts,
+                    errno: "EADDRNOTAVAIL".into(),
+                    message: "Cannot assign requested address".into(),
+                },
+                "ip_local_port_range",
+            ),
+        })
+    }
+
     #[test]
-    fn every_class_has_a_non_empty_hint() {
-        let errs = [
-            CheckError::Dns {
-                host: "x".into(),
-                reason: "nx".into(),
-            },
-            CheckError::UnexpectedMessage {
-                expected: "a".into(),
-                received: "b".into(),
-            },
-            CheckError::Connect {
-                failures: vec![],
-                detail: None,
-            },
-        ];
-        for e in errs {
-            assert!(hint(&e).len() > 20, "{e:?}");
+    fn every_failure_class_has_its_own_specific_hint() {
+        let mut seen: Vec<(Class, String)> = Vec::new();
+        for class in Class::ALL {
+            let Some((err, word)) = sample(class) else {
+                continue;
+            };
+            assert_eq!(
+                err.class(),
+                class,
+                "the sample for {class} is of another class"
+            );
+            let h = hint(&err);
+            assert!(
+                h.contains(word),
+                "hint for {class} should mention {word:?}: {h}"
+            );
+            if let Some((other, _)) = seen.iter().find(|(_, seen)| *seen == h) {
+                panic!("{class} and {other} share the hint {h:?}");
+            }
+            seen.push((class, h));
+        }
+        assert_eq!(seen.len(), Class::ALL.len() - 1, "every class but ok");
+    }
+
+    #[test]
+    fn every_local_resource_and_tls_failure_kind_has_a_distinct_hint() {
+        let local: Vec<String> = LocalResource::ALL.into_iter().map(local_hint).collect();
+        let tls: Vec<String> = TlsFailure::ALL.into_iter().map(tls_hint).collect();
+        for hints in [local, tls] {
+            for (i, h) in hints.iter().enumerate() {
+                assert!(h.len() > 40, "{h}");
+                assert!(!hints[..i].contains(h), "shared hint {h:?}");
+            }
         }
     }
 }

@@ -527,7 +527,33 @@ async fn a_message_over_the_size_limit_is_a_protocol_error_naming_the_limit() {
 
     let v = run.verdict(2, "protocol_error", Some("open"));
     assert_mentions(&v, "/evidence/what", &["1048576 byte limit"]);
-    assert_mentions(&v, "/hint", &["larger than wsprobe accepts"]);
+    assert_mentions(&v, "/hint", &["larger than wsprobe accepts (1 MiB"]);
     // Refused on the frame header, not after buffering 2 MiB.
     assert!(num(&v, "/bytes_received") < f64::from(2u32 << 20), "{v:#}");
+}
+
+#[tokio::test]
+async fn the_size_limit_in_the_hint_is_the_one_given_with_max_message_bytes() {
+    let server = FaultServer::start(Behavior::OversizedMessage(64 * 1024)).await;
+    let run = check([
+        "--format",
+        "json",
+        "--timeout",
+        "2s",
+        "--no-ping",
+        "--max-message-bytes",
+        "3000",
+        "--send",
+        "bulk please",
+        "--expect",
+        ".",
+        &server.ws_url("/"),
+    ])
+    .await;
+
+    let v = run.verdict(2, "protocol_error", Some("open"));
+    assert_eq!(num(&v, "/evidence/limit_bytes"), 3000.0, "{v:#}");
+    assert_mentions(&v, "/evidence/what", &["3000 byte limit"]);
+    assert_mentions(&v, "/hint", &["larger than wsprobe accepts (3000 bytes"]);
+    assert!(!text(&v, "/hint").contains("MiB"), "{v:#}");
 }

@@ -215,14 +215,34 @@ async fn mutual_tls_passes_with_a_client_certificate_and_fails_without_one() {
 }
 
 #[tokio::test]
+async fn a_self_signed_ca_certificate_given_with_ca_file_is_explained_not_dumped() {
+    let identity = support::pki::self_signed_ca_server(&[HOST]);
+    let dir = TempDir::new().expect("temp dir");
+    let ca_file = dir.path().join("self-signed.pem");
+    std::fs::write(&ca_file, &identity.cert_chain_pem).expect("write the certificate");
+    let server = FaultServer::start_tls(Behavior::Healthy, identity).await;
+    let run = check_wss(&server, Some(&ca_file), &[]).await;
+
+    let v = run.verdict(2, "tls_error", Some("tls"));
+    assert_eq!(text(&v, "/evidence/kind"), "ca_used_as_server_certificate");
+    assert_mentions(&v, "/message", &["is a CA certificate", "self-signed"]);
+    assert!(!text(&v, "/message").contains("OtherError"), "{v:#}");
+    assert_mentions(
+        &v,
+        "/hint",
+        &["not a server certificate", "--insecure only to confirm"],
+    );
+}
+
+#[tokio::test]
 async fn insecure_accepts_an_untrusted_certificate_but_says_so_loudly() {
     let pki = Pki::new();
     let server = FaultServer::start_tls(Behavior::Healthy, pki.server(Validity::Current)).await;
     let run = check_wss(&server, None, &["--insecure"]).await;
 
-    let v = run.json();
-    assert!(matches!(run.code, 0 | 1), "{run}");
-    assert_eq!(text(&v, "/class"), "ok");
+    // A check that proves nothing about the certificate is never plain OK.
+    let v = run.verdict(1, "ok", None);
+    assert_eq!(text(&v, "/status"), "warning");
     assert!(flag(&v, "/tls/verification_disabled"), "{v:#}");
     assert!(
         v["warnings"]

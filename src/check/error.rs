@@ -3,6 +3,7 @@
 
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
+use super::tls_failure::TlsFailure;
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub enum CheckError {
     #[serde(rename = "tls_error")]
     #[error("TLS handshake failed: {reason}")]
     Tls {
+        /// What went wrong, decided from rustls' typed error.
+        kind: TlsFailure,
         /// rustls' reason, in words.
         reason: String,
         /// The certificate the server presented, when it got that far.
@@ -87,6 +90,17 @@ pub enum CheckError {
         phase: Phase,
         /// What was wrong.
         what: String,
+    },
+    /// The server sent a message or frame over `--max-message-bytes`.
+    #[serde(rename = "protocol_error")]
+    #[error("{phase}: {what}")]
+    MessageTooLarge {
+        /// Where it happened.
+        phase: Phase,
+        /// What was wrong, with tungstenite's account of the size.
+        what: String,
+        /// The limit in force (`--max-message-bytes`).
+        limit_bytes: usize,
     },
     /// The server sent more control frames than
     /// [`MAX_CONTROL_FRAMES_PER_SECOND`](super::flood::MAX_CONTROL_FRAMES_PER_SECOND):
@@ -215,7 +229,9 @@ impl CheckError {
             CheckError::Tls { .. } => Class::TlsError,
             CheckError::Timeout { .. } => Class::Timeout,
             CheckError::Missing101 { .. } => Class::Missing101,
-            CheckError::Protocol { .. } | CheckError::ControlFlood { .. } => Class::ProtocolError,
+            CheckError::Protocol { .. }
+            | CheckError::MessageTooLarge { .. }
+            | CheckError::ControlFlood { .. } => Class::ProtocolError,
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
             CheckError::Local { .. } => Class::LocalError,
@@ -233,6 +249,7 @@ impl CheckError {
             CheckError::Timeout { phase, .. }
             | CheckError::Protocol { phase, .. }
             | CheckError::ControlFlood { phase, .. }
+            | CheckError::MessageTooLarge { phase, .. }
             | CheckError::Local { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
@@ -315,6 +332,7 @@ mod tests {
                 detail: None,
             },
             CheckError::Tls {
+                kind: TlsFailure::Other,
                 reason: "r".into(),
                 certificate: None,
             },
@@ -338,6 +356,11 @@ mod tests {
             CheckError::Protocol {
                 phase: Phase::Upgrade,
                 what: "w".into(),
+            },
+            CheckError::MessageTooLarge {
+                phase: Phase::Open,
+                what: "w".into(),
+                limit_bytes: 10,
             },
             CheckError::ControlFlood {
                 phase: Phase::Open,

@@ -3,6 +3,7 @@
 //! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here)
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
+//!   ([`tls_failure`]: the typed reasons a handshake fails)
 //! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
@@ -28,6 +29,7 @@ pub mod spec;
 pub mod stream;
 pub mod timeline;
 pub mod tls;
+pub mod tls_failure;
 pub mod upgrade;
 
 pub use attempt::{AttemptReport, run_attempt};

@@ -137,10 +137,16 @@ impl<'a> Session<'a> {
     /// The stream ended or broke: decide between early_fin and protocol_error.
     fn ended(&mut self, phase: Phase, err: Option<WsError>, while_held: bool) -> CheckError {
         let what = match err {
-            Some(WsError::Capacity(e)) => Some(format!(
-                "server sent a message over the {} byte limit ({e})",
-                self.spec.max_message_bytes
-            )),
+            Some(WsError::Capacity(e)) => {
+                return CheckError::MessageTooLarge {
+                    phase,
+                    what: format!(
+                        "server sent a message over the {} byte limit ({e})",
+                        self.spec.max_message_bytes
+                    ),
+                    limit_bytes: self.spec.max_message_bytes,
+                };
+            }
             Some(WsError::Protocol(
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
             )) => None,

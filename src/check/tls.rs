@@ -5,6 +5,7 @@
 use super::error::CheckError;
 use super::model::{CertInfo, TlsInfo};
 use super::spec::SpecError;
+use super::tls_failure::{TlsFailure, describe};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -175,6 +176,7 @@ impl TlsSetup {
             .dangerous()
             .set_certificate_verifier(recorder.clone());
         let name = ServerName::try_from(host.to_string()).map_err(|e| CheckError::Tls {
+            kind: TlsFailure::InvalidServerName,
             reason: format!("{host:?} is not a valid TLS server name: {e}"),
             certificate: None,
         })?;
@@ -192,10 +194,14 @@ impl TlsSetup {
                     .map(|c| format!("{:?}", c.suite()));
                 Ok(stream)
             }
-            Err(err) => Err(CheckError::Tls {
-                reason: describe_tls_error(&err, host),
-                certificate: info.certificate.clone(),
-            }),
+            Err(err) => {
+                let (kind, reason) = describe(&err, host);
+                Err(CheckError::Tls {
+                    kind,
+                    reason,
+                    certificate: info.certificate.clone(),
+                })
+            }
         }
     }
 }
@@ -213,46 +219,9 @@ fn version_name(v: rustls::ProtocolVersion) -> &'static str {
 /// checks a client certificate only after the client considers the handshake
 /// done, so a refused (or missing) client certificate arrives as an alert on
 /// the first read of the upgrade response.
-pub fn late_handshake_failure(err: &std::io::Error, host: &str) -> Option<String> {
+pub fn late_handshake_failure(err: &std::io::Error, host: &str) -> Option<(TlsFailure, String)> {
     err.get_ref()?.downcast_ref::<rustls::Error>()?;
-    Some(describe_tls_error(err, host))
-}
-
-/// Turn a handshake error into words an engineer can act on.
-fn describe_tls_error(err: &std::io::Error, host: &str) -> String {
-    use rustls::{CertificateError as C, Error as E};
-    let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<E>()) else {
-        return match err.kind() {
-            std::io::ErrorKind::UnexpectedEof => {
-                "the server closed the connection during the handshake (is this port speaking TLS?)"
-                    .to_string()
-            }
-            _ => super::error::os_message(err),
-        };
-    };
-    match tls {
-        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
-            "certificate has expired".to_string()
-        }
-        E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
-            "certificate is not valid yet (check the clocks)".to_string()
-        }
-        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
-            format!("certificate is not valid for {host:?} (wrong host name)")
-        }
-        E::InvalidCertificate(C::UnknownIssuer) => {
-            "certificate is signed by an unknown authority (not in the trusted roots; use --ca-file for a private CA)"
-                .to_string()
-        }
-        E::InvalidCertificate(other) => format!("invalid certificate: {other:?}"),
-        E::AlertReceived(alert) => format!("the server refused the handshake with alert {alert:?}"),
-        E::InvalidMessage(_) => {
-            "the server did not answer with TLS (plain HTTP or another protocol on this port?)"
-                .to_string()
-        }
-        E::NoApplicationProtocol => "no common ALPN protocol (server does not offer http/1.1)".to_string(),
-        other => other.to_string(),
-    }
+    Some(describe(err, host))
 }
 
 /// Parse the certificate fields worth reporting; `None` for unparsable DER.

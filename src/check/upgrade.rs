@@ -215,11 +215,12 @@ fn closed_before_answer(io: &Tap, err: Option<std::io::Error>, spec: &CheckSpec)
     // A TLS alert here means the server refused the session it had just
     // accepted (TLS 1.3 client certificate checks): a TLS failure, not a
     // protocol one. The caller adds the certificate seen in the handshake.
-    if let Some(reason) = err
+    if let Some((kind, reason)) = err
         .as_ref()
         .and_then(|e| super::tls::late_handshake_failure(e, &spec.target.host))
     {
         return CheckError::Tls {
+            kind,
             reason,
             certificate: None,
         };

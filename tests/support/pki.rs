@@ -121,6 +121,23 @@ impl TestCa {
     }
 }
 
+/// A self-signed certificate for `hosts` that is also a CA (basicConstraints
+/// CA:TRUE), as `openssl req -x509` makes by default; its PEM is both the
+/// server's chain and what a user would pass with `--ca-file`.
+pub fn self_signed_ca_server(hosts: &[&str]) -> ServerIdentity {
+    let key = KeyPair::generate().expect("generate key");
+    let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+    let mut params = CertificateParams::new(names).expect("server SANs");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    set_validity(&mut params, -1, 89);
+    let cert = params.self_signed(&key).expect("self-sign");
+    ServerIdentity {
+        cert_chain_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        client_ca_pem: None,
+    }
+}
+
 /// Sets `not_before`/`not_after` to now plus the given (possibly negative)
 /// numbers of days.
 ///

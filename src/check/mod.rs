@@ -1,6 +1,7 @@
 //! The check engine: one WebSocket endpoint, checked phase by phase, with retries.
 //!
-//! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here)
+//! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here);
+//!   [`target`]: the URL → host, port, request target and credentials
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
 //! * [`model`], [`error`]: the vocabulary and the typed failures
@@ -24,6 +25,7 @@ pub mod secrets;
 pub mod session;
 pub mod spec;
 pub mod stream;
+pub mod target;
 pub mod timeline;
 pub mod tls;
 pub mod upgrade;

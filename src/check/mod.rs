@@ -1,6 +1,7 @@
 //! The check engine: one WebSocket endpoint, checked phase by phase, with retries.
 //!
-//! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here)
+//! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here);
+//!   [`target`]: the URL → host, port, request target and credentials
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
 //!   ([`tls_failure`]: the typed reasons a handshake fails)
@@ -27,6 +28,7 @@ pub mod secrets;
 pub mod session;
 pub mod spec;
 pub mod stream;
+pub mod target;
 pub mod timeline;
 pub mod tls;
 pub mod tls_failure;

@@ -277,6 +277,21 @@ mod tests {
     }
 
     #[test]
+    fn variables_expanded_into_what_a_check_sends_are_its_secrets_and_no_others() {
+        let yaml = "defaults: { headers: { X-Trace: '${TRACE}' } }\n\
+            monitors:\n  - { name: m, url: 'ws://h/${PATH_PART}/ws', send: 'hi ${MSG}', alert: [hook] }\n\
+            channels: { hook: { type: webhook, url: 'http://127.0.0.1:9/${HOOK_PATH}' } }\n";
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        let config = load_str(yaml, Path::new("m.yaml"), &env).unwrap_or_else(|e| panic!("{e}"));
+        let secrets = &config.monitors[0].spec.secrets;
+        let mut text =
+            "value-of-TRACE value-of-PATH_PART value-of-MSG value-of-HOOK_PATH".to_string();
+        secrets.scrub_str(&mut text);
+        assert_eq!(text, "*** *** *** value-of-HOOK_PATH");
+        assert_eq!(config.monitors[0].spec.shown_url(), "ws://h/***/ws");
+    }
+
+    #[test]
     fn a_monitor_key_beats_defaults_which_beat_built_ins() {
         let s = Duration::from_secs;
         // (defaults, monitor, expected timeout, retries, schedule, failure threshold, alert)

@@ -4,15 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 
 /// A path segment with everything but unreserved characters percent-encoded.
 pub(super) fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::check::percent::encode(s)
 }
 
 /// "99.95 %", never rounded up to 100; "—" without data.

@@ -1,5 +1,10 @@
-//! The status page, rendered on the server: `GET /` (every monitor) and
-//! `GET /monitors/{name}` (one monitor with its incidents and recent runs).
+//! The status page, rendered on the server: `GET /` (a summary of every
+//! monitor: counts per status, failing monitors first as full cards, the
+//! others as a compact list on large installations, `?page=N` beyond one
+//! page) and `GET /monitors/{name}` (one monitor with its incidents and
+//! recent runs). At most [`RENDER_SLOTS`] renders run at once; a request
+//! beyond that is answered 503 with `Retry-After` at once instead of queueing,
+//! so a burst of requests cannot take the daemon's memory.
 //!
 //! Handlers turn [`Snapshot`]s into plain view structs and hand them to
 //! minijinja templates (compiled into the binary) whose HTML auto-escaping
@@ -7,33 +12,44 @@
 //! URLs, hints, server answers. A strict Content-Security-Policy backs that
 //! up: the page loads nothing and runs no script.
 //!
+//! * `listing`: which monitors a page of the index shows, from in-memory state
 //! * `view`: snapshot → `Card` and the rows of a monitor's page
 //! * `format`: numbers and times in words ("99.95 %", "3 min ago")
 
 mod format;
+mod listing;
 mod view;
 
 use super::snapshot::Snapshot;
 use super::{Surface, assets, history, text_error};
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use listing::{ALL_CARDS_UP_TO, CARDS_PER_PAGE, ROWS_PER_PAGE, listing};
 use minijinja::value::{Serde, Value as Jinja};
 use minijinja::{Environment, context};
-use view::{IncidentRow, RunRow, banner, card, incident_row, run_row};
+use serde::Deserialize;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use view::{IncidentRow, RunRow, banner, card, incident_row, pager, row, run_row};
 
 /// Runs listed on a monitor's page.
 const RECENT_RUNS: usize = 20;
 /// Incidents listed on a monitor's page.
 const INCIDENTS: usize = 20;
+/// Status page renders at once (`/` and `/monitors/{name}` together).
+pub const RENDER_SLOTS: usize = 4;
+/// What a busy answer asks the client to wait (seconds).
+const RETRY_AFTER_SECS: u32 = 2;
 /// The page reloads itself this often (seconds); no script needed.
 const REFRESH_SECS: u32 = 30;
 /// Nothing external, no script; inline styles and data-URI images only.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-/// The compiled templates.
+/// The compiled templates, and the slots that cap renders in flight.
 pub struct Pages {
     env: Environment<'static>,
+    slots: Arc<Semaphore>,
 }
 
 impl Default for Pages {
@@ -56,7 +72,15 @@ impl Pages {
             env.add_template(name, source)
                 .expect("built-in status page templates compile");
         }
-        Pages { env }
+        Pages {
+            env,
+            slots: Arc::new(Semaphore::new(RENDER_SLOTS)),
+        }
+    }
+
+    /// A render slot, held until the render ends; `None` when all are taken.
+    fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
     }
 
     fn render(&self, name: &str, ctx: minijinja::Value) -> Response {
@@ -82,19 +106,55 @@ impl Pages {
     }
 }
 
+/// The query of `GET /`.
+#[derive(Debug, Deserialize)]
+pub struct IndexQuery {
+    /// 1-based page; the first when absent.
+    page: Option<usize>,
+}
+
 /// `GET /`.
-pub async fn index(State(s): State<Surface>) -> Response {
+pub async fn index(State(s): State<Surface>, Query(q): Query<IndexQuery>) -> Response {
+    let Some(_slot) = s.pages.slot() else {
+        return busy();
+    };
     let config = s.shared.config();
-    let mut cards = Vec::with_capacity(config.monitors.len());
-    for m in &config.monitors {
-        match Snapshot::load(&s.shared, m).await {
+    let Some(listing) = listing(&config.monitors, |n| s.shared.state(n), q.page.unwrap_or(1))
+    else {
+        return text_error(StatusCode::NOT_FOUND, "no such page of the status page");
+    };
+    let mut cards = Vec::with_capacity(listing.cards.len());
+    for e in &listing.cards {
+        match Snapshot::load(&s.shared, e.monitor).await {
             Ok(snap) => cards.push(card(&snap)),
             Err(e) => return store_error(e),
         }
     }
     let now = Utc::now();
-    s.pages.render(
-        "index.html",
+    let rows: Vec<_> = listing.rows.iter().map(|e| row(e, now)).collect();
+    let shown = Shown {
+        cards: &cards,
+        rows: &rows,
+        counts: listing.counts,
+        page: listing.page,
+        pages: listing.pages,
+    };
+    s.pages.render("index.html", shown.context(now))
+}
+
+/// What one page of the index shows.
+struct Shown<'a> {
+    cards: &'a [view::Card],
+    rows: &'a [view::Row],
+    counts: listing::Counts,
+    page: usize,
+    pages: usize,
+}
+
+impl Shown<'_> {
+    /// The template context of `index.html`.
+    fn context(&self, now: chrono::DateTime<Utc>) -> Jinja {
+        let counts = self.counts;
         context! {
             title => "Status",
             css => assets::CSS,
@@ -102,15 +162,26 @@ pub async fn index(State(s): State<Surface>) -> Response {
             favicon => assets::FAVICON,
             refresh => REFRESH_SECS,
             updated => now.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            banner => Jinja::from(Serde(banner(&cards))),
-            cards => Jinja::from(Serde(&cards)),
+            banner => Jinja::from(Serde(banner(&counts))),
+            counts => Jinja::from(Serde(counts)),
+            summarized => counts.total() > ALL_CARDS_UP_TO,
+            cards => Jinja::from(Serde(self.cards)),
+            rows => Jinja::from(Serde(self.rows)),
+            rows_from => (self.page - 1) * ROWS_PER_PAGE + 1,
+            cards_from => (self.page - 1) * CARDS_PER_PAGE + 1,
+            others => counts.up + counts.pending,
+            failing => counts.down + counts.degraded,
+            pager => Jinja::from(Serde(pager(self.page, self.pages))),
             version => env!("CARGO_PKG_VERSION"),
-        },
-    )
+        }
+    }
 }
 
 /// `GET /monitors/{name}`.
 pub async fn monitor(State(s): State<Surface>, Path(name): Path<String>) -> Response {
+    let Some(_slot) = s.pages.slot() else {
+        return busy();
+    };
     let config = s.shared.config();
     let Some(m) = config.monitors.iter().find(|m| m.name == name) else {
         return text_error(StatusCode::NOT_FOUND, "no monitor with this name");
@@ -148,6 +219,17 @@ pub async fn monitor(State(s): State<Surface>, Path(name): Path<String>) -> Resp
             version => env!("CARGO_PKG_VERSION"),
         },
     )
+}
+
+/// The answer when every render slot is taken: at once, never queued.
+fn busy() -> Response {
+    let mut busy = text_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the status page is busy: try again in a moment",
+    );
+    busy.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    busy
 }
 
 fn store_error(e: crate::state::store::StoreError) -> Response {

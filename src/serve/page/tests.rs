@@ -34,6 +34,11 @@ fn failed_row(at: DateTime<Utc>) -> ResultRow {
     }
 }
 
+/// Runs at the end of `runs` whose outcome is `ok`, as the state machine counts streaks.
+fn trailing(runs: &[(i64, bool)], ok: bool) -> u32 {
+    runs.iter().rev().take_while(|(_, o)| *o == ok).count() as u32
+}
+
 fn snapshot(name: &str, health: Health, runs: &[(i64, bool)]) -> Snapshot {
     let now = t(86_400);
     let points: Vec<ResultPoint> = runs
@@ -74,6 +79,8 @@ fn snapshot(name: &str, health: Health, runs: &[(i64, bool)]) -> Snapshot {
         state: MonitorState {
             health,
             since: Some(t(0)),
+            consecutive_failures: trailing(runs, false),
+            consecutive_successes: trailing(runs, true),
             ..MonitorState::default()
         },
         last,
@@ -116,13 +123,17 @@ fn a_card_says_up_down_degraded_or_pending_from_state_and_last_run() {
 async fn everything_from_config_and_evidence_is_html_escaped() {
     let pages = Pages::new();
     let c = card(&snapshot(HOSTILE, Health::Down, &[(80_000, false)]));
-    let ctx = context! {
-        title => c.name.clone(), css => assets::CSS, logo => assets::LOGO_SVG,
-        favicon => assets::FAVICON, refresh => 30, updated => "now",
-        banner => minijinja::Value::from(minijinja::value::Serde(banner(std::slice::from_ref(&c)))),
-        cards => minijinja::Value::from(minijinja::value::Serde(vec![c])), version => "test",
+    let shown = Shown {
+        cards: &[c],
+        rows: &[],
+        counts: listing::Counts {
+            down: 1,
+            ..Default::default()
+        },
+        page: 1,
+        pages: 1,
     };
-    let response = pages.render("index.html", ctx);
+    let response = pages.render("index.html", shown.context(t(0)));
     assert_eq!(response.status(), StatusCode::OK);
     let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
         .to_str()
@@ -173,15 +184,43 @@ fn numbers_read_like_a_status_page() {
 
 #[test]
 fn the_banner_leads_with_the_worst_news() {
-    let up = card(&snapshot("a", Health::Up, &[(80_000, true)]));
-    let down = card(&snapshot("b", Health::Down, &[(80_000, false)]));
-    let pending = card(&snapshot("c", Health::Unknown, &[]));
-    assert_eq!(banner(&[]).status, "pending");
-    let b = banner(&[up, down, pending]);
+    let counts = |down, degraded, pending, up| listing::Counts {
+        down,
+        degraded,
+        pending,
+        up,
+    };
+    assert_eq!(banner(&counts(0, 0, 0, 0)).status, "pending");
+    let b = banner(&counts(1, 1, 1, 0));
     assert_eq!(
         (b.status, b.title.as_str()),
         ("down", "1 of 3 monitors down")
     );
-    let all_up = banner(&[card(&snapshot("a", Health::Up, &[(80_000, true)]))]);
-    assert_eq!(all_up.title, "All systems operational");
+    let b = banner(&counts(0, 2, 0, 3));
+    assert_eq!(
+        (b.status, b.title.as_str()),
+        ("degraded", "2 of 5 monitors degraded")
+    );
+    assert_eq!(
+        banner(&counts(0, 0, 2, 0)).title,
+        "Waiting for the first checks"
+    );
+    assert_eq!(banner(&counts(0, 0, 0, 1)).title, "All systems operational");
+}
+
+#[test]
+fn renders_beyond_the_slots_are_turned_away_at_once_with_retry_after() {
+    let pages = Pages::new();
+    let held: Vec<_> = (0..RENDER_SLOTS)
+        .map(|_| pages.slot().expect("a free slot"))
+        .collect();
+    assert!(pages.slot().is_none(), "every slot is taken");
+    let busy = busy();
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(busy.headers()[header::RETRY_AFTER], "2");
+    drop(held);
+    assert!(
+        pages.slot().is_some(),
+        "a slot is free again once a render ends"
+    );
 }

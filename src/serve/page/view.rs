@@ -2,10 +2,11 @@
 //! built from a [`Snapshot`] as plain values for the templates.
 
 use super::format::{ago, duration_text, ms_text, path_segment, percent};
+use super::listing::{Counts, Entry, Status};
+use crate::check::redact::redact_url;
 use crate::serve::assets::{self, Spark};
 use crate::serve::history::{self, Bucket, IncidentSpan};
 use crate::serve::snapshot::Snapshot;
-use crate::state::machine::Health;
 use crate::state::store::{ResultPoint, ResultRow};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -80,6 +81,17 @@ pub(super) struct Banner {
     pub(super) detail: String,
 }
 
+/// One monitor of the compact list.
+#[derive(Debug, Serialize)]
+pub(super) struct Row {
+    pub(super) name: String,
+    pub(super) href: String,
+    pub(super) url: String,
+    pub(super) status: &'static str,
+    pub(super) status_label: &'static str,
+    pub(super) since: Option<String>,
+}
+
 /// One incident on a monitor's page.
 #[derive(Debug, Serialize)]
 pub(super) struct IncidentRow {
@@ -104,14 +116,8 @@ pub(super) struct RunRow {
 pub(super) fn card(snap: &Snapshot) -> Card {
     let now = snap.now;
     let day = snap.since(Duration::hours(24));
-    let last_failed = snap.last.as_ref().is_some_and(|r| !r.ok);
-    let (status, status_label) = match (snap.state.health, last_failed, &snap.last) {
-        (Health::Down, _, _) => ("down", "Down"),
-        (_, _, None) => ("pending", "No data yet"),
-        (_, true, _) => ("degraded", "Degraded"),
-        (Health::Up, false, _) => ("up", "Up"),
-        (Health::Unknown, false, _) => ("up", "Up"),
-    };
+    let status = Status::of(&snap.state);
+    let last_failed = status.is_failing();
     let latency = history::percentiles(day);
     // One point per run, failed runs as gaps: a chart that shows its data
     // from the first check on, rather than a dot at the end of an empty day.
@@ -121,15 +127,15 @@ pub(super) fn card(snap: &Snapshot) -> Card {
         .collect();
     Card {
         name: snap.name.clone(),
-        href: format!("/monitors/{}", path_segment(&snap.name)),
+        href: monitor_href(&snap.name),
         url: snap.url.clone(),
         schedule: snap.schedule.clone(),
-        status,
-        status_label,
+        status: status.as_str(),
+        status_label: status.label(),
         since: snap
             .state
             .since
-            .filter(|_| snap.state.health != Health::Unknown)
+            .filter(|_| status != Status::Pending)
             .map(|t| format!("for {}", duration_text(now - t))),
         last_check: snap
             .last
@@ -164,16 +170,21 @@ pub(super) fn card(snap: &Snapshot) -> Card {
     }
 }
 
-pub(super) fn banner(cards: &[Card]) -> Banner {
-    let count = |s: &str| cards.iter().filter(|c| c.status == s).count();
-    let (down, degraded, pending) = (count("down"), count("degraded"), count("pending"));
-    let total = cards.len();
+/// The headline from the counts per status: the worst news first.
+pub(super) fn banner(counts: &Counts) -> Banner {
+    let Counts {
+        down,
+        degraded,
+        pending,
+        ..
+    } = *counts;
+    let total = counts.total();
     let plural = |n: usize| if n == 1 { "monitor" } else { "monitors" };
     if down > 0 {
         Banner {
             status: "down",
             title: format!("{down} of {total} {} down", plural(total)),
-            detail: "Failing checks are shown below with their cause and evidence.".into(),
+            detail: "Failing checks are shown first, with their cause and evidence.".into(),
         }
     } else if degraded > 0 {
         Banner {
@@ -194,6 +205,47 @@ pub(super) fn banner(cards: &[Card]) -> Banner {
             detail: format!("{total} {} passing.", plural(total)),
         }
     }
+}
+
+/// Where a page of the index sits among the others.
+#[derive(Debug, Serialize)]
+pub(super) struct Pager {
+    pub(super) page: usize,
+    pub(super) pages: usize,
+    pub(super) prev: Option<String>,
+    pub(super) next: Option<String>,
+}
+
+/// The pager of page `page` of `pages` (1-based).
+pub(super) fn pager(page: usize, pages: usize) -> Pager {
+    let href = |n: usize| format!("/?page={n}");
+    Pager {
+        page,
+        pages,
+        prev: (page > 1).then(|| href(page - 1)),
+        next: (page < pages).then(|| href(page + 1)),
+    }
+}
+
+/// One monitor as a line of the compact list: no history read.
+pub(super) fn row(e: &Entry, now: DateTime<Utc>) -> Row {
+    Row {
+        name: e.monitor.name.clone(),
+        href: monitor_href(&e.monitor.name),
+        url: redact_url(&e.monitor.url),
+        status: e.status.as_str(),
+        status_label: e.status.label(),
+        since: e
+            .state
+            .since
+            .filter(|_| e.status != Status::Pending)
+            .map(|t| format!("for {}", duration_text(now - t))),
+    }
+}
+
+/// The link to a monitor's own page.
+pub(super) fn monitor_href(name: &str) -> String {
+    format!("/monitors/{}", path_segment(name))
 }
 
 pub(super) fn segments(buckets: &[Bucket], label: &str) -> Vec<Segment> {

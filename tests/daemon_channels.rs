@@ -94,7 +94,7 @@ async fn a_hung_smtp_server_never_delays_the_webhook_and_fails_after_its_own_tim
             hook_url = hook.url("/"),
         ),
     ));
-    let daemon = Daemon::run(&scratch, &[]);
+    let mut daemon = Daemon::run(&scratch, &[]);
 
     daemon
         .wait_log("alert delivered", &[("channel", "hook")], SOON)
@@ -133,6 +133,18 @@ async fn a_hung_smtp_server_never_delays_the_webhook_and_fails_after_its_own_tim
     assert_eq!(mail[0].status, "pending", "never accepted, still owed");
     assert!(mail[0].attempts >= 1, "{rows:?}");
     assert_eq!(hook.requests().len(), 1, "the webhook got its alert once");
+
+    // A delivery hung at shutdown is abandoned within the final flush's
+    // bound; the row stays owed for the next start.
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
+    let rows = outbox(&scratch.state());
+    assert!(
+        rows.iter()
+            .any(|r| r.channel == "mail" && r.status == "pending"),
+        "{rows:?}"
+    );
 }
 
 #[tokio::test]

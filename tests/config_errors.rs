@@ -117,6 +117,14 @@ const RULES: &[(&str, &str)] = &[
         "7:15: `template`: cannot read template tests/fixtures/config/templates/missing.json.j2: No such file or directory",
     ),
     (
+        "invalid-smtp-ca-file.yaml",
+        "6:46: `ca_file`: cannot read CA file tests/fixtures/config/certs/missing-ca.pem: No such file or directory",
+    ),
+    (
+        "invalid-smtp-ca-file-without-tls.yaml",
+        "6:65: `ca_file`: needs `security: starttls` or `tls`",
+    ),
+    (
         "invalid-ca-file.yaml",
         "4:14: `ca_file`: cannot read CA file tests/fixtures/config/certs/missing-ca.pem: No such file or directory",
     ),

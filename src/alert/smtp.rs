@@ -81,7 +81,7 @@ impl SmtpTarget {
         };
         let mut conn = self
             .step(
-                "the greeting and EHLO",
+                "the session's opening (connect, TLS, greeting, EHLO)",
                 AsyncSmtpConnection::connect_tokio1(
                     (self.host.as_str(), self.port),
                     Some(self.timeout),

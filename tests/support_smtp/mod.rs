@@ -28,6 +28,8 @@ pub struct Options {
     /// After a message's final ".", never answer (and keep the connection):
     /// a server that takes the envelope, says 354 and then hangs.
     pub silent_after_data: bool,
+    /// Offer STARTTLS, answer 220 to it, then never start the handshake.
+    pub silent_after_starttls: bool,
 }
 
 /// One accepted message.
@@ -172,6 +174,9 @@ async fn session(stream: TcpStream, options: &Options, log: &Log) -> std::io::Re
                     c.reply(&format!("250-AUTH {}", options.mechanisms.join(" ")))
                         .await?;
                 }
+                if options.silent_after_starttls {
+                    c.reply("250-STARTTLS").await?;
+                }
                 c.reply("250-8BITMIME").await?;
                 c.reply("250 SIZE 10485760").await?;
             }
@@ -295,6 +300,11 @@ async fn session(stream: TcpStream, options: &Options, log: &Log) -> std::io::Re
                 mail_from = None;
                 rcpt_to.clear();
                 c.reply("250 2.0.0 Ok").await?;
+            }
+            "STARTTLS" if options.silent_after_starttls => {
+                c.reply("220 2.0.0 Ready to start TLS").await?;
+                while c.line().await?.is_some() {}
+                return Ok(());
             }
             "NOOP" => c.reply("250 2.0.0 Ok").await?,
             "QUIT" => {

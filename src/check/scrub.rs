@@ -111,6 +111,7 @@ impl Scrub for CheckError {
             CheckError::Tls {
                 reason,
                 certificate,
+                ..
             } => {
                 reason.scrub(secrets);
                 certificate.scrub(secrets);
@@ -124,7 +125,9 @@ impl Scrub for CheckError {
                 detail.scrub(secrets);
             }
             CheckError::Missing101 { response } => response.scrub(secrets),
-            CheckError::Protocol { what, .. } => what.scrub(secrets),
+            CheckError::Protocol { what, .. } | CheckError::MessageTooLarge { what, .. } => {
+                what.scrub(secrets)
+            }
             CheckError::EarlyFin { close_frame, .. } => close_frame.scrub(secrets),
             CheckError::UnexpectedMessage { expected, received } => {
                 expected.scrub(secrets);
@@ -294,6 +297,7 @@ mod tests {
                 detail: Some(s()),
             },
             CheckError::Tls {
+                kind: crate::check::tls_failure::TlsFailure::UnknownIssuer,
                 reason: s(),
                 certificate: Some(certificate()),
             },

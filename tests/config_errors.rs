@@ -117,6 +117,10 @@ const RULES: &[(&str, &str)] = &[
         "7:15: `template`: cannot read template tests/fixtures/config/templates/missing.json.j2: No such file or directory",
     ),
     (
+        "invalid-unknown-builtin-template.yaml",
+        "9:15: `template`: no built-in template \"teams.json.j2\" (there are: email_subject.j2, email.txt.j2, email.html.j2, webhook.json.j2, slack.json.j2, chat.json.j2, file.txt.j2)",
+    ),
+    (
         "invalid-ca-file.yaml",
         "4:14: `ca_file`: cannot read CA file tests/fixtures/config/certs/missing-ca.pem: No such file or directory",
     ),

@@ -321,6 +321,75 @@ mod tests {
         );
     }
 
+    use chrono::{Datelike, Timelike};
+    use proptest::prelude::*;
+
+    /// Instants from 2000 to 2090, to the second.
+    fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+        (946_684_800i64..3_786_912_000).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn every_fires_exactly_its_interval_after_the_given_instant(
+            secs in 1u64..10_000_000,
+            after in instant(),
+        ) {
+            let written = humantime::format_duration(Duration::from_secs(secs)).to_string();
+            let s = Schedule::parse(&format!("@every {written}")).unwrap();
+            prop_assert!(matches!(s, Schedule::Every(d) if d == Duration::from_secs(secs)));
+            prop_assert_eq!(s.describe(), format!("@every {written}"));
+            prop_assert_eq!(
+                s.next_after(after),
+                Some(after + chrono::Duration::seconds(secs as i64))
+            );
+        }
+
+        #[test]
+        fn a_daily_cron_fires_next_at_its_minute_and_hour_within_a_day(
+            minute in 0u32..60,
+            hour in 0u32..24,
+            after in instant(),
+        ) {
+            let s = Schedule::parse(&format!("{minute} {hour} * * *")).unwrap();
+            let next = s.next_after(after).unwrap();
+            prop_assert!(next > after);
+            prop_assert!(next - after <= chrono::Duration::days(1));
+            prop_assert_eq!((next.hour(), next.minute(), next.second()), (hour, minute, 0));
+        }
+
+        #[test]
+        fn a_minute_step_fires_on_the_next_multiple_of_the_step(
+            step in 1u32..60,
+            after in instant(),
+        ) {
+            let s = Schedule::parse(&format!("*/{step} * * * *")).unwrap();
+            let next = s.next_after(after).unwrap();
+            prop_assert!(next > after);
+            prop_assert_eq!((next.minute() % step, next.second()), (0, 0));
+            // No instant in between matches: every earlier minute is off the step.
+            let mut t = after + chrono::Duration::seconds(60 - i64::from(after.second()));
+            while t < next {
+                prop_assert_ne!(t.minute() % step, 0, "{} was skipped", t);
+                t += chrono::Duration::minutes(1);
+            }
+        }
+
+        #[test]
+        fn a_crontab_weekday_fires_on_that_day_with_0_and_7_as_sunday(
+            day in 0u32..=7,
+            after in instant(),
+        ) {
+            let s = Schedule::parse(&format!("0 3 * * {day}")).unwrap();
+            let next = s.next_after(after).unwrap();
+            prop_assert!(next > after && next - after <= chrono::Duration::days(7));
+            prop_assert_eq!(next.weekday().num_days_from_sunday(), day % 7);
+            prop_assert_eq!((next.hour(), next.minute()), (3, 0));
+        }
+    }
+
     #[test]
     fn every_counts_from_the_given_instant() {
         let s = Schedule::parse("@every 30s").unwrap();

@@ -125,6 +125,10 @@ const RULES: &[(&str, &str)] = &[
         "6:65: `ca_file`: needs `security: starttls` or `tls`",
     ),
     (
+        "invalid-unknown-builtin-template.yaml",
+        "9:15: `template`: no built-in template \"teams.json.j2\" (there are: email_subject.j2, email.txt.j2, email.html.j2, webhook.json.j2, slack.json.j2, chat.json.j2, file.txt.j2)",
+    ),
+    (
         "invalid-ca-file.yaml",
         "4:14: `ca_file`: cannot read CA file tests/fixtures/config/certs/missing-ca.pem: No such file or directory",
     ),

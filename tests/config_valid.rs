@@ -231,3 +231,31 @@ fn load_reads_the_file_from_disk() {
         "tests/fixtures/config/does-not-exist.yaml: cannot read config: No such file or directory"
     );
 }
+
+#[test]
+fn builtin_templates_are_accepted_in_every_key_that_takes_a_template() {
+    let c = load("tests/fixtures/config/valid-builtin-templates.yaml");
+    let overrides = |name: &str| {
+        let ch = c.channels.iter().find(|ch| ch.name == name).unwrap();
+        let t = &ch.templates;
+        [&t.subject, &t.text, &t.html, &t.body].map(|p| p.as_ref().map(|p| p.display().to_string()))
+    };
+    let b = |s: &str| Some(format!("builtin:{s}"));
+    assert_eq!(
+        overrides("mail"),
+        [
+            b("email_subject.j2"),
+            b("email.txt.j2"),
+            b("email.html.j2"),
+            None
+        ]
+    );
+    assert_eq!(overrides("slack"), [None, None, None, b("slack.json.j2")]);
+    assert_eq!(
+        overrides("chat-hook"),
+        [None, None, None, b("chat.json.j2")]
+    );
+    assert_eq!(overrides("log"), [None, b("file.txt.j2"), None, None]);
+    // And every channel builds with them, as `validate` and `run` do.
+    wsprobe::daemon::build_channels(&c).expect("channels build");
+}

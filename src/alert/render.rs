@@ -298,18 +298,29 @@ fn mrkdwn_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The source of the built-in template `name` (without [`BUILTIN_PREFIX`]).
+pub fn builtin_source(name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
+}
+
+/// Why `name` names no built-in template, with the names there are.
+pub fn unknown_builtin(name: &str) -> String {
+    format!(
+        "no built-in template {name:?} (there are: {})",
+        BUILTIN.map(|(n, _)| n).join(", ")
+    )
+}
+
 fn read_override(path: &Path) -> Result<String, AlertError> {
     if let Some(name) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
-        return BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, source)| source.to_string())
+        return builtin_source(name)
+            .map(str::to_string)
             .ok_or_else(|| AlertError::TemplateFile {
                 path: path.to_path_buf(),
-                reason: format!(
-                    "no built-in template of that name (there are: {})",
-                    BUILTIN.map(|(n, _)| n).join(", ")
-                ),
+                reason: unknown_builtin(name),
             });
     }
     std::fs::read_to_string(path).map_err(|e| AlertError::TemplateFile {

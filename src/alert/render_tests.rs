@@ -391,7 +391,7 @@ fn a_bad_override_is_refused_at_startup_naming_its_path() {
                 ..Default::default()
             },
             "builtin:teams.json.j2".into(),
-            "no built-in template of that name",
+            "no built-in template \"teams.json.j2\"",
         ),
     ];
     for (overrides, path, reason) in cases {

@@ -172,5 +172,23 @@ mod tests {
             s.push_str("\r\n");
             let _ = parse_head(s.as_bytes());
         }
+
+        #[test]
+        fn a_well_formed_head_parses_to_exactly_what_was_sent(
+            minor in 0u8..=1,
+            status in 100u16..1000,
+            reason in "([!-~]([ -~]{0,30}[!-~])?)?",
+            // Names that are never secret, so their values are kept as sent.
+            headers in proptest::collection::vec(("X-Probe-[0-9]{1,4}", "([!-~]([ -~]{0,30}[!-~])?)?"), 0..40),
+        ) {
+            let mut s = format!("HTTP/1.{minor} {status} {reason}\r\n");
+            for (k, v) in &headers { s.push_str(&format!("{k}: {v}\r\n")); }
+            s.push_str("\r\n");
+            let head = parse_head(s.as_bytes()).expect("a well-formed head");
+            prop_assert_eq!(head.version, format!("HTTP/1.{minor}"));
+            prop_assert_eq!(head.status, status);
+            prop_assert_eq!(head.reason, reason);
+            prop_assert_eq!(head.headers, headers);
+        }
     }
 }

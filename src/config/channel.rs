@@ -6,6 +6,7 @@ use super::env::Text;
 use super::loader::Loader;
 use super::node::{Kind, Node};
 use super::raw::{CHANNEL_TYPES, RawEmail, RawFileChannel, RawSmtp, RawTemplates, RawWebhook};
+use crate::alert::render::{BUILTIN_PREFIX, builtin_source, unknown_builtin};
 use crate::alert::settings::{
     ChannelConfig, ChannelSettings, EmailSettings, FileSettings, SmtpSecurity, TemplateOverrides,
     WebhookSettings,
@@ -335,7 +336,9 @@ fn file(l: &mut Loader, raw: RawFileChannel) -> Option<(ChannelSettings, Templat
     (l.error_count() == before).then_some((ChannelSettings::File(settings), templates))
 }
 
-/// Template overrides; every file must be readable now, not at the first alert.
+/// Template overrides; every file must be readable now, not at the first
+/// alert. `builtin:NAME` names a template compiled into the binary: kept as
+/// written (never joined to the config's directory), its name checked here.
 fn templates(
     l: &mut Loader,
     raw: Option<&RawTemplates>,
@@ -344,7 +347,15 @@ fn templates(
     let none = RawTemplates::default();
     let raw = raw.unwrap_or(&none);
     let mut file = |key: &str, v: &Option<At<String>>| {
-        v.as_ref().and_then(|v| l.readable_file(key, v, "template"))
+        let v = v.as_ref()?;
+        match v.value.strip_prefix(BUILTIN_PREFIX) {
+            Some(name) if builtin_source(name).is_some() => Some(PathBuf::from(&v.value)),
+            Some(name) => {
+                l.key_error(v.pos, key, unknown_builtin(name));
+                None
+            }
+            None => l.readable_file(key, v, "template"),
+        }
     };
     TemplateOverrides {
         subject: file("subject", &raw.subject),

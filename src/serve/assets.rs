@@ -91,7 +91,7 @@ td{border-bottom:1px solid var(--line);padding:7px 8px;vertical-align:top}
 td.mono{font-family:var(--mono);font-size:12.5px}
 .ok{color:var(--up);font-weight:600}.bad{color:var(--down);font-weight:600}
 .empty{color:var(--muted);font-size:14px}
-.counts{display:flex;flex-wrap:wrap;gap:8px 18px;margin:12px 2px 4px;font-size:14px;color:var(--muted)}
+.counts{display:flex;flex-wrap:wrap;gap:8px 18px;margin:12px 2px 14px;font-size:14px;color:var(--muted)}
 .counts b{color:var(--text);font-weight:650}
 ul.list{list-style:none;margin:0;padding:0;background:var(--card);border:1px solid var(--line);border-radius:12px}
 ul.list li{display:flex;align-items:center;gap:10px;padding:7px 14px;border-bottom:1px solid var(--line);font-size:14px}

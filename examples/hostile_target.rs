@@ -1,9 +1,8 @@
 //! Hostile WebSocket peers for `bench/hostile.sh`: the fault server of the
 //! integration tests, one listener per behaviour, in its own process.
 //!
-//! Usage: `hostile_target [--max-seconds S]`. Prints one `NAME=PORT` line per
-//! behaviour once every listener is up, then serves until killed or for S
-//! seconds (default 600), so it never outlives a forgotten bench run by long.
+//! Usage: `hostile_target`. Prints one `NAME=PORT` line per behaviour once
+//! every listener is up, then serves until killed or for [`LIFETIME`].
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -27,26 +26,16 @@ fn behaviours() -> [(&'static str, Behavior); 5] {
     ]
 }
 
+/// The target never outlives a forgotten bench run by long.
+const LIFETIME: Duration = Duration::from_secs(600);
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut max_seconds = 600u64;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--max-seconds" => {
-                max_seconds = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .expect("--max-seconds needs a number");
-            }
-            other => panic!("unknown argument {other:?}; usage: hostile_target [--max-seconds S]"),
-        }
-    }
     let mut servers = Vec::new();
     for (name, behaviour) in behaviours() {
         let server = FaultServer::start(behaviour).await;
         println!("{name}={}", server.addr.port());
         servers.push(server);
     }
-    tokio::time::sleep(Duration::from_secs(max_seconds)).await;
+    tokio::time::sleep(LIFETIME).await;
 }

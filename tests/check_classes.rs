@@ -506,24 +506,20 @@ async fn a_reply_not_matching_expect_is_an_unexpected_message_showing_it() {
     assert_mentions(&v, "/message", &["error: database down"]);
 }
 
+/// A check whose `--send` the server answers with an oversized message, so it
+/// arrives while wsprobe waits for the reply.
+async fn check_oversized(server: &FaultServer, extra: &[&str]) -> check_run::Run {
+    let mut args = vec!["--format", "json", "--timeout", "2s", "--no-ping"];
+    args.extend_from_slice(extra);
+    let url = server.ws_url("/");
+    args.extend(["--send", "bulk please", "--expect", ".", &url]);
+    check(args).await
+}
+
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_a_protocol_error_naming_the_limit() {
     let server = FaultServer::start(Behavior::OversizedMessage(2 << 20)).await;
-    // The server answers our message with the oversized one, so it arrives
-    // while wsprobe waits for the reply.
-    let run = check([
-        "--format",
-        "json",
-        "--timeout",
-        "2s",
-        "--no-ping",
-        "--send",
-        "bulk please",
-        "--expect",
-        ".",
-        &server.ws_url("/"),
-    ])
-    .await;
+    let run = check_oversized(&server, &[]).await;
 
     let v = run.verdict(2, "protocol_error", Some("open"));
     assert_mentions(&v, "/evidence/what", &["1048576 byte limit"]);
@@ -535,21 +531,7 @@ async fn a_message_over_the_size_limit_is_a_protocol_error_naming_the_limit() {
 #[tokio::test]
 async fn the_size_limit_in_the_hint_is_the_one_given_with_max_message_bytes() {
     let server = FaultServer::start(Behavior::OversizedMessage(64 * 1024)).await;
-    let run = check([
-        "--format",
-        "json",
-        "--timeout",
-        "2s",
-        "--no-ping",
-        "--max-message-bytes",
-        "3000",
-        "--send",
-        "bulk please",
-        "--expect",
-        ".",
-        &server.ws_url("/"),
-    ])
-    .await;
+    let run = check_oversized(&server, &["--max-message-bytes", "3000"]).await;
 
     let v = run.verdict(2, "protocol_error", Some("open"));
     assert_eq!(num(&v, "/evidence/limit_bytes"), 3000.0, "{v:#}");

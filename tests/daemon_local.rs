@@ -106,6 +106,24 @@ fn set_open_files_limit(pid: u32, soft: u64) -> u64 {
     old.rlim_cur
 }
 
+/// GET `path` again and again (at most 10 s) until `done` holds for the
+/// answer; returns the last answer either way.
+async fn poll(
+    http: &mut KeepAlive,
+    path: &str,
+    done: impl Fn(&(u16, String)) -> bool,
+) -> (u16, String) {
+    let mut answer = http.get(path);
+    for _ in 0..500 {
+        if done(&answer) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        answer = http.get(path);
+    }
+    answer
+}
+
 fn local_errors(metrics: &str) -> f64 {
     metrics
         .lines()
@@ -145,14 +163,7 @@ async fn a_daemon_out_of_descriptors_says_so_in_the_log_metrics_and_readiness_th
 
     // Descriptors 0-2 are always taken, so with a limit of 3 no new one fits.
     let original = set_open_files_limit(daemon.pid(), 3);
-    let mut readyz = (0, String::new());
-    for _ in 0..500 {
-        readyz = http.get("/readyz");
-        if readyz.0 == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let readyz = poll(&mut http, "/readyz", |(status, _)| *status == 503).await;
     assert_eq!(readyz.0, 503, "{}", readyz.1);
     assert!(
         readyz
@@ -162,13 +173,8 @@ async fn a_daemon_out_of_descriptors_says_so_in_the_log_metrics_and_readiness_th
         readyz.1
     );
     // Several checks fail the same way, and the log says it once.
-    for _ in 0..500 {
-        if local_errors(&http.get("/metrics").1) >= 3.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(local_errors(&http.get("/metrics").1) >= 3.0);
+    let metrics = poll(&mut http, "/metrics", |(_, body)| local_errors(body) >= 3.0).await;
+    assert!(local_errors(&metrics.1) >= 3.0, "{}", metrics.1);
     let logged = daemon.logs_matching(
         "this host ran out of file descriptors (Too many open files): checks cannot run and monitors keep their last state until it recovers",
         &[("level", "ERROR")],
@@ -183,13 +189,7 @@ async fn a_daemon_out_of_descriptors_says_so_in_the_log_metrics_and_readiness_th
     );
 
     set_open_files_limit(daemon.pid(), original);
-    for _ in 0..500 {
-        readyz = http.get("/readyz");
-        if readyz.0 == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let readyz = poll(&mut http, "/readyz", |(status, _)| *status == 200).await;
     assert_eq!(readyz.0, 200, "{}", readyz.1);
     daemon
         .until("the recovery logged", SOON, || {

@@ -4,7 +4,8 @@
 //! that refuses the first try. Each channel delivers on its own: the healthy
 //! one's alert arrives while the broken one is still waiting, the broken one
 //! gives up after its own `timeout` and is retried, and every retry of one
-//! delivery carries the same key.
+//! delivery carries the same key. Within one channel, a delivery that hangs
+//! holds up only itself, not other monitors' alerts.
 
 mod daemon_support;
 mod support;
@@ -15,12 +16,13 @@ use daemon_support::{Daemon, QUICK, SOON, Scratch, field, outbox};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use support::refused_port;
 use support_http::Receiver;
 use support_smtp::{Options, SmtpServer};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Outbox backoff after a first failed delivery is 5 s; allow for load.
@@ -244,4 +246,84 @@ async fn an_email_retried_after_a_refusal_keeps_its_message_id() {
         key,
         "one key in every log line"
     );
+}
+
+/// A webhook that never answers requests about monitor `laggard` and
+/// answers 200 to the others; records the monitors it answered.
+async fn webhook_stuck_on_laggard() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let log = answered.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The body names the monitor before its URL.
+                while !String::from_utf8_lossy(&seen).contains("\"url\":") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&seen).to_string();
+                if text.contains("\"monitor\": \"laggard\"") {
+                    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                    return;
+                }
+                let monitor = if text.contains("\"monitor\": \"api\"") {
+                    "api"
+                } else {
+                    "?"
+                };
+                log.lock().unwrap().push(monitor.to_string());
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (addr, answered)
+}
+
+#[tokio::test]
+async fn a_delivery_hung_on_one_monitor_does_not_hold_up_another_monitors_alert_on_that_channel() {
+    let port = refused_port().await;
+    let (hook, answered) = webhook_stuck_on_laggard().await;
+    let scratch = Scratch::new();
+    // laggard's DOWN comes first and hangs; api's comes two runs later,
+    // while laggard's attempt is still waiting out its 5 s.
+    scratch.write_config(&format!(
+        r#"{QUICK}
+monitors:
+  - {{ name: laggard, url: "ws://{port}/ws", alert: [hook] }}
+  - {{ name: api, url: "ws://{port}/ws", alert: [hook], failure_threshold: 3 }}
+channels:
+  hook: {{ type: webhook, url: "http://{hook}/", timeout: 5s }}
+"#
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+
+    daemon
+        .wait_log(
+            "alert delivered",
+            &[("channel", "hook"), ("monitor", "api")],
+            SOON,
+        )
+        .await;
+    let failed = first_failure_of(&daemon, "hook").await;
+    assert!(failed.contains("no answer within 5s"), "{failed}");
+    let logs = daemon.logs();
+    let at = |message: &str, monitor: &str| {
+        logs.iter()
+            .position(|l| l["message"] == message && field(l, "monitor") == monitor)
+            .unwrap_or_else(|| panic!("no {message:?} for {monitor}"))
+    };
+    assert!(
+        at("alert delivered", "api") < at("alert delivery failed; will retry", "laggard"),
+        "api's alert went out while laggard's hung"
+    );
+    assert_eq!(*answered.lock().unwrap(), ["api"]);
 }

@@ -1,27 +1,54 @@
-//! One channel's deliverer: reads that channel's due outbox rows, a bounded
-//! batch at a time, delivers them (a few at once, never two of one monitor,
-//! so each monitor's alerts keep their order), and records each outcome:
-//! delivered rows leave the outbox, failed ones wait for their retry.
+//! One channel's deliverer: keeps up to [`PARALLEL`] of that channel's due
+//! outbox rows in flight, refilling a slot as soon as one frees or new work
+//! arrives, so a delivery that hangs holds up only its own slot. The store
+//! returns only the oldest pending row per monitor and an in-flight row stays
+//! pending until settled, so two rows of one monitor are never in flight at
+//! once and each monitor's alerts keep their order. Delivered rows leave the
+//! outbox; failed ones wait for their retry.
 
 use crate::alert::{AlertChannel, DeliveryError, DeliveryId, deliver_within};
 use crate::daemon::shared::Shared;
 use crate::state::store::{Delivery, retry_backoff};
 use chrono::Utc;
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Rows read at a time: the bound of one channel's queue in memory. The
-/// store returns only the oldest pending row per monitor, so one batch holds
-/// at most one row of each monitor.
-const BATCH: usize = 32;
-/// Deliveries of one channel in flight at once: a slow receiver delays the
-/// rest of its batch by at most `BATCH / PARALLEL` attempts.
+/// Deliveries of one channel in flight at once: the bound of its queue in
+/// memory, and how many hung receivers it takes to stall the channel.
 const PARALLEL: usize = 4;
 /// At shutdown, how long to keep trying what is due.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
+
+/// One attempt under way; yields its outbox row id once settled.
+type Attempt<'a> = Pin<Box<dyn Future<Output = i64> + Send + 'a>>;
+
+/// The attempts under way and their row ids, so a row still in flight is
+/// never started again.
+#[derive(Default)]
+struct InFlight<'a> {
+    attempts: FuturesUnordered<Attempt<'a>>,
+    ids: HashSet<i64>,
+}
+
+impl InFlight<'_> {
+    /// Wait for the next attempt to settle; `false` when none is under way.
+    async fn settle_one(&mut self) -> bool {
+        match self.attempts.next().await {
+            Some(id) => {
+                self.ids.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Delivers one channel's alerts.
 pub(super) struct Deliverer {
@@ -38,33 +65,52 @@ impl Deliverer {
     /// Deliver until `stop` (then one bounded final pass) or `retire` (the
     /// channel was removed: stop at once; its rows stay pending).
     pub async fn run(self, stop: CancellationToken, retire: CancellationToken) {
+        let mut in_flight = InFlight::default();
+        let mut look = true;
         loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = retire.cancelled() => return,
-                _ = self.flush() => {}
+            if look {
+                self.fill(&mut in_flight).await;
             }
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = retire.cancelled() => return,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.poll) => {}
+                settled = in_flight.settle_one(), if !in_flight.ids.is_empty() => look = settled,
+                _ = self.wake.notified() => look = true,
+                _ = tokio::time::sleep(self.poll) => look = true,
             }
         }
-        // An attempt cut short above left its row pending: this pass (or the
-        // next start) tries it again.
-        let _ = tokio::time::timeout(FINAL_FLUSH, self.flush()).await;
+        // Attempts cut short here leave their rows pending: the final pass
+        // (or the next start) tries them again.
+        drop(in_flight);
+        let _ = tokio::time::timeout(FINAL_FLUSH, self.drain()).await;
     }
 
-    /// Try one batch of due deliveries once.
-    async fn flush(&self) {
+    /// Deliver what is due until nothing is (failed rows wait for a later retry).
+    async fn drain(&self) {
+        let mut in_flight = InFlight::default();
+        loop {
+            self.fill(&mut in_flight).await;
+            if !in_flight.settle_one().await {
+                return;
+            }
+        }
+    }
+
+    /// Start due rows not yet in flight, up to [`PARALLEL`] under way.
+    async fn fill<'a>(&'a self, in_flight: &mut InFlight<'a>) {
+        let room = PARALLEL.saturating_sub(in_flight.ids.len());
+        if room == 0 {
+            return;
+        }
         let Some(channel) = self.shared.channel(&self.channel) else {
             return;
         };
+        // Rows in flight are still pending and come back first: read past them.
+        let limit = in_flight.ids.len() + room;
         let due = match self
             .shared
             .store
-            .due_deliveries_for(&self.channel, Utc::now(), BATCH)
+            .due_deliveries_for(&self.channel, Utc::now(), limit)
             .await
         {
             Ok(due) => due,
@@ -73,11 +119,20 @@ impl Deliverer {
                 return;
             }
         };
-        futures_util::stream::iter(due)
-            .for_each_concurrent(PARALLEL, |delivery| {
-                self.attempt(channel.as_ref(), delivery)
-            })
-            .await;
+        let fresh: Vec<Delivery> = due
+            .into_iter()
+            .filter(|d| !in_flight.ids.contains(&d.id))
+            .take(room)
+            .collect();
+        for delivery in fresh {
+            in_flight.ids.insert(delivery.id);
+            let channel = channel.clone();
+            in_flight.attempts.push(Box::pin(async move {
+                let row = delivery.id;
+                self.attempt(channel.as_ref(), delivery).await;
+                row
+            }));
+        }
     }
 
     /// Deliver one row and record the outcome.
@@ -90,7 +145,6 @@ impl Deliverer {
         settle(&self.shared, &delivery, &id, result).await;
     }
 }
-
 /// Record a delivery's outcome in the outbox, and log it.
 async fn settle(
     shared: &Shared,

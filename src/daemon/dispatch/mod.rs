@@ -1,8 +1,8 @@
 //! Outbox dispatch: one [`deliverer`] task per configured channel, so a
 //! channel that hangs or refuses never delays another channel's alerts. The
 //! outbox in the store stays the source of truth; each deliverer reads only
-//! its own channel's due rows and holds at most one batch at a time, so no
-//! row is sent twice at once.
+//! its own channel's due rows, keeps a few in flight and tracks their ids,
+//! so no row is sent twice at once.
 //!
 //! This supervisor starts a deliverer for every channel, retires the
 //! deliverers of channels a reload removed (their rows stay pending until

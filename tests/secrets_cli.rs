@@ -164,3 +164,30 @@ async fn a_refused_connection_and_an_unusable_url_show_the_url_masked() {
         &["alice:***@", "use ws://"],
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_cut_inside_a_secret_shows_no_beginning_of_it() {
+    let server = ReflectServer::start(Reflection::EchoMessage).await;
+    // The echo is "echo: <message> | Bearer <token> | …"; wsprobe keeps the
+    // first 512 bytes, so this message puts the cut 8 bytes into the token.
+    let message = "x".repeat(512 - "echo: ".len() - " | Bearer ".len() - 8);
+    let args = [
+        "--format".to_string(),
+        "json".into(),
+        "--header".into(),
+        format!("Authorization: Bearer {BEARER}"),
+        "--send".into(),
+        message,
+        "--expect".into(),
+        "^never$".into(),
+        url_plain(&server),
+    ];
+    let out = wsprobe(&args).await;
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    assert!(
+        !json.contains(&BEARER[..8]),
+        "the token's beginning shows:\n{json}"
+    );
+    assert_shows("json", &json, &["xxxx | ***…"]);
+}

@@ -232,6 +232,27 @@ mod tests {
     }
 
     #[test]
+    fn a_check_collects_the_secrets_of_every_source_and_nothing_else() {
+        let target = Target::parse("ws://alice:url-pw-1@h/ws?room=lobby&sig=sig-val-2").unwrap();
+        let headers = [
+            ("Authorization".to_string(), "Bearer hdr-tok-3".to_string()),
+            ("X-Tenant".to_string(), "tenant-acme".to_string()),
+        ];
+        let protocols = ["chat".to_string(), "x.bearer.proto-tok-4".to_string()];
+        let proxy = Proxy::parse("http://bob:proxy-pw-5@p:3128", "--proxy").unwrap();
+        let extra = ["env-val-6".to_string()];
+        let s = Secrets::of_check(&target, &headers, &protocols, Some(&proxy), &extra);
+        assert_eq!(
+            scrubbed(
+                &s,
+                "url-pw-1 sig-val-2 hdr-tok-3 proto-tok-4 proxy-pw-5 env-val-6 \
+                 alice bob lobby chat tenant-acme"
+            ),
+            "*** *** *** *** *** *** alice bob lobby chat tenant-acme"
+        );
+    }
+
+    #[test]
     fn a_credential_header_is_scrubbed_whole_and_as_its_token() {
         let mut s = Secrets::default();
         s.add_header("Authorization", "Bearer t0k3n-xyz");

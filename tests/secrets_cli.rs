@@ -16,6 +16,8 @@ const PASSWORD: &str = "pa$$/w0rd-3333";
 const QUERY_TOKEN: &str = "qtok-5555";
 const QUERY_KEY: &str = "qkey+6666/=";
 const QUERY_SIG: &str = "f00dsig7777";
+/// A token carried in a subprotocol, as Kubernetes' API server takes it.
+const PROTOCOL_TOKEN: &str = "c3VicHJvdG9rZW4";
 
 const FORMATS: [&str; 4] = ["text", "json", "junit", "nagios"];
 
@@ -27,6 +29,7 @@ fn secrets() -> Vec<Secret> {
         Secret::new("the access_token parameter", QUERY_TOKEN),
         Secret::new("the api_key parameter", QUERY_KEY),
         Secret::new("the X-Amz-Signature parameter", QUERY_SIG),
+        Secret::new("the subprotocol token", PROTOCOL_TOKEN),
     ];
     s.extend(Secret::basic("the Basic credentials", USER, PASSWORD));
     s
@@ -91,6 +94,12 @@ fn header(line: &str) -> [String; 2] {
 async fn an_error_page_echoing_the_request_leaks_no_userinfo_header_or_parameter() {
     let server = ReflectServer::start(Reflection::ErrorPage).await;
     let mut args = header(&format!("X-Api-Token: {API_TOKEN}")).to_vec();
+    args.extend([
+        "--subprotocol".into(),
+        "chat".into(),
+        "--subprotocol".into(),
+        format!("base64url.bearer.authorization.k8s.io.{PROTOCOL_TOKEN}"),
+    ]);
     args.push(url_with_userinfo(&server));
     every_output_is_clean(&args, &["400", "room=lobby"]).await;
     // -v and json carry the reflected head: its non-secret parts survive.
@@ -103,6 +112,7 @@ async fn an_error_page_echoing_the_request_leaks_no_userinfo_header_or_parameter
             "X-Reflected-1",
             "reflector/1",
             "Upgrade: websocket",
+            "Sec-WebSocket-Protocol: chat, ***",
             "alice:***@",
             "access_token=***",
         ],
@@ -163,4 +173,31 @@ async fn a_refused_connection_and_an_unusable_url_show_the_url_masked() {
         &stderr,
         &["alice:***@", "use ws://"],
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_cut_inside_a_secret_shows_no_beginning_of_it() {
+    let server = ReflectServer::start(Reflection::EchoMessage).await;
+    // The echo is "echo: <message> | Bearer <token> | …"; wsprobe keeps the
+    // first 512 bytes, so this message puts the cut 8 bytes into the token.
+    let message = "x".repeat(512 - "echo: ".len() - " | Bearer ".len() - 8);
+    let args = [
+        "--format".to_string(),
+        "json".into(),
+        "--header".into(),
+        format!("Authorization: Bearer {BEARER}"),
+        "--send".into(),
+        message,
+        "--expect".into(),
+        "^never$".into(),
+        url_plain(&server),
+    ];
+    let out = wsprobe(&args).await;
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    assert!(
+        !json.contains(&BEARER[..8]),
+        "the token's beginning shows:\n{json}"
+    );
+    assert_shows("json", &json, &["xxxx | ***…"]);
 }

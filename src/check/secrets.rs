@@ -152,30 +152,48 @@ impl Secrets {
         self.forms.is_empty()
     }
 
-    /// Replace every known secret in `text` with [`MASK`], and a secret's
-    /// beginning where the text ends: evidence is truncated (a 512-byte body
-    /// snippet, a 123-byte Close reason) and the cut may fall inside a secret.
+    /// Replace every known secret in `text` with [`MASK`]. Where wsprobe cut
+    /// evidence (it marks the cut with `…`: a body snippet, a received
+    /// message, quoted again in the error text), a secret's beginning just
+    /// before the mark is masked too.
     pub fn scrub_str(&self, text: &mut String) {
+        self.replace_whole(text);
+        let cuts: Vec<usize> = text.match_indices('…').map(|(i, _)| i).collect();
+        // Back to front, so masking one cut leaves the earlier indices valid.
+        for &cut in cuts.iter().rev() {
+            self.mask_cut_tail(text, cut);
+        }
+    }
+
+    /// [`Secrets::scrub_str`] for text the server may have cut itself (a
+    /// Close reason, at most 123 bytes): a secret's beginning at its end is
+    /// masked whether or not it ends in `…`.
+    pub fn scrub_capped(&self, text: &mut String) {
+        self.scrub_str(text);
+        let len = text.len();
+        self.mask_cut_tail(text, len);
+    }
+
+    fn replace_whole(&self, text: &mut String) {
         for form in &self.forms {
             if text.contains(form.as_str()) {
                 *text = text.replace(form.as_str(), MASK);
             }
         }
-        self.mask_cut_tail(text);
     }
 
-    fn mask_cut_tail(&self, text: &mut String) {
-        let ellipsis = if text.ends_with('…') { "…" } else { "" };
-        let body_len = text.len() - ellipsis.len();
+    /// Mask the longest beginning (at least [`MIN_SCRUB_CHARS`] long) of a
+    /// secret that `text[..end]` ends with.
+    fn mask_cut_tail(&self, text: &mut String, end: usize) {
+        let body = &text[..end];
         let cut = self.forms.iter().find_map(|form| {
-            let body = &text[..body_len];
             (MIN_SCRUB_CHARS..form.len())
                 .rev()
                 .filter(|&k| form.is_char_boundary(k))
                 .find(|&k| body.ends_with(&form[..k]))
         });
         if let Some(k) = cut {
-            text.replace_range(body_len - k..body_len, MASK);
+            text.replace_range(end - k..end, MASK);
         }
     }
 }
@@ -214,6 +232,27 @@ mod tests {
     }
 
     #[test]
+    fn a_check_collects_the_secrets_of_every_source_and_nothing_else() {
+        let target = Target::parse("ws://alice:url-pw-1@h/ws?room=lobby&sig=sig-val-2").unwrap();
+        let headers = [
+            ("Authorization".to_string(), "Bearer hdr-tok-3".to_string()),
+            ("X-Tenant".to_string(), "tenant-acme".to_string()),
+        ];
+        let protocols = ["chat".to_string(), "x.bearer.proto-tok-4".to_string()];
+        let proxy = Proxy::parse("http://bob:proxy-pw-5@p:3128", "--proxy").unwrap();
+        let extra = ["env-val-6".to_string()];
+        let s = Secrets::of_check(&target, &headers, &protocols, Some(&proxy), &extra);
+        assert_eq!(
+            scrubbed(
+                &s,
+                "url-pw-1 sig-val-2 hdr-tok-3 proto-tok-4 proxy-pw-5 env-val-6 \
+                 alice bob lobby chat tenant-acme"
+            ),
+            "*** *** *** *** *** *** alice bob lobby chat tenant-acme"
+        );
+    }
+
+    #[test]
     fn a_credential_header_is_scrubbed_whole_and_as_its_token() {
         let mut s = Secrets::default();
         s.add_header("Authorization", "Bearer t0k3n-xyz");
@@ -247,8 +286,14 @@ mod tests {
             scrubbed(&s, "Authorization: tok-0123…"),
             "Authorization: ***…"
         );
-        assert_eq!(scrubbed(&s, "reason tok-01"), "reason ***");
-        assert_eq!(scrubbed(&s, "ends with tok"), "ends with tok");
+        assert_eq!(scrubbed(&s, "quoted: \"tok-0123…\""), "quoted: \"***…\"");
+        assert_eq!(scrubbed(&s, "not cut: tok-01"), "not cut: tok-01");
+        let mut reason = "rejected tok-01".to_string();
+        s.scrub_capped(&mut reason);
+        assert_eq!(reason, "rejected ***");
+        let mut reason = "ends with tok".to_string();
+        s.scrub_capped(&mut reason);
+        assert_eq!(reason, "ends with tok");
     }
 
     #[test]

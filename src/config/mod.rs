@@ -139,7 +139,7 @@ impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Monitor")
             .field("name", &self.name)
-            .field("url", &crate::check::redact::redact_url(&self.url))
+            .field("url", &self.spec.shown_url())
             .field("schedule", &self.schedule.describe())
             .field("alert", &self.alert)
             .field("policy", &self.policy)

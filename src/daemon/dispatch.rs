@@ -67,7 +67,7 @@ pub async fn flush(shared: &Shared) {
             .observe_delivery(&delivery.channel, result.is_ok());
         match result {
             Ok(()) => {
-                tracing::info!(channel = %delivery.channel, monitor = %monitor, kind, "alert delivered");
+                tracing::info!(channel = %delivery.channel, monitor = %monitor, kind, durable = delivery.durable, "alert delivered");
                 if let Err(e) = shared.store.mark_delivered(delivery.id).await {
                     tracing::error!(error = %e, "delivered, but could not remove it from the outbox");
                 }

@@ -3,7 +3,9 @@
 //! * `/healthz`: the daemon is alive and scheduling — 503 when a monitor's
 //!   check is more than [`LATE_ALLOWANCE`] overdue (a stuck loop, or every
 //!   slot taken for that long).
-//! * `/readyz`: the configuration is loaded and the state store answers.
+//! * `/readyz`: the configuration is loaded and nothing in [`not_ready`]'s
+//!   list holds: the state store answers and is durable (a store working
+//!   from memory after failed writes is alive, but not ready).
 
 use super::Surface;
 use axum::Json;
@@ -43,15 +45,34 @@ pub async fn healthz(State(s): State<Surface>) -> Response {
         .into_response()
 }
 
-/// `GET /readyz`.
+/// `GET /readyz`: 200 when ready, else 503 with every reason.
 pub async fn readyz(State(s): State<Surface>) -> Response {
     let monitors = s.shared.config().monitors.len();
-    match s.shared.store.outbox_depth().await {
-        Ok(_) => Json(json!({ "status": "ready", "monitors": monitors })).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not ready", "reason": format!("state store: {e}") })),
-        )
-            .into_response(),
+    let reasons = not_ready(&s).await;
+    if reasons.is_empty() {
+        return Json(json!({ "status": "ready", "monitors": monitors })).into_response();
     }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({
+            "status": "not ready",
+            "reason": reasons.join("; "),
+            "reasons": reasons,
+            "monitors": monitors,
+        })),
+    )
+        .into_response()
+}
+
+/// Why the daemon is not ready, one entry per condition (empty: ready).
+async fn not_ready(s: &Surface) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let store = &s.shared.store;
+    if let Err(e) = store.outbox_depth().await {
+        reasons.push(format!("state store: {e}"));
+    }
+    if let Some(why) = store.health().degraded() {
+        reasons.push(format!("state store not durable: {why}"));
+    }
+    reasons
 }

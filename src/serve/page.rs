@@ -103,6 +103,7 @@ pub async fn index(State(s): State<Surface>) -> Response {
             refresh => REFRESH_SECS,
             updated => now.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             banner => Jinja::from(Serde(banner(&cards))),
+            store_degraded => s.shared.store.health().degraded(),
             cards => Jinja::from(Serde(&cards)),
             version => env!("CARGO_PKG_VERSION"),
         },

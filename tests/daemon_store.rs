@@ -402,3 +402,44 @@ async fn alerts_go_on_when_the_disk_is_full_and_the_store_catches_up_when_space_
         Err(why) => skipped(TEST, &why),
     }
 }
+
+#[tokio::test]
+async fn a_state_file_deleted_under_the_daemon_is_recreated_and_a_restart_sends_no_second_down() {
+    let down = support::refused_port().await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    scratch.write_config(&format!(
+        "{QUICK}monitors:\n  - {{ name: api, url: \"ws://{down}/\", alert: [hook] }}\n\
+         channels:\n  hook: {{ type: webhook, url: \"{}\" }}\n",
+        hook.url("/")
+    ));
+    let state = scratch.state();
+    let mut daemon = Daemon::run(&scratch, &[]);
+    daemon
+        .until("the DOWN delivered and recorded", SOON, || {
+            let delivered = outbox(&state).iter().any(|r| r.status == "delivered");
+            (kinds(&hook) == ["down"] && delivered).then_some(())
+        })
+        .await;
+
+    std::fs::remove_file(&state).expect("rm state.db");
+    daemon
+        .wait_log("state file recreated with the current state", &[], SOON)
+        .await;
+    let runs = results(&state, "api").len();
+    assert!(runs >= 1, "the history came back with the file");
+    daemon
+        .until("a run written to the new file", SOON, || {
+            (results(&state, "api").len() > runs).then_some(())
+        })
+        .await;
+
+    daemon.kill9();
+    let daemon = Daemon::run(&scratch, &[]);
+    daemon
+        .until("two runs after the restart", SOON, || {
+            (results(&state, "api").len() >= runs + 3).then_some(())
+        })
+        .await;
+    assert_eq!(kinds(&hook), ["down"], "the restart resumed the incident");
+}

@@ -1,8 +1,8 @@
 //! `GET /healthz` and `GET /readyz`, for orchestrators and load balancers.
 //!
 //! * `/healthz`: the daemon is alive and scheduling — 503 when a monitor's
-//!   check is more than [`LATE_ALLOWANCE`] overdue (a stuck loop, or every
-//!   slot taken for that long).
+//!   check is more than `settings.overdue_after` (2 minutes by default)
+//!   overdue (a stuck loop, or every slot taken for that long).
 //! * `/readyz`: the configuration is loaded and nothing in [`not_ready`]'s
 //!   list holds: the state store answers and is durable (a store working
 //!   from memory after failed writes is alive, but not ready).
@@ -13,14 +13,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::time::Duration;
-
-/// How overdue a check may be before the daemon counts as not scheduling.
-pub const LATE_ALLOWANCE: Duration = Duration::from_secs(120);
 
 /// `GET /healthz`.
 pub async fn healthz(State(s): State<Surface>) -> Response {
-    let late = s.shared.heartbeat.late(chrono::Utc::now(), LATE_ALLOWANCE);
+    let allowance = s.shared.config().settings.overdue_after;
+    let late = s.shared.heartbeat.late(chrono::Utc::now(), allowance);
     let loops = s.shared.heartbeat.loops();
     if late.is_empty() {
         return Json(json!({ "status": "ok", "monitor_loops": loops })).into_response();
@@ -36,7 +33,7 @@ pub async fn healthz(State(s): State<Surface>) -> Response {
             "reason": format!(
                 "{} monitor(s) overdue by more than {}",
                 late.len(),
-                humantime::format_duration(LATE_ALLOWANCE)
+                humantime::format_duration(allowance)
             ),
             "overdue": late,
             "monitor_loops": loops,

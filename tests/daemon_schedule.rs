@@ -7,8 +7,7 @@ mod daemon_support;
 mod support;
 mod support_http;
 
-use daemon_support::{Daemon, SOON, Scratch};
-use std::ffi::OsStr;
+use daemon_support::{Daemon, SOON, Scratch, free_addr, http_get};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,31 +66,6 @@ impl Drop for CountingServer {
     }
 }
 
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind :0");
-    l.local_addr().expect("local addr")
-}
-
-/// `wsprobe run` with the HTTP surface on `listen`.
-fn run_listening(scratch: &Scratch, listen: SocketAddr) -> Daemon {
-    let listen = listen.to_string();
-    Daemon::spawn(
-        [
-            OsStr::new("run"),
-            OsStr::new("--config"),
-            scratch.config().as_os_str(),
-            OsStr::new("--state"),
-            scratch.state().as_os_str(),
-            OsStr::new("--listen"),
-            OsStr::new(&listen),
-            OsStr::new("--log-format"),
-            OsStr::new("json"),
-        ],
-        scratch,
-        &[],
-    )
-}
-
 #[tokio::test]
 async fn never_more_checks_are_in_flight_than_settings_concurrency() {
     const CAP: usize = 2;
@@ -139,19 +113,19 @@ async fn healthz_answers_503_naming_a_monitor_starved_of_a_slot_past_overdue_aft
         fine.ws_url("/")
     ));
     let listen = free_addr();
-    let daemon = run_listening(&scratch, listen);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client");
+    let daemon = Daemon::run_at(&scratch, &scratch.state(), listen);
+    daemon
+        .wait_log(
+            "HTTP surface listening (status page, /metrics, /probe, /api)",
+            &[],
+            SOON,
+        )
+        .await;
     let deadline = std::time::Instant::now() + SOON;
     let body: serde_json::Value = loop {
-        if let Ok(reply) = client.get(format!("http://{listen}/healthz")).send().await
-            && reply.status() == 503
-        {
-            break reply.json().await.expect("JSON body");
+        let (status, body) = http_get(listen, "/healthz").await;
+        if status == 503 {
+            break serde_json::from_str(&body).expect("JSON body");
         }
         assert!(
             std::time::Instant::now() < deadline,

@@ -7,11 +7,10 @@ mod support;
 mod support_fs;
 mod support_http;
 
-use daemon_support::{Daemon, QUICK, SOON, Scratch, kinds, outbox, results};
+use daemon_support::{Daemon, QUICK, SOON, Scratch, free_addr, http_get, kinds, outbox, results};
 use serde_json::Value;
-use std::ffi::OsStr;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use support::{Behavior, FaultServer};
@@ -131,29 +130,6 @@ async fn a_state_file_that_cannot_be_written_is_refused_at_start_naming_it() {
     assert!(stderr.to_lowercase().contains("read-only"), "{stderr}");
 }
 
-/// A free port on 127.0.0.1 for the daemon's HTTP surface.
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind :0");
-    l.local_addr().expect("local addr")
-}
-
-/// `GET http://addr/path`: status and body.
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("HTTP client");
-    let reply = client
-        .get(format!("http://{addr}{path}"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    let status = reply.status().as_u16();
-    (status, reply.text().await.expect("body"))
-}
-
 /// The value of an unlabelled sample in a /metrics exposition.
 fn sample(exposition: &str, name: &str) -> Option<f64> {
     exposition
@@ -169,27 +145,6 @@ fn monitors_config(target: &FaultServer, names: &[&str], hook: &str) -> String {
         yaml += &format!("  - {{ name: {name}, url: \"{url}\", alert: [hook] }}\n");
     }
     yaml + &format!("channels:\n  hook: {{ type: webhook, url: \"{hook}\" }}\n")
-}
-
-/// `wsprobe run` on `scratch`'s config with the state at `state` and the
-/// HTTP surface on `listen`.
-fn run_daemon(scratch: &Scratch, state: &Path, listen: SocketAddr) -> Daemon {
-    let listen = listen.to_string();
-    Daemon::spawn(
-        [
-            OsStr::new("run"),
-            OsStr::new("--config"),
-            scratch.config().as_os_str(),
-            OsStr::new("--state"),
-            state.as_os_str(),
-            OsStr::new("--listen"),
-            OsStr::new(&listen),
-            OsStr::new("--log-format"),
-            OsStr::new("json"),
-        ],
-        scratch,
-        &[],
-    )
 }
 
 /// A real way to make the state file refuse writes, and to undo it.
@@ -270,7 +225,7 @@ const NOT_DURABLE: &str =
 async fn metrics_when(listen: SocketAddr, name: &str, min: f64) -> String {
     let deadline = std::time::Instant::now() + SOON;
     loop {
-        let metrics = get(listen, "/metrics").await.1;
+        let metrics = http_get(listen, "/metrics").await.1;
         if sample(&metrics, name).is_some_and(|v| v >= min) {
             return metrics;
         }
@@ -296,7 +251,7 @@ async fn alerts_go_on_while_the_disk_refuses_writes(fault: &dyn DiskFault) {
     scratch.write_config(&monitors_config(&server, &MONITORS, &hook.url("/")));
     let listen = free_addr();
     let state = fault.state();
-    let mut daemon = run_daemon(&scratch, &state, listen);
+    let mut daemon = Daemon::run_at(&scratch, &state, listen);
     daemon
         .until("every monitor passing on disk", SOON, || {
             MONITORS
@@ -305,7 +260,7 @@ async fn alerts_go_on_while_the_disk_refuses_writes(fault: &dyn DiskFault) {
                 .then_some(())
         })
         .await;
-    assert_eq!(get(listen, "/readyz").await.0, 200);
+    assert_eq!(http_get(listen, "/readyz").await.0, 200);
 
     fault.break_disk(&daemon);
     drop(server);
@@ -314,7 +269,7 @@ async fn alerts_go_on_while_the_disk_refuses_writes(fault: &dyn DiskFault) {
             (kinds(&hook).len() >= MONITORS.len()).then_some(())
         })
         .await;
-    let (status, body) = get(listen, "/readyz").await;
+    let (status, body) = http_get(listen, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not durable"), "{body}");
     assert!(
@@ -336,7 +291,8 @@ async fn alerts_go_on_while_the_disk_refuses_writes(fault: &dyn DiskFault) {
         distinct.len(),
         "logged once per condition: {errors:?}"
     );
-    let api: Value = serde_json::from_str(&get(listen, "/api/monitors").await.1).expect("JSON");
+    let api: Value =
+        serde_json::from_str(&http_get(listen, "/api/monitors").await.1).expect("JSON");
     assert_eq!(api["store"]["durable"], false, "{api}");
     assert!(
         api["monitors"]
@@ -354,8 +310,8 @@ async fn alerts_go_on_while_the_disk_refuses_writes(fault: &dyn DiskFault) {
             SOON,
         )
         .await;
-    assert_eq!(get(listen, "/readyz").await.0, 200);
-    let metrics = get(listen, "/metrics").await.1;
+    assert_eq!(http_get(listen, "/readyz").await.0, 200);
+    let metrics = http_get(listen, "/metrics").await.1;
     assert_eq!(sample(&metrics, "wsprobe_state_store_degraded"), Some(0.0));
     let runs = results(&state, "api").len();
     daemon
@@ -373,7 +329,7 @@ async fn alerts_go_on_while_the_disk_refuses_writes(fault: &dyn DiskFault) {
     // A restart starts from what recovery wrote: still down, no new DOWN.
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(SOON).await.code(), Some(0));
-    let daemon = run_daemon(&scratch, &state, free_addr());
+    let daemon = Daemon::run_at(&scratch, &state, free_addr());
     let runs = results(&state, "api").len();
     daemon
         .until("two runs after the restart", SOON, || {

@@ -27,6 +27,7 @@
 //! file deleted or replaced under the daemon is recreated from the open
 //! database (`store/file.rs`).
 
+mod error;
 mod file;
 mod group_commit;
 mod health;
@@ -36,6 +37,7 @@ mod overlay;
 mod rows;
 mod schema;
 
+pub use error::StoreError;
 pub use health::StoreHealth;
 pub use lock::{LockError, StateLock, lock_path};
 pub use rows::{Delivery, ResultPoint, ResultRow};
@@ -48,7 +50,7 @@ use group_commit::{OutboxRows, RunQueue, RunRows};
 use overlay::Overlay;
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -59,88 +61,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_BASE: Duration = Duration::from_secs(5);
 /// Longest delay between two delivery attempts.
 const RETRY_CAP: Duration = Duration::from_secs(600);
-
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database file could not be opened or configured.
-    #[error("cannot open state database {}: {source}", path.display())]
-    Open {
-        /// The database file.
-        path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
-    },
-    /// Creating or upgrading the schema failed.
-    #[error("cannot create the schema of state database {}: {source}", path.display())]
-    Schema {
-        /// The database file.
-        path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
-    },
-    /// The database was written by a newer wsprobe.
-    #[error(
-        "state database {} has schema version {found}, newer than this wsprobe supports ({supported})",
-        path.display()
-    )]
-    TooNew {
-        /// The database file.
-        path: PathBuf,
-        /// The version found in the file.
-        found: i64,
-        /// The newest version this build knows.
-        supported: i64,
-    },
-    /// Another daemon owns the file, or its lock could not be taken.
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    /// The file cannot be written (permissions, an immutable flag, a
-    /// read-only mount): a daemon that cannot record what it alerted would
-    /// alert again after every restart.
-    #[error(
-        "state database {} is read-only (file permissions, an immutable flag or a read-only mount); \
-         wsprobe needs to write it",
-        path.display()
-    )]
-    ReadOnly {
-        /// The database file.
-        path: PathBuf,
-    },
-    /// A state file deleted under the daemon could not be put back.
-    #[error("cannot put the state database back at {}: {source}", path.display())]
-    Recreate {
-        /// The database file.
-        path: PathBuf,
-        /// The operating system's answer.
-        source: std::io::Error,
-    },
-    /// A query failed.
-    #[error("state database query failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A value could not be encoded as JSON.
-    #[error("cannot encode {what} as JSON: {source}")]
-    Encode {
-        /// What was being encoded.
-        what: &'static str,
-        /// serde_json's error.
-        source: serde_json::Error,
-    },
-    /// A stored value is not what this version expects.
-    #[error("state database holds an invalid {what}: {value:?}")]
-    Corrupt {
-        /// Which column.
-        what: &'static str,
-        /// The value found.
-        value: String,
-    },
-    /// No pending delivery has this id (already delivered, or never existed).
-    #[error("no pending delivery with id {0}")]
-    UnknownDelivery(i64),
-    /// The blocking task running the query panicked or was cancelled.
-    #[error("state database task failed: {0}")]
-    Task(String),
-}
 
 /// Where a committed run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ mod support_http;
 use daemon_support::{Daemon, QUICK, SOON, Scratch, free_addr, http_get, kinds, outbox, results};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use support::{Behavior, FaultServer};
@@ -237,6 +237,61 @@ async fn metrics_when(listen: SocketAddr, name: &str, min: f64) -> String {
     }
 }
 
+/// The state file and its WAL made immutable (`chattr +i`) under the
+/// running daemon: even writes through its open descriptors fail (EPERM).
+struct ImmutableFiles(PathBuf);
+
+impl ImmutableFiles {
+    /// The database and its WAL (not `-shm`, which SQLite maps in memory).
+    fn files(&self) -> [PathBuf; 2] {
+        let mut wal = self.0.as_os_str().to_os_string();
+        wal.push("-wal");
+        [self.0.clone(), PathBuf::from(wal)]
+    }
+
+    fn chattr(&self, flag: &str) -> bool {
+        Command::new("chattr")
+            .arg(flag)
+            .args(self.files())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Whether `chattr +i` works here (root, on a filesystem that has it).
+    fn supported(dir: &Path) -> bool {
+        let probe = dir.join("chattr-probe");
+        let _ = std::fs::write(&probe, b"");
+        let ok = Command::new("chattr")
+            .arg("+i")
+            .arg(&probe)
+            .status()
+            .is_ok_and(|s| s.success());
+        let _ = Command::new("chattr").arg("-i").arg(&probe).status();
+        let _ = std::fs::remove_file(&probe);
+        ok
+    }
+}
+
+impl DiskFault for ImmutableFiles {
+    fn state(&self) -> PathBuf {
+        self.0.clone()
+    }
+
+    fn break_disk(&self, _daemon: &Daemon) {
+        assert!(self.chattr("+i"), "chattr +i {:?}", self.files());
+    }
+
+    fn heal(&self, _daemon: &Daemon) {
+        assert!(self.chattr("-i"), "chattr -i {:?}", self.files());
+    }
+}
+
+impl Drop for ImmutableFiles {
+    fn drop(&mut self) {
+        self.chattr("-i");
+    }
+}
+
 const MONITORS: [&str; 3] = ["api", "chat", "feed"];
 
 /// Three monitors pass, the disk breaks, they go down: every DOWN is still
@@ -398,4 +453,15 @@ async fn a_state_file_deleted_under_the_daemon_is_recreated_and_a_restart_sends_
         })
         .await;
     assert_eq!(kinds(&hook), ["down"], "the restart resumed the incident");
+}
+
+#[tokio::test]
+async fn alerts_go_on_when_the_state_file_turns_immutable_and_the_store_catches_up_when_it_is_writable()
+ {
+    const TEST: &str = "alerts_go_on_when_the_state_file_turns_immutable_and_the_store_catches_up_when_it_is_writable";
+    let state_dir = Scratch::new();
+    if !ImmutableFiles::supported(&state_dir.path("")) {
+        return skipped(TEST, "chattr +i is not permitted here");
+    }
+    alerts_go_on_while_the_disk_refuses_writes(&ImmutableFiles(state_dir.state())).await;
 }

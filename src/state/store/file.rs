@@ -86,10 +86,15 @@ fn recreate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     // removes `<path>-wal` and `<path>-shm` by name, which must not be the
     // new file's.
     drop(std::mem::replace(conn, Connection::open_in_memory()?));
-    std::fs::rename(&copy, path).map_err(|e| StoreError::Recreate {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    if let Err(source) = std::fs::rename(&copy, path) {
+        // Keep working on the copy, which holds everything: the next check
+        // finds the path still wrong and tries again from it.
+        *conn = configure(&copy)?;
+        return Err(StoreError::Recreate {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
     let mut fresh = configure(path)?;
     schema::migrate(&mut fresh, path)?;
     *conn = fresh;

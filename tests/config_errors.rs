@@ -37,7 +37,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after)",
     ),
     (
         "invalid-wrong-type.yaml",

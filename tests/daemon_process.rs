@@ -177,9 +177,13 @@ async fn a_monitor_removed_by_a_reload_and_added_back_starts_fresh() {
 }
 
 /// Start a daemon whose one monitor holds a connection to `server` for 3 s,
-/// send SIGTERM 0.5 s into the hold, and wait for the exit. Returns the
-/// stopped daemon, its scratch directory, and how long the exit took.
-async fn sigterm_during_a_hold(server: &FaultServer, grace: &str) -> (Daemon, Scratch, Duration) {
+/// send `signal` (TERM or INT) 0.5 s into the hold, and wait for the exit.
+/// Returns the stopped daemon, its scratch directory, and how long the exit took.
+async fn stop_during_a_hold(
+    server: &FaultServer,
+    grace: &str,
+    signal: &str,
+) -> (Daemon, Scratch, Duration) {
     let scratch = Scratch::new();
     scratch.write_config(&format!(
         r#"settings: {{ jitter: 0s, shutdown_grace: {grace} }}
@@ -205,7 +209,7 @@ channels:
     );
 
     let sent = Instant::now();
-    daemon.signal("TERM");
+    daemon.signal(signal);
     let status = daemon.wait_exit(Duration::from_secs(10)).await;
     let took = sent.elapsed();
     assert_eq!(status.code(), Some(0), "stderr:\n{}", daemon.stderr());
@@ -225,7 +229,7 @@ async fn assert_one_clean_close(server: &FaultServer) {
 #[tokio::test]
 async fn sigterm_lets_the_in_flight_check_finish_with_a_clean_close_and_exits_0() {
     let server = FaultServer::start(Behavior::Healthy).await;
-    let (daemon, scratch, took) = sigterm_during_a_hold(&server, "5s").await;
+    let (daemon, scratch, took) = stop_during_a_hold(&server, "5s", "TERM").await;
     assert!(
         daemon
             .logs_matching("in-flight check cancelled at shutdown", &[])
@@ -242,9 +246,26 @@ async fn sigterm_lets_the_in_flight_check_finish_with_a_clean_close_and_exits_0(
 }
 
 #[tokio::test]
+async fn sigint_stops_like_sigterm_the_in_flight_run_recorded_and_exit_0() {
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let (daemon, scratch, took) = stop_during_a_hold(&server, "5s", "INT").await;
+    assert_eq!(daemon.logs_matching("SIGINT received", &[]).len(), 1);
+    assert!(daemon.logs_matching("wsprobe daemon stopped", &[]).len() == 1);
+    assert!(
+        took >= Duration::from_secs(2),
+        "the hold finished: {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "within the grace: {took:?}");
+    assert_one_clean_close(&server).await;
+    let runs = results(&scratch.state(), "held");
+    assert_eq!(runs.len(), 1, "the finished run was flushed: {runs:?}");
+    assert!(runs[0].ok);
+}
+
+#[tokio::test]
 async fn sigterm_past_the_grace_period_still_closes_the_websocket_cleanly() {
     let server = FaultServer::start(Behavior::Healthy).await;
-    let (_daemon, _scratch, took) = sigterm_during_a_hold(&server, "1s").await;
+    let (_daemon, _scratch, took) = stop_during_a_hold(&server, "1s", "TERM").await;
     assert!(
         took < Duration::from_secs(2),
         "the grace bounds the exit: {took:?}"

@@ -47,12 +47,21 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Map SIGTERM/SIGINT to shutdown and SIGHUP to reload.
+/// Map SIGTERM/SIGINT to shutdown and SIGHUP to reload. SIGXFSZ (a write
+/// past the file-size limit, `ulimit -f` / `LimitFSIZE=`) is caught so that it
+/// does not kill the daemon: the write fails with EFBIG instead, and the state
+/// store goes on from memory (see `state/store/overlay.rs`).
 pub fn wire_signals(controls: &Controls) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
+    let mut xfsz = signal(SignalKind::from_raw(libc::SIGXFSZ))?;
+    tokio::spawn(async move {
+        // The store logs the failed write itself; this only keeps the
+        // handler installed.
+        while xfsz.recv().await.is_some() {}
+    });
     let controls = controls.clone();
     tokio::spawn(async move {
         loop {

@@ -76,6 +76,9 @@ pub struct Settings {
     pub listen: Option<SocketAddr>,
     /// How long in-flight checks get to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// How overdue a check may be before `/healthz` says the daemon is not
+    /// scheduling.
+    pub overdue_after: Duration,
 }
 
 /// Built-in [`Settings`].
@@ -84,6 +87,8 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Built-in shutdown grace.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Built-in allowance before a late check makes `/healthz` fail: 2 minutes.
+pub const DEFAULT_OVERDUE_AFTER: Duration = Duration::from_secs(120);
 
 impl Settings {
     /// Built-in settings, for a config file at `path`.
@@ -95,6 +100,7 @@ impl Settings {
             retention: DEFAULT_RETENTION,
             listen: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            overdue_after: DEFAULT_OVERDUE_AFTER,
         }
     }
 }
@@ -314,6 +320,13 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
         .and_then(|v| l.duration("shutdown_grace", v))
     {
         s.shutdown_grace = d;
+    }
+    if let Some(d) = raw
+        .overdue_after
+        .as_ref()
+        .and_then(|v| l.positive_duration("overdue_after", v))
+    {
+        s.overdue_after = d;
     }
     (l.error_count() == before).then_some(s)
 }

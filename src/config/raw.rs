@@ -26,6 +26,7 @@ pub(crate) struct RawSettings {
     pub retention: Option<At<String>>,
     pub listen: Option<At<String>>,
     pub shutdown_grace: Option<At<String>>,
+    pub overdue_after: Option<At<String>>,
 }
 
 /// One maintenance window.

@@ -8,7 +8,7 @@ use crate::check::run_check_until;
 use crate::config::{Config, Monitor};
 use crate::schedule::Schedule;
 use crate::state::machine::{self, RunOutcome, RunSummary};
-use crate::state::store::ResultRow;
+use crate::state::store::{Durability, ResultRow};
 use chrono::{DateTime, Utc};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -165,16 +165,22 @@ async fn record(
     let before = shared.state(&monitor.name);
     let (after, notification) = machine::apply(&before, &outcome, &monitor.policy);
     let enqueue = notification.as_ref().map(|n| (n, monitor.alert.as_slice()));
-    if let Err(e) = shared
+    // A disk that refuses the write does not make this an error: the store
+    // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.
+    let durability = match shared
         .store
         .commit_run(&monitor.name, &after, &row, enqueue)
         .await
     {
-        // Without the commit the state must not move either, or a restart would
-        // disagree with what was alerted.
-        tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
-        return;
-    }
+        Ok(durability) => durability,
+        Err(e) => {
+            // Without the commit the state must not move either, or a restart
+            // would disagree with what was alerted.
+            tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
+            return;
+        }
+    };
+    let durable = durability == Durability::Durable;
     if before.health != after.health {
         tracing::info!(monitor = %monitor.name, from = ?before.health, to = ?after.health, class = %row.class, "health changed");
     }
@@ -183,7 +189,7 @@ async fn record(
         if n.in_maintenance {
             tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");
         } else {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class, "alert queued");
+            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class, durable, "alert queued");
             shared.outbox_ready.notify_one();
         }
     }

@@ -42,13 +42,15 @@ impl Shared {
         states: HashMap<String, MonitorState>,
         config: &Config,
     ) -> Shared {
+        let mut metrics = DaemonMetrics::new();
+        store.health().register(metrics.registry_mut());
         Shared {
             store,
             channels: RwLock::new(channels),
             states: Mutex::new(states),
             slots: RwLock::new(Arc::new(Semaphore::new(config.settings.concurrency.max(1)))),
             outbox_ready: Notify::new(),
-            metrics: DaemonMetrics::new(),
+            metrics,
             heartbeat: Heartbeat::default(),
             local_faults: LocalFaults::default(),
             config: RwLock::new(Arc::new(config.clone())),

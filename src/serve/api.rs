@@ -25,7 +25,14 @@ pub async fn list(State(s): State<Surface>) -> Response {
             Err(e) => return store_error(e),
         }
     }
-    Json(json!({ "monitors": monitors })).into_response()
+    Json(json!({ "monitors": monitors, "store": store_json(&s) })).into_response()
+}
+
+/// Whether what the API shows is on disk: while the state store cannot be
+/// written, states and alerts live in memory and would not survive a restart.
+fn store_json(s: &Surface) -> Value {
+    let degraded = s.shared.store.health().degraded();
+    json!({ "durable": degraded.is_none(), "degraded": degraded })
 }
 
 /// `GET /api/monitors/{name}`: one monitor; 404 for an unknown name.

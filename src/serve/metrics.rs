@@ -195,6 +195,12 @@ impl DaemonMetrics {
             .inc();
     }
 
+    /// Where parts of the daemon that keep their own metrics (the state
+    /// store's health) register them, so they live with what they measure.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// Record a finished check of `monitor`.
     pub fn observe_run(&self, monitor: &str, report: &CheckReport) {
         self.remember(monitor);

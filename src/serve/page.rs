@@ -138,6 +138,7 @@ pub async fn index(State(s): State<Surface>, Query(q): Query<IndexQuery>) -> Res
         counts: listing.counts,
         page: listing.page,
         pages: listing.pages,
+        store_degraded: s.shared.store.health().degraded(),
     };
     s.pages.render("index.html", shown.context(now))
 }
@@ -149,6 +150,8 @@ struct Shown<'a> {
     counts: listing::Counts,
     page: usize,
     pages: usize,
+    /// Why the state store is not durable, shown as a banner.
+    store_degraded: Option<String>,
 }
 
 impl Shown<'_> {
@@ -172,6 +175,7 @@ impl Shown<'_> {
             others => counts.up + counts.pending,
             failing => counts.down + counts.degraded,
             pager => Jinja::from(Serde(pager(self.page, self.pages))),
+            store_degraded => self.store_degraded.as_deref(),
             version => env!("CARGO_PKG_VERSION"),
         }
     }

@@ -5,7 +5,8 @@
 //! * [`machine`]: pure — one run in, the next [`MonitorState`] and at most one
 //!   [`Notification`](crate::notification::Notification) out
 //! * [`store`]: SQLite — states, result history and the outbox, written together
-//!   in one transaction per run
+//!   in one transaction per run; one daemon per file (a lock); kept in memory
+//!   and delivered from there while the disk refuses writes
 
 pub mod machine;
 pub mod policy;
@@ -13,4 +14,6 @@ pub mod store;
 
 pub use machine::{Health, Incident, MonitorState, RunOutcome, RunSummary, apply, reminder_due};
 pub use policy::Policy;
-pub use store::{Delivery, ResultPoint, ResultRow, Store, StoreError, retry_backoff};
+pub use store::{
+    Delivery, Durability, ResultPoint, ResultRow, Store, StoreError, StoreHealth, retry_backoff,
+};

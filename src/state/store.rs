@@ -19,22 +19,38 @@
 //! behind one connection and a std mutex; the async runtime never waits on disk.
 //! Runs are written by group commit (`store/group_commit.rs`): many runs, one
 //! transaction, each caller answered once its run is durable.
+//!
+//! When the disk refuses writes (full, read-only) the store does not stop:
+//! what it cannot write is kept in memory (`store/overlay.rs`) and delivered
+//! from there, [`Store::health`] says why it is not durable, and the next
+//! commit that succeeds writes the memory first (`store/health.rs`). A state
+//! file deleted or replaced under the daemon is recreated from the open
+//! database (`store/file.rs`).
 
+mod error;
+mod file;
 mod group_commit;
+mod health;
 mod lock;
+mod outbox;
+mod overlay;
 mod rows;
 mod schema;
 
+pub use error::StoreError;
+pub use health::StoreHealth;
 pub use lock::{LockError, StateLock, lock_path};
 pub use rows::{Delivery, ResultPoint, ResultRow};
 
 use super::machine::MonitorState;
 use crate::notification::Notification;
 use chrono::{DateTime, Utc};
+use file::StateFile;
 use group_commit::{OutboxRows, RunQueue, RunRows};
-use rusqlite::{Connection, params};
+use overlay::Overlay;
+use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -46,84 +62,46 @@ const RETRY_BASE: Duration = Duration::from_secs(5);
 /// Longest delay between two delivery attempts.
 const RETRY_CAP: Duration = Duration::from_secs(600);
 
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database file could not be opened or configured.
-    #[error("cannot open state database {}: {source}", path.display())]
-    Open {
-        /// The database file.
-        path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
-    },
-    /// Creating or upgrading the schema failed.
-    #[error("cannot create the schema of state database {}: {source}", path.display())]
-    Schema {
-        /// The database file.
-        path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
-    },
-    /// The database was written by a newer wsprobe.
-    #[error(
-        "state database {} has schema version {found}, newer than this wsprobe supports ({supported})",
-        path.display()
-    )]
-    TooNew {
-        /// The database file.
-        path: PathBuf,
-        /// The version found in the file.
-        found: i64,
-        /// The newest version this build knows.
-        supported: i64,
-    },
-    /// Another daemon owns the file, or its lock could not be taken.
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    /// The file cannot be written (permissions, an immutable flag, a
-    /// read-only mount): a daemon that cannot record what it alerted would
-    /// alert again after every restart.
-    #[error(
-        "state database {} is read-only (file permissions, an immutable flag or a read-only mount); \
-         wsprobe needs to write it",
-        path.display()
-    )]
-    ReadOnly {
-        /// The database file.
-        path: PathBuf,
-    },
-    /// A query failed.
-    #[error("state database query failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A value could not be encoded as JSON.
-    #[error("cannot encode {what} as JSON: {source}")]
-    Encode {
-        /// What was being encoded.
-        what: &'static str,
-        /// serde_json's error.
-        source: serde_json::Error,
-    },
-    /// A stored value is not what this version expects.
-    #[error("state database holds an invalid {what}: {value:?}")]
-    Corrupt {
-        /// Which column.
-        what: &'static str,
-        /// The value found.
-        value: String,
-    },
-    /// No pending delivery has this id (already delivered, or never existed).
-    #[error("no pending delivery with id {0}")]
-    UnknownDelivery(i64),
-    /// The blocking task running the query panicked or was cancelled.
-    #[error("state database task failed: {0}")]
-    Task(String),
+/// Where a committed run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk: it survives a restart.
+    Durable,
+    /// Only in memory, because the disk refused it (see [`Store::health`]);
+    /// written as soon as the disk takes writes again.
+    MemoryOnly,
+}
+
+/// The connection, and what stands in for the file while it cannot be
+/// written. Lock order: `conn`, then `overlay`.
+#[derive(Debug)]
+struct Disk {
+    conn: Mutex<Connection>,
+    overlay: Mutex<Overlay>,
+    health: StoreHealth,
+    /// The file the connection has open (`None` in memory).
+    file: Option<StateFile>,
+}
+
+impl Disk {
+    /// A write failed: note the condition (logged once) naming the file.
+    fn write_failed(&self, error: &StoreError) {
+        let cause = match error {
+            StoreError::Sqlite(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        let reason = match &self.file {
+            Some(file) => format!("cannot write {}: {cause}", file.path().display()),
+            None => format!("cannot write the state database: {cause}"),
+        };
+        self.health.failed(reason);
+    }
 }
 
 /// The state database. Cheap to clone: clones share one connection.
 #[derive(Debug, Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    disk: Arc<Disk>,
     /// Runs waiting for the next transaction ([`Store::commit_run`]).
     runs: Arc<RunQueue>,
     /// This process owns the file (`None` in memory).
@@ -137,36 +115,10 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         // Before touching the database: a second daemon must not even open it.
         let lock = StateLock::acquire(path)?;
-        let open_error = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-        // SQLite falls back to read-only when the file cannot be opened for
-        // writing; say so now rather than fail at the first run.
-        if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_error)? {
-            return Err(StoreError::ReadOnly {
-                path: path.to_path_buf(),
-            });
-        }
-        // No memory map: a mapped file that cannot grow or be written (full
-        // disk, immutable, truncated by someone else) kills the process with
-        // SIGBUS; with plain reads and writes it is an error SQLite returns.
-        conn.pragma_update(None, "mmap_size", 0)
-            .map_err(open_error)?;
-        // WAL: readers (e.g. an operator's sqlite3 shell) never block the
-        // daemon's writes, and a commit is one append.
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
-            .map_err(open_error)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            // Some filesystems (e.g. network mounts) refuse WAL; SQLite keeps
-            // its rollback journal, which is slower but just as durable.
-            tracing::warn!(path = %path.display(), %mode, "state database is not in WAL mode");
-        }
+        let mut conn = configure(path)?;
         schema::migrate(&mut conn, path)?;
-        Ok(Store::from_connection(conn, Some(lock)))
+        let file = StateFile::opened(path);
+        Ok(Store::from_connection(conn, Some(lock), file))
     }
 
     /// A fresh database that lives only as long as this store (tests, `demo`).
@@ -177,15 +129,29 @@ impl Store {
             source,
         })?;
         schema::migrate(&mut conn, path)?;
-        Ok(Store::from_connection(conn, None))
+        Ok(Store::from_connection(conn, None, None))
     }
 
-    fn from_connection(conn: Connection, lock: Option<StateLock>) -> Store {
+    fn from_connection(
+        conn: Connection,
+        lock: Option<StateLock>,
+        file: Option<StateFile>,
+    ) -> Store {
         Store {
-            conn: Arc::new(Mutex::new(conn)),
+            disk: Arc::new(Disk {
+                conn: Mutex::new(conn),
+                overlay: Mutex::default(),
+                health: StoreHealth::default(),
+                file,
+            }),
             runs: Arc::default(),
             _lock: lock.map(Arc::new),
         }
+    }
+
+    /// Whether the store is durable now, and its failure counters.
+    pub fn health(&self) -> &StoreHealth {
+        &self.disk.health
     }
 
     /// Run `job` on the blocking pool with the connection.
@@ -194,12 +160,21 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        self.with_disk(move |conn, _| job(conn)).await
+    }
+
+    /// Like [`Store::with`], with the rest of the disk (overlay, health) too.
+    async fn with_disk<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Disk) -> Result<T, StoreError> + Send + 'static,
+    {
+        let disk = Arc::clone(&self.disk);
         tokio::task::spawn_blocking(move || {
             // A panic mid-job drops its transaction, which rolls back: the
             // connection is still sound, so a poisoned lock is usable.
-            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            job(&mut conn)
+            let mut conn = disk.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            job(&mut conn, &disk)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -237,14 +212,17 @@ impl Store {
     /// maintenance). One transaction, so a crash never leaves a state change
     /// without its alert or an alert without its state. Returns once the run
     /// is committed; runs committed at the same time share a transaction
-    /// (group commit, see `store/group_commit.rs`).
+    /// (group commit, see `store/group_commit.rs`). When the disk refuses
+    /// it, the run is kept in memory and its alerts are still due
+    /// ([`Durability::MemoryOnly`]): an error is only a run that cannot be
+    /// encoded.
     pub async fn commit_run(
         &self,
         monitor: &str,
         state: &MonitorState,
         result: &ResultRow,
         notification: Option<(&Notification, &[String])>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Durability, StoreError> {
         let outbox = match notification {
             Some((note, channels)) => Some(OutboxRows {
                 json: encode("notification", note)?,
@@ -264,104 +242,7 @@ impl Store {
             result: result.clone(),
             outbox,
         };
-        self.runs.commit(&self.conn, run).await
-    }
-
-    /// Up to `limit` pending deliveries whose next attempt is due at `now`,
-    /// oldest first. Held rows are never returned. Per monitor and channel
-    /// only the oldest pending row is returned, so a RECOVERED never overtakes
-    /// the DOWN it answers while that DOWN is waiting for a retry.
-    pub async fn due_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        self.due(None, now, limit).await
-    }
-
-    /// [`Store::due_deliveries`] of one channel only, so each channel's
-    /// deliverer reads its own work and a channel with a long queue never
-    /// hides another channel's alerts behind the limit.
-    pub async fn due_deliveries_for(
-        &self,
-        channel: &str,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        self.due(Some(channel.to_string()), now, limit).await
-    }
-
-    async fn due(
-        &self,
-        channel: Option<String>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with(move |conn| {
-            let raw = rows::due(conn, micros(now), limit, channel.as_deref())?;
-            let mut due = Vec::with_capacity(raw.len());
-            for row in raw {
-                match row.decode() {
-                    Ok(delivery) => due.push(delivery),
-                    Err(reason) => {
-                        tracing::warn!(delivery = row.id, channel = %row.channel, %reason,
-                            "outbox row unreadable; set aside as dead");
-                        conn.execute(
-                            "UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1",
-                            params![row.id, reason],
-                        )?;
-                    }
-                }
-            }
-            Ok(due)
-        })
-        .await
-    }
-
-    /// The delivery succeeded: it is never due again (kept as a record until pruned).
-    pub async fn mark_delivered(&self, id: i64) -> Result<(), StoreError> {
-        self.with(move |conn| {
-            let changed = conn.execute(
-                "UPDATE outbox SET status = 'delivered' WHERE id = ?1 AND status = 'pending'",
-                [id],
-            )?;
-            expect_one(changed, id)
-        })
-        .await
-    }
-
-    /// The delivery failed: count the attempt, keep the error, and retry at
-    /// `next_attempt_at` (typically `now + retry_backoff(delivery.attempts + 1)`).
-    pub async fn mark_failed(
-        &self,
-        id: i64,
-        error: &str,
-        next_attempt_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let error = error.to_string();
-        self.with(move |conn| {
-            let changed = conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
-                 WHERE id = ?1 AND status = 'pending'",
-                params![id, error, micros(next_attempt_at)],
-            )?;
-            expect_one(changed, id)
-        })
-        .await
-    }
-
-    /// Pending deliveries, due or waiting for a retry (held ones excluded).
-    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
-        self.with(|conn| {
-            let n: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
-                [],
-                |row| row.get(0),
-            )?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        })
-        .await
+        self.runs.commit(&self.disk, run).await
     }
 
     /// Results of `monitor` at or after `since`, oldest first.
@@ -441,19 +322,45 @@ impl Store {
     }
 }
 
+/// Open the file at `path` for the store: busy timeout, writable (or a clear
+/// error), no mmap, WAL.
+fn configure(path: &Path) -> Result<Connection, StoreError> {
+    let open_error = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+    // SQLite falls back to read-only when the file cannot be opened for
+    // writing; say so now rather than fail at the first run.
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_error)? {
+        return Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        });
+    }
+    // No memory map: a mapped file that cannot grow or be written (full
+    // disk, immutable, truncated by someone else) kills the process with
+    // SIGBUS; with plain reads and writes it is an error SQLite returns.
+    conn.pragma_update(None, "mmap_size", 0)
+        .map_err(open_error)?;
+    // WAL: readers (e.g. an operator's sqlite3 shell) never block the
+    // daemon's writes, and a commit is one append.
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+        .map_err(open_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Some filesystems (e.g. network mounts) refuse WAL; SQLite keeps
+        // its rollback journal, which is slower but just as durable.
+        tracing::warn!(path = %path.display(), %mode, "state database is not in WAL mode");
+    }
+    Ok(conn)
+}
+
 /// Delay before the next attempt after `attempts` failed ones: 5 s, 10 s,
 /// 20 s, … doubling, capped at 10 minutes.
 pub fn retry_backoff(attempts: u32) -> Duration {
     let doublings = attempts.saturating_sub(1).min(16);
     (RETRY_BASE * 2u32.pow(doublings)).min(RETRY_CAP)
-}
-
-fn expect_one(changed: usize, id: i64) -> Result<(), StoreError> {
-    if changed == 0 {
-        Err(StoreError::UnknownDelivery(id))
-    } else {
-        Ok(())
-    }
 }
 
 fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {

@@ -108,6 +108,27 @@ impl Daemon {
         )
     }
 
+    /// Like [`Daemon::run`] with the state file at `state` (anywhere, e.g.
+    /// on a test filesystem) and the HTTP surface on `listen`.
+    pub fn run_at(scratch: &Scratch, state: &Path, listen: std::net::SocketAddr) -> Daemon {
+        let listen = listen.to_string();
+        Daemon::spawn(
+            [
+                OsStr::new("run"),
+                OsStr::new("--config"),
+                scratch.config().as_os_str(),
+                OsStr::new("--state"),
+                state.as_os_str(),
+                OsStr::new("--listen"),
+                OsStr::new(&listen),
+                OsStr::new("--log-format"),
+                OsStr::new("json"),
+            ],
+            scratch,
+            &[],
+        )
+    }
+
     /// `wsprobe ARGS…` in the scratch directory.
     pub fn spawn<'a>(
         args: impl IntoIterator<Item = &'a OsStr>,
@@ -263,6 +284,30 @@ pub fn field(line: &Value, key: &str) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// A free port on 127.0.0.1 for the daemon's HTTP surface (bound on :0,
+/// then released).
+pub fn free_addr() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind :0");
+    l.local_addr().expect("local addr")
+}
+
+/// `GET http://addr/path`: status and body.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("HTTP client");
+    let reply = client
+        .get(format!("http://{addr}{path}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = reply.status().as_u16();
+    (status, reply.text().await.expect("body"))
 }
 
 /// `wsprobe ARGS…` run to completion (for commands that exit on their own).

@@ -80,7 +80,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 /// Print the visible skip line every store test uses when the fault cannot
 /// be made here.
 pub fn skipped(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why} (needs root for mount; .ci/run runs it)");
+    eprintln!("SKIPPED {test}: {why} (needs root; .ci/run runs it as root)");
     println!("SKIPPED {test}: {why}");
 }
 

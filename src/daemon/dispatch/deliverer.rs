@@ -157,7 +157,7 @@ async fn settle(
     match result {
         Ok(()) => {
             tracing::info!(channel = %delivery.channel, monitor = %monitor, kind,
-                delivery = %id, "alert delivered");
+                delivery = %id, durable = delivery.durable, "alert delivered");
             if let Err(e) = shared.store.mark_delivered(delivery.id).await {
                 tracing::error!(error = %e, "delivered, but could not remove it from the outbox");
             }

@@ -132,6 +132,8 @@ async fn everything_from_config_and_evidence_is_html_escaped() {
         },
         page: 1,
         pages: 1,
+        // The store's reason names the state file, whose path is config.
+        store_degraded: Some(HOSTILE.to_string()),
     };
     let response = pages.render("index.html", shown.context(t(0)));
     assert_eq!(response.status(), StatusCode::OK);

@@ -13,8 +13,9 @@
 //! the limit — every run held a blocking-pool thread waiting for the
 //! connection, the pool grew to its 512 threads, and runs fell behind.
 
-use super::StoreError;
+use super::overlay::Overlay;
 use super::rows::{self, ResultRow};
+use super::{Disk, Durability, StoreError};
 use rusqlite::{Connection, params};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -42,7 +43,7 @@ pub(super) struct OutboxRows {
     pub channels: Vec<String>,
 }
 
-type Reply = oneshot::Sender<Result<(), StoreError>>;
+type Reply = oneshot::Sender<Result<Durability, StoreError>>;
 
 /// Runs waiting to be written, and whether a writer is at work on them.
 #[derive(Debug, Default)]
@@ -57,12 +58,13 @@ struct Pending {
 }
 
 impl RunQueue {
-    /// Write `run` with the next transaction; resolves once it is committed.
+    /// Write `run` with the next transaction; resolves once it is committed
+    /// (or, when the disk refuses it, kept in memory: see `store/overlay.rs`).
     pub async fn commit(
         self: &Arc<Self>,
-        conn: &Arc<Mutex<Connection>>,
+        disk: &Arc<Disk>,
         run: RunRows,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Durability, StoreError> {
         let (reply, answer) = oneshot::channel();
         let start_writer = {
             let mut pending = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
@@ -71,9 +73,9 @@ impl RunQueue {
         };
         if start_writer {
             let queue = Arc::clone(self);
-            let conn = Arc::clone(conn);
+            let disk = Arc::clone(disk);
             // Not awaited: the writer answers each run through its channel.
-            drop(tokio::task::spawn_blocking(move || queue.write_all(&conn)));
+            drop(tokio::task::spawn_blocking(move || queue.write_all(&disk)));
         }
         answer
             .await
@@ -91,7 +93,7 @@ impl RunQueue {
     }
 
     /// Write batches until the queue is empty (on a blocking-pool thread).
-    fn write_all(&self, conn: &Mutex<Connection>) {
+    fn write_all(&self, disk: &Disk) {
         loop {
             let batch: Vec<(RunRows, Reply)> = {
                 let mut pending = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
@@ -103,12 +105,9 @@ impl RunQueue {
                 pending.runs.drain(..n).collect()
             };
             let (runs, replies): (Vec<RunRows>, Vec<Reply>) = batch.into_iter().unzip();
-            let outcomes = catch_unwind(AssertUnwindSafe(|| {
-                // A panic mid-batch drops its transaction, which rolls back:
-                // the connection is still sound, so a poisoned lock is usable.
-                let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-                write_batch(&mut conn, &runs)
-            }));
+            // A panic mid-batch drops its transaction, which rolls back: the
+            // connection is still sound, so a poisoned lock is usable.
+            let outcomes = catch_unwind(AssertUnwindSafe(|| write_or_keep(disk, runs)));
             match outcomes {
                 Ok(outcomes) => {
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
@@ -126,6 +125,57 @@ impl RunQueue {
             }
         }
     }
+}
+
+/// Write `runs`, first writing what memory holds from earlier failures. What
+/// the disk refuses is kept in memory (never lost, never an error to the
+/// caller), and `disk.health` says the store is not durable.
+fn write_or_keep(disk: &Disk, runs: Vec<RunRows>) -> Vec<Result<Durability, StoreError>> {
+    let mut conn = disk.conn.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut overlay = disk.overlay.lock().unwrap_or_else(PoisonError::into_inner);
+    // A file that cannot be put back, or older runs still waiting in memory:
+    // newer runs must not land before (or instead of) them, so they wait too.
+    let writable = disk.check_file(&mut conn)
+        && (overlay.is_empty() || {
+            let written = write_overlay(&mut conn, &mut overlay, disk);
+            written.map_err(|e| disk.write_failed(&e)).is_ok()
+        });
+    if !writable {
+        return runs
+            .into_iter()
+            .map(|run| {
+                overlay.keep(run);
+                Ok(Durability::MemoryOnly)
+            })
+            .collect();
+    }
+    let outcomes = write_batch(&mut conn, &runs);
+    runs.into_iter()
+        .zip(outcomes)
+        .map(|(run, outcome)| match outcome {
+            Ok(()) => Ok(Durability::Durable),
+            Err(e) => {
+                disk.write_failed(&e);
+                overlay.keep(run);
+                Ok(Durability::MemoryOnly)
+            }
+        })
+        .collect()
+}
+
+/// Everything memory holds, in one transaction; on success the store is
+/// durable again.
+pub(super) fn write_overlay(
+    conn: &mut Connection,
+    overlay: &mut Overlay,
+    disk: &Disk,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let (summary, moved) = overlay.write(&tx)?;
+    tx.commit()?;
+    overlay.written(moved);
+    disk.health.recovered(&summary);
+    Ok(())
 }
 
 /// Every run in one transaction; if that fails, each run alone, so each
@@ -149,32 +199,58 @@ fn in_one_transaction(conn: &mut Connection, runs: &[RunRows]) -> Result<(), Sto
 }
 
 fn write_run(conn: &Connection, run: &RunRows) -> Result<(), StoreError> {
+    upsert_state(
+        conn,
+        &run.monitor,
+        &run.state_json,
+        super::micros(run.result.at),
+    )?;
+    rows::insert_result(conn, &run.monitor, &run.result)?;
+    if let Some(outbox) = &run.outbox {
+        for channel in &outbox.channels {
+            insert_outbox(
+                conn,
+                &run.monitor,
+                channel,
+                outbox.status,
+                &outbox.json,
+                outbox.at,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Save `monitor`'s state as of `at` (µs).
+pub(super) fn upsert_state(
+    conn: &Connection,
+    monitor: &str,
+    state_json: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO monitor_state (monitor, state_json, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (monitor) DO UPDATE
          SET state_json = excluded.state_json, updated_at = excluded.updated_at",
     )?
-    .execute(params![
-        run.monitor,
-        run.state_json,
-        super::micros(run.result.at)
-    ])?;
-    rows::insert_result(conn, &run.monitor, &run.result)?;
-    if let Some(outbox) = &run.outbox {
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO outbox (monitor, channel, status, notification_json,
-                                 created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        )?;
-        for channel in &outbox.channels {
-            insert.execute(params![
-                run.monitor,
-                channel,
-                outbox.status,
-                outbox.json,
-                outbox.at
-            ])?;
-        }
-    }
+    .execute(params![monitor, state_json, at])?;
     Ok(())
+}
+
+/// Enqueue one notification for one channel, due at once; returns its row id.
+pub(super) fn insert_outbox(
+    conn: &Connection,
+    monitor: &str,
+    channel: &str,
+    status: &str,
+    json: &str,
+    at: i64,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (monitor, channel, status, notification_json,
+                             created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![monitor, channel, status, json, at])?;
+    Ok(conn.last_insert_rowid())
 }

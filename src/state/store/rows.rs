@@ -88,16 +88,19 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// When it was enqueued (the notification's time).
     pub created_at: DateTime<Utc>,
+    /// On disk; false for an alert kept only in memory while the disk
+    /// refuses writes (it would not survive a restart).
+    pub durable: bool,
 }
 
 /// An outbox row as read, before its JSON is decoded.
 pub(super) struct RawDelivery {
     pub id: i64,
     pub channel: String,
-    json: String,
-    attempts: i64,
-    last_error: Option<String>,
-    created_at: i64,
+    pub json: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
 }
 
 impl RawDelivery {
@@ -112,6 +115,8 @@ impl RawDelivery {
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
             last_error: self.last_error.clone(),
             created_at: from_micros(self.created_at).map_err(|e| e.to_string())?,
+            // Memory alerts have negative ids (`store/overlay.rs`).
+            durable: self.id >= 0,
         })
     }
 }
@@ -145,6 +150,14 @@ pub(super) fn due(
             created_at: row.get(5)?,
         })
     })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every pending row's (id, monitor, channel): what memory alerts must wait for.
+pub(super) fn pending_pairs(conn: &Connection) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, monitor, channel FROM outbox WHERE status = 'pending'")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

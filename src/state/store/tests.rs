@@ -471,7 +471,7 @@ async fn a_run_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_is_s
         .expect("trigger");
     let runs = [run_rows("a", 1), run_rows("bad", 2), run_rows("c", 3)];
     let outcomes = {
-        let mut conn = store.conn.lock().expect("connection");
+        let mut conn = store.disk.conn.lock().expect("connection");
         group_commit::write_batch(&mut conn, &runs)
     };
     let failed: Vec<bool> = outcomes.iter().map(Result::is_err).collect();
@@ -489,9 +489,9 @@ async fn runs_that_queue_behind_a_busy_connection_are_all_committed_and_answered
     // Hold the connection, as a long transaction would, while the runs arrive.
     let (held, is_held) = std::sync::mpsc::channel();
     let (release, released) = std::sync::mpsc::channel::<()>();
-    let conn = Arc::clone(&store.conn);
+    let disk = Arc::clone(&store.disk);
     let holder = std::thread::spawn(move || {
-        let _guard = conn.lock().expect("connection");
+        let _guard = disk.conn.lock().expect("connection");
         held.send(()).expect("held");
         let _ = released.recv();
     });
@@ -556,4 +556,133 @@ async fn one_channels_due_deliveries_are_not_hidden_behind_another_channels_queu
         .expect("due");
     assert_eq!(mail.len(), 4);
     assert!(mail.iter().all(|d| d.channel == "mail"), "{mail:?}");
+}
+
+/// Make every insert into `result` fail while `fault` has a row: a write the
+/// database refuses, as a full disk would.
+async fn refuse_writes(store: &Store, refuse: bool) {
+    store
+        .with(move |conn| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS fault (x INTEGER);
+                 CREATE TRIGGER IF NOT EXISTS refuse BEFORE INSERT ON result
+                 WHEN EXISTS (SELECT 1 FROM fault)
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+                 DELETE FROM fault;",
+            )?;
+            if refuse {
+                conn.execute("INSERT INTO fault VALUES (1)", [])?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("fault switch");
+}
+
+#[tokio::test]
+async fn a_run_the_disk_refuses_is_delivered_from_memory_and_written_once_the_disk_takes_writes() {
+    let store = Store::open_in_memory().expect("open");
+    refuse_writes(&store, true).await;
+    let down = note(NotificationKind::Down, "api", 0, false);
+    let kept = store
+        .commit_run(
+            "api",
+            &down_state(0),
+            &result(0, false),
+            Some((&down, &channels(&["mail", "hook"]))),
+        )
+        .await
+        .expect("kept in memory");
+    assert_eq!(kept, Durability::MemoryOnly);
+    let reason = store.health().degraded().expect("degraded");
+    assert!(reason.contains("database or disk is full"), "{reason}");
+
+    let due = store.due_deliveries(t(1), 10).await.expect("due");
+    let channels_due: Vec<(&str, bool)> = due
+        .iter()
+        .map(|d| (d.channel.as_str(), d.durable))
+        .collect();
+    assert_eq!(channels_due, [("mail", false), ("hook", false)]);
+    store
+        .mark_delivered(due[0].id)
+        .await
+        .expect("mail delivered from memory");
+    let hook = due[1].id;
+    assert_eq!(store.outbox_depth().await.expect("depth"), 1);
+
+    refuse_writes(&store, false).await;
+    let written = store
+        .commit_run("api", &down_state(0), &result(5, false), None)
+        .await
+        .expect("written");
+    assert_eq!(written, Durability::Durable);
+    assert_eq!(store.health().degraded(), None);
+    assert_eq!(store.health().errors_total(), 1);
+    assert_eq!(
+        store.load_states().await.expect("states")["api"],
+        down_state(0)
+    );
+    assert_eq!(
+        store
+            .recent_results("api", t(0))
+            .await
+            .expect("results")
+            .len(),
+        2
+    );
+    // The hook delivery was in flight while memory moved to disk: its outcome
+    // lands on the row it became, and the mail one is never pending again.
+    store
+        .mark_delivered(hook)
+        .await
+        .expect("hook delivered after the move");
+    assert_eq!(store.outbox_depth().await.expect("depth"), 0);
+    assert!(
+        store
+            .due_deliveries(t(3600), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn while_the_disk_refuses_writes_a_recovered_waits_for_its_down_and_a_failed_alert_for_its_retry()
+ {
+    let store = Store::open_in_memory().expect("open");
+    refuse_writes(&store, true).await;
+    for (kind, at) in [
+        (NotificationKind::Down, 0),
+        (NotificationKind::Recovered, 10),
+    ] {
+        let n = note(kind, "api", at, false);
+        store
+            .commit_run(
+                "api",
+                &down_state(0),
+                &result(at, false),
+                Some((&n, &channels(&["hook"]))),
+            )
+            .await
+            .expect("kept");
+    }
+    let due = store.due_deliveries(t(20), 10).await.expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].notification.kind, NotificationKind::Down);
+    store
+        .mark_failed(due[0].id, "503", t(30))
+        .await
+        .expect("failed");
+    assert!(
+        store
+            .due_deliveries(t(29), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let retry = store.due_deliveries(t(30), 10).await.expect("due");
+    assert_eq!((retry.len(), retry[0].attempts), (1, 1));
+    store.mark_delivered(retry[0].id).await.expect("delivered");
+    let next = store.due_deliveries(t(30), 10).await.expect("due");
+    assert_eq!(next[0].notification.kind, NotificationKind::Recovered);
 }

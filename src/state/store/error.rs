@@ -1,0 +1,86 @@
+//! [`StoreError`]: why the state store failed, naming the file where there is one.
+
+use super::lock::LockError;
+use std::path::PathBuf;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or configured.
+    #[error("cannot open state database {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// Creating or upgrading the schema failed.
+    #[error("cannot create the schema of state database {}: {source}", path.display())]
+    Schema {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer wsprobe.
+    #[error(
+        "state database {} has schema version {found}, newer than this wsprobe supports ({supported})",
+        path.display()
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// Another daemon owns the file, or its lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The file cannot be written (permissions, an immutable flag, a
+    /// read-only mount): a daemon that cannot record what it alerted would
+    /// alert again after every restart.
+    #[error(
+        "state database {} is read-only (file permissions, an immutable flag or a read-only mount); \
+         wsprobe needs to write it",
+        path.display()
+    )]
+    ReadOnly {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A state file deleted under the daemon could not be put back.
+    #[error("cannot put the state database back at {}: {source}", path.display())]
+    Recreate {
+        /// The database file.
+        path: PathBuf,
+        /// The operating system's answer.
+        source: std::io::Error,
+    },
+    /// A query failed.
+    #[error("state database query failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A value could not be encoded as JSON.
+    #[error("cannot encode {what} as JSON: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// serde_json's error.
+        source: serde_json::Error,
+    },
+    /// A stored value is not what this version expects.
+    #[error("state database holds an invalid {what}: {value:?}")]
+    Corrupt {
+        /// Which column.
+        what: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// No pending delivery has this id (already delivered, or never existed).
+    #[error("no pending delivery with id {0}")]
+    UnknownDelivery(i64),
+    /// The blocking task running the query panicked or was cancelled.
+    #[error("state database task failed: {0}")]
+    Task(String),
+}

@@ -1,0 +1,177 @@
+//! The outbox side of [`Store`]: what is due, and what became of a delivery.
+//! Alerts kept in memory while the disk refuses writes (`store/overlay.rs`)
+//! are due beside the durable ones, and a delivery whose outcome cannot be
+//! written is settled in memory, so a full disk never makes the dispatcher
+//! send the same alert again and again.
+
+use super::overlay::Target;
+use super::rows::{self, Delivery};
+use super::{Disk, Store, StoreError, micros};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use std::sync::PoisonError;
+
+impl Store {
+    /// Up to `limit` pending deliveries whose next attempt is due at `now`,
+    /// oldest first, then those kept in memory. Held rows are never returned.
+    /// Per monitor and channel only the oldest pending row is returned, so a
+    /// RECOVERED never overtakes the DOWN it answers while that DOWN is
+    /// waiting for a retry. [`Delivery::durable`] tells them apart.
+    pub async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.due(None, now, limit).await
+    }
+
+    /// [`Store::due_deliveries`] of one channel only, so each channel's
+    /// deliverer reads its own work and a channel with a long queue never
+    /// hides another channel's alerts behind the limit.
+    pub async fn due_deliveries_for(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.due(Some(channel.to_string()), now, limit).await
+    }
+
+    async fn due(
+        &self,
+        channel: Option<String>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_disk(move |conn, disk| {
+            let overlay = disk.overlay.lock().unwrap_or_else(PoisonError::into_inner);
+            let channel = channel.as_deref();
+            let durable = rows::due(conn, micros(now), sql_limit, channel)?;
+            let raw = if overlay.is_empty() {
+                durable
+            } else {
+                let pending = rows::pending_pairs(conn)?;
+                overlay.due(micros(now), durable, &pending, channel, limit)
+            };
+            drop(overlay);
+            let mut due = Vec::with_capacity(raw.len());
+            for row in raw {
+                match row.decode() {
+                    Ok(delivery) => due.push(delivery),
+                    Err(reason) => set_aside(conn, disk, row.id, &row.channel, &reason),
+                }
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    /// The delivery succeeded: it is never due again (kept as a record until pruned).
+    pub async fn mark_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.settle(id, None).await
+    }
+
+    /// The delivery failed: count the attempt, keep the error, and retry at
+    /// `next_attempt_at` (typically `now + retry_backoff(delivery.attempts + 1)`).
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.settle(id, Some((error.to_string(), next_attempt_at)))
+            .await
+    }
+
+    /// Record a delivery's outcome: delivered (`failure` is `None`) or
+    /// failed with (error, next attempt). On disk if the disk takes it, else
+    /// in memory until it does.
+    async fn settle(
+        &self,
+        id: i64,
+        failure: Option<(String, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        self.with_disk(move |conn, disk| {
+            let mut overlay = disk.overlay.lock().unwrap_or_else(PoisonError::into_inner);
+            let durable = match overlay.target(id) {
+                Target::Durable(durable) => durable,
+                Target::Memory => {
+                    let known = match &failure {
+                        None => overlay.delivered(id),
+                        Some((error, next)) => overlay.failed(id, error, *next),
+                    };
+                    return if known {
+                        Ok(())
+                    } else {
+                        Err(StoreError::UnknownDelivery(id))
+                    };
+                }
+            };
+            match write_outcome(conn, durable, &failure) {
+                Ok(0) => Err(StoreError::UnknownDelivery(id)),
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    disk.write_failed(&e);
+                    let failure = failure
+                        .as_ref()
+                        .map(|(e, next)| (e.as_str(), micros(*next)));
+                    overlay.unwritten_update(durable, failure);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Pending deliveries, due or waiting for a retry (held ones excluded),
+    /// those kept in memory included.
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        self.with_disk(|conn, disk| {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+                [],
+                |row| row.get(0),
+            )?;
+            let memory = disk
+                .overlay
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pending();
+            Ok(u64::try_from(n).unwrap_or(0) + memory)
+        })
+        .await
+    }
+}
+
+/// Write a delivery's outcome to row `id`; the number of rows changed.
+fn write_outcome(
+    conn: &Connection,
+    id: i64,
+    failure: &Option<(String, DateTime<Utc>)>,
+) -> Result<usize, StoreError> {
+    let changed = match failure {
+        None => conn.execute(
+            "UPDATE outbox SET status = 'delivered' WHERE id = ?1 AND status = 'pending'",
+            [id],
+        )?,
+        Some((error, next)) => conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+             WHERE id = ?1 AND status = 'pending'",
+            params![id, error, micros(*next)],
+        )?,
+    };
+    Ok(changed)
+}
+
+/// A row whose notification no longer decodes cannot block the outbox.
+fn set_aside(conn: &Connection, disk: &Disk, id: i64, channel: &str, reason: &str) {
+    tracing::warn!(delivery = id, channel = %channel, %reason,
+        "outbox row unreadable; set aside as dead");
+    if let Err(e) = conn.execute(
+        "UPDATE outbox SET status = 'dead', last_error = ?2 WHERE id = ?1",
+        params![id, reason],
+    ) {
+        disk.write_failed(&e.into());
+    }
+}

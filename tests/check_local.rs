@@ -1,6 +1,7 @@
 //! Local resource exhaustion is the monitor's fault, not the endpoint's
 //! (issue 9): `wsprobe check` that cannot create its socket reports
-//! `local_error`, exit 3 (Nagios UNKNOWN), never `connect_error`.
+//! `local_error`, exit 3 (Nagios UNKNOWN), never `connect_error`, and a
+//! lookup that fails for want of descriptors is never `dns_error`.
 
 mod check_run;
 mod support;
@@ -33,6 +34,30 @@ async fn a_check_that_cannot_open_a_socket_is_a_local_error_with_exit_3() {
         let nagios = check_with_fd_limit(limit, ["--format", "nagios", &url]).await;
         assert_eq!(nagios.code, 3, "{nagios}");
         assert!(nagios.stdout.starts_with("WSPROBE UNKNOWN"), "{nagios}");
+        return;
+    }
+    panic!(
+        "wsprobe never started with up to {} descriptors",
+        LIMITS_TO_TRY.end()
+    );
+}
+
+/// glibc's getaddrinfo, out of descriptors, answers "Name or service not
+/// known": without a check of its own, wsprobe would blame the name.
+#[tokio::test]
+async fn a_lookup_that_cannot_open_its_files_is_a_local_error_in_dns_not_a_bad_name() {
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let url = format!("ws://localhost:{}/", server.addr.port());
+    for limit in LIMITS_TO_TRY {
+        let run = check_with_fd_limit(limit, ["--format", "json", "--timeout", "2s", &url]).await;
+        if !run.stdout.trim_start().starts_with('{') {
+            continue; // too few descriptors to start at all
+        }
+        // The smallest limit that starts leaves no room for the lookup.
+        let v = run.verdict(3, "local_error", Some("dns"));
+        assert_eq!(text(&v, "/evidence/resource"), "file_descriptors", "{run}");
+        assert_mentions(&v, "/hint", &["monitor's own problem"]);
+        assert!(server.records().is_empty(), "the endpoint was reached");
         return;
     }
     panic!(

@@ -2,9 +2,16 @@
 //! `--all-addresses` pins skip DNS; with a proxy, the proxy's name is resolved
 //! and the target's name is left to the proxy.
 
-use super::error::CheckError;
+use super::error::{CheckError, errno_name, os_message};
+use super::local::LocalResource;
+use super::model::Phase;
 use super::spec::CheckSpec;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+
+/// Descriptors a lookup may hold at once (nsswitch.conf, /etc/hosts,
+/// resolv.conf, the query's socket): the headroom checked before a failed
+/// lookup is blamed on the name.
+const LOOKUP_DESCRIPTORS: usize = 4;
 
 /// What the connect phase should dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +41,33 @@ pub async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, CheckError
                 Ok(out)
             }
         }
-        Err(e) => Err(CheckError::Dns {
+        Err(e) => Err(local_shortage().unwrap_or_else(|| CheckError::Dns {
             host: host.to_string(),
-            reason: super::error::os_message(&e),
-        }),
+            reason: os_message(&e),
+        })),
     }
+}
+
+/// Out of descriptors, glibc's getaddrinfo cannot read /etc/hosts or open
+/// its socket and answers "Name or service not known", blaming the name. So
+/// a failed lookup is the endpoint's only if this host can still open the
+/// descriptors a lookup needs; otherwise it is the monitor's own problem.
+fn local_shortage() -> Option<CheckError> {
+    let mut held = Vec::with_capacity(LOOKUP_DESCRIPTORS);
+    for _ in 0..LOOKUP_DESCRIPTORS {
+        match UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) {
+            Ok(socket) => held.push(socket),
+            Err(e) => {
+                return LocalResource::from_connect_error(&e).map(|resource| CheckError::Local {
+                    phase: Phase::Dns,
+                    resource,
+                    errno: errno_name(&e),
+                    message: os_message(&e),
+                });
+            }
+        }
+    }
+    None
 }
 
 /// Work out what to dial for `spec`. The caller bounds this in time.

@@ -3,6 +3,13 @@
 
 use std::process::ExitCode;
 
+/// Descriptors the runtime opens as it starts (tokio 1.x: epoll, its waker,
+/// the blocking pool's and the signal driver's, the socket pair last; six,
+/// measured with prlimit). tokio panics when it cannot make that pair, so
+/// room for all of them is made sure of first, and a limit too low to start
+/// is an error that says so.
+const RUNTIME_DESCRIPTORS: usize = 6;
+
 fn main() -> ExitCode {
     let cli = match wsprobe::cli::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
@@ -13,12 +20,28 @@ fn main() -> ExitCode {
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    let runtime = match builder.enable_all().build() {
+    let runtime = match runtime_headroom().and_then(|()| builder.enable_all().build()) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("wsprobe: cannot start the async runtime: {e}");
+            eprintln!(
+                "wsprobe: cannot start the async runtime: {e}{}",
+                if e.raw_os_error() == Some(24) {
+                    " (raise the open-files limit: ulimit -n, LimitNOFILE=)"
+                } else {
+                    ""
+                }
+            );
             return ExitCode::from(wsprobe::cli::EXIT_USAGE);
         }
     };
     runtime.block_on(wsprobe::cli::execute(cli))
+}
+
+/// Fails when fewer than [`RUNTIME_DESCRIPTORS`] descriptors can be opened.
+fn runtime_headroom() -> std::io::Result<()> {
+    let mut held = Vec::with_capacity(RUNTIME_DESCRIPTORS / 2);
+    for _ in 0..RUNTIME_DESCRIPTORS / 2 {
+        held.push(std::os::unix::net::UnixStream::pair()?);
+    }
+    Ok(())
 }

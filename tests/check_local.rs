@@ -65,3 +65,30 @@ async fn a_lookup_that_cannot_open_its_files_is_a_local_error_in_dns_not_a_bad_n
         LIMITS_TO_TRY.end()
     );
 }
+
+/// Below the limit where a check can run, wsprobe still says what is wrong
+/// and exits 3 (it used to panic inside tokio's signal driver at 6 or 7).
+#[tokio::test]
+async fn a_limit_too_low_to_start_is_a_clear_error_with_exit_3_never_a_panic() {
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let url = server.ws_url("/");
+    for limit in LIMITS_TO_TRY {
+        let run = check_with_fd_limit(limit, ["--format", "json", &url]).await;
+        if run.stdout.trim_start().starts_with('{') {
+            return; // started: every lower limit was checked
+        }
+        if run.stderr.contains("error while loading shared libraries") {
+            continue; // the dynamic loader's own failure, before wsprobe runs
+        }
+        assert_eq!(run.code, 3, "limit {limit}: {run}");
+        assert!(
+            run.stderr.contains("wsprobe: ") && run.stderr.contains("ulimit -n"),
+            "limit {limit}: {run}"
+        );
+        assert!(!run.stderr.contains("panicked"), "limit {limit}: {run}");
+    }
+    panic!(
+        "wsprobe never started with up to {} descriptors",
+        LIMITS_TO_TRY.end()
+    );
+}

@@ -119,6 +119,38 @@ async fn an_error_page_echoing_the_request_leaks_no_userinfo_header_or_parameter
     );
 }
 
+/// A token with the characters HTML, JSON and forms escape, as a debug page
+/// echoes it; every spelling is searched, not only the raw one.
+const ESCAPED_TOKEN: &str = r#"t&k<"8888">'/q"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_debug_page_echoing_the_request_escaped_leaks_no_spelling_of_a_secret() {
+    let server = ReflectServer::start(Reflection::EscapedPage).await;
+    let mut args = header(&format!("X-Api-Token: {ESCAPED_TOKEN}")).to_vec();
+    args.push(url_with_userinfo(&server));
+    let mut all = secrets();
+    all.push(Secret::new("the escaped X-Api-Token", ESCAPED_TOKEN));
+    for format in FORMATS {
+        let out = wsprobe(
+            &[
+                &["--format".to_string(), format.into(), "-v".into()],
+                &args[..],
+            ]
+            .concat(),
+        )
+        .await;
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {text}");
+        assert_no_secret(format, &text, &all);
+        assert_shows(format, &text, &["400"]);
+        if matches!(format, "text" | "json") {
+            // -v shows the answer's head: the echo is there, scrubbed.
+            assert_shows(format, &text, &["X-Echo-Form", "auth=***"]);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_close_reason_quoting_the_authorization_header_leaks_nothing() {
     let server = ReflectServer::start(Reflection::CloseReason).await;

@@ -3,7 +3,9 @@
 //! head, a Close reason quoting the Authorization header, an echoed message)
 //! would otherwise put credentials into every report, alert and store; wsprobe
 //! knows what it sent, so it removes exactly that, in every form a server is
-//! likely to echo: raw, percent-encoded, and base64 as in `Basic` auth.
+//! likely to echo: raw, percent-encoded (either hex case, `+` for a space as
+//! forms write it), HTML-escaped as error pages print it, JSON-escaped as
+//! debug endpoints return it, and base64 as in `Basic` auth.
 
 use super::percent;
 use super::proxy::Proxy;
@@ -74,9 +76,16 @@ impl Secrets {
             return;
         }
         let encoded = percent::encode(value);
-        let lower_hex = lower_hex_escapes(&encoded);
-        for form in [value.to_string(), encoded, lower_hex] {
-            if !self.forms.contains(&form) {
+        let mut forms = vec![
+            value.to_string(),
+            lower_hex_escapes(&encoded),
+            encoded.replace("%20", "+"),
+            encoded,
+        ];
+        forms.extend(html_escapes(value));
+        forms.extend(json_escapes(value));
+        for form in forms {
+            if !form.is_empty() && !self.forms.contains(&form) {
                 self.forms.push(form);
             }
         }
@@ -212,6 +221,35 @@ fn lower_hex_escapes(encoded: &str) -> String {
     out
 }
 
+/// `value` as HTML error pages print it: `&`, `<` and `>` always escaped,
+/// quotes left alone, named (`&quot;`, `&#x27;`: Python's `html.escape`) or
+/// numeric (`&#34;`, `&#39;`: Go's `html.EscapeString`).
+fn html_escapes(value: &str) -> [String; 3] {
+    let base = value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let quoted = |dq: &str, sq: &str| base.replace('"', dq).replace('\'', sq);
+    [
+        base.clone(),
+        quoted("&quot;", "&#x27;"),
+        quoted("&#34;", "&#39;"),
+    ]
+}
+
+/// `value` inside a JSON string, as serde and most encoders write it, and
+/// with `/` escaped as PHP's `json_encode` does.
+fn json_escapes(value: &str) -> [String; 2] {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_string();
+    let slashed = inner.replace('/', "\\/");
+    [inner, slashed]
+}
+
 fn decode_basic(token: &str) -> Option<(String, String)> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(token)
@@ -294,6 +332,27 @@ mod tests {
         let mut reason = "ends with tok".to_string();
         s.scrub_capped(&mut reason);
         assert_eq!(reason, "ends with tok");
+    }
+
+    #[test]
+    fn a_secret_is_scrubbed_html_escaped_json_escaped_and_form_encoded() {
+        let mut secrets = Secrets::default();
+        secrets.add(r#"t&k<"8>'/ q"#);
+        for echoed in [
+            "page: t&amp;k&lt;\"8&gt;'/ q",
+            "page: t&amp;k&lt;&quot;8&gt;&#x27;/ q",
+            "page: t&amp;k&lt;&#34;8&gt;&#39;/ q",
+            r#"{"auth":"t&k<\"8>'/ q"}"#,
+            r#"{"auth":"t&k<\"8>'\/ q"}"#,
+            "next=t%26k%3C%228%3E%27%2F+q",
+            "next=t%26k%3c%228%3e%27%2f%20q",
+        ] {
+            let got = scrubbed(&secrets, echoed);
+            assert!(
+                got.contains(MASK) && !got.contains("8"),
+                "{echoed} -> {got}"
+            );
+        }
     }
 
     #[test]

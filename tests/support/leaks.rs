@@ -1,5 +1,6 @@
 //! Searching outputs for secrets: every form a secret may take on the way out
-//! (raw, percent-encoded with either hex case, base64 as in Basic auth), and
+//! (raw, percent-encoded with either hex case, HTML- and JSON-escaped,
+//! base64 as in Basic auth), and
 //! an assertion that names the output, the secret and the form it found.
 #![allow(dead_code)]
 
@@ -32,10 +33,53 @@ impl Secret {
     fn forms(&self) -> Vec<String> {
         let upper = encode(&self.value);
         let lower = lower_hex(&upper);
-        let mut forms = vec![self.value.clone(), upper, lower];
+        let json = serde_json::to_string(&self.value).expect("a string encodes");
+        let mut forms = vec![
+            self.value.clone(),
+            upper,
+            lower,
+            json.trim_matches('"').to_string(),
+        ];
+        forms.extend(html_forms(&self.value));
+        forms.sort();
         forms.dedup();
         forms
     }
+}
+
+/// Every HTML spelling of `value` an error page may print: each of `&<>"'`
+/// escaped by name, in decimal or in hex, or left alone (quotes).
+fn html_forms(value: &str) -> Vec<String> {
+    let mut forms = vec![String::new()];
+    for c in value.chars() {
+        let spellings: Vec<String> = match c {
+            '&' | '<' | '>' | '"' | '\'' => {
+                let named = match c {
+                    '&' => "&amp;",
+                    '<' => "&lt;",
+                    '>' => "&gt;",
+                    '"' => "&quot;",
+                    _ => "&apos;",
+                };
+                let mut s = vec![
+                    named.to_string(),
+                    format!("&#{};", c as u32),
+                    format!("&#x{:x};", c as u32),
+                ];
+                if matches!(c, '"' | '\'') {
+                    s.push(c.to_string());
+                }
+                s
+            }
+            _ => vec![c.to_string()],
+        };
+        // Bounded: test secrets hold a handful of such characters.
+        forms = forms
+            .iter()
+            .flat_map(|f| spellings.iter().map(move |s| format!("{f}{s}")))
+            .collect();
+    }
+    forms
 }
 
 /// Fails naming `output`, the secret and the form when any form of any

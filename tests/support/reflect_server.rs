@@ -27,6 +27,10 @@ pub enum Reflection {
     /// repeat each request line (`X-Reflected-1: GET /… HTTP/1.1`, …) under
     /// names that do not look like credentials.
     ErrorPage,
+    /// `400 Bad Request` as a framework's debug page: the request head
+    /// HTML-escaped in an HTML body and JSON-encoded in a script, and the
+    /// Authorization value form-encoded in a header.
+    EscapedPage,
     /// A valid 101, then at once a Close frame (4001) whose reason quotes the
     /// Authorization value.
     CloseReason,
@@ -79,8 +83,10 @@ async fn serve(mut tcp: TcpStream, reflection: Reflection) -> std::io::Result<()
     let authorization = frames::header_value(&head, "authorization")
         .unwrap_or("(none)")
         .to_string();
-    if reflection == Reflection::ErrorPage {
-        return error_page(&mut tcp, &head).await;
+    match reflection {
+        Reflection::ErrorPage => return error_page(&mut tcp, &head).await,
+        Reflection::EscapedPage => return escaped_page(&mut tcp, &head, &authorization).await,
+        _ => {}
     }
     let key = frames::sec_websocket_key(&head).unwrap_or_default();
     let switching = format!(
@@ -122,6 +128,25 @@ async fn error_page(tcp: &mut TcpStream, head: &str) -> std::io::Result<()> {
         "Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
         head.len()
     ));
+    tcp.write_all(response.as_bytes()).await?;
+    tcp.shutdown().await
+}
+
+async fn escaped_page(tcp: &mut TcpStream, head: &str, authorization: &str) -> std::io::Result<()> {
+    let html = head
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;");
+    let json = serde_json::to_string(head).expect("a string encodes");
+    let body = format!("<pre>{html}</pre><script>const request = {json};</script>");
+    let form: String = url::form_urlencoded::byte_serialize(authorization.as_bytes()).collect();
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\nServer: reflector/1\r\nX-Echo-Form: auth={form}\r\n\
+         Content-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     tcp.write_all(response.as_bytes()).await?;
     tcp.shutdown().await
 }

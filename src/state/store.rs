@@ -86,13 +86,23 @@ struct Disk {
 impl Disk {
     /// A write failed: note the condition (logged once) naming the file.
     fn write_failed(&self, error: &StoreError) {
+        self.failed("write", error);
+    }
+
+    /// A read failed (the outbox while alerts wait in memory): the same
+    /// condition as a failed write, since the store cannot be relied on.
+    fn read_failed(&self, error: &StoreError) {
+        self.failed("read", error);
+    }
+
+    fn failed(&self, verb: &str, error: &StoreError) {
         let cause = match error {
             StoreError::Sqlite(e) => e.to_string(),
             other => other.to_string(),
         };
         let reason = match &self.file {
-            Some(file) => format!("cannot write {}: {cause}", file.path().display()),
-            None => format!("cannot write the state database: {cause}"),
+            Some(file) => format!("cannot {verb} {}: {cause}", file.path().display()),
+            None => format!("cannot {verb} the state database: {cause}"),
         };
         self.health.failed(reason);
     }

@@ -47,11 +47,17 @@ impl Store {
         self.with_disk(move |conn, disk| {
             let overlay = disk.overlay.lock().unwrap_or_else(PoisonError::into_inner);
             let channel = channel.as_deref();
-            let durable = rows::due(conn, micros(now), sql_limit, channel)?;
             let raw = if overlay.is_empty() {
-                durable
+                rows::due(conn, micros(now), sql_limit, channel)?
             } else {
-                let pending = rows::pending_pairs(conn)?;
+                // An outbox that cannot be read must not hold back the alerts
+                // kept in memory: they are what the disk refused.
+                let read = rows::due(conn, micros(now), sql_limit, channel)
+                    .and_then(|due| Ok((due, rows::pending_pairs(conn)?)));
+                let (durable, pending) = read.unwrap_or_else(|e| {
+                    disk.read_failed(&e);
+                    (Vec::new(), Vec::new())
+                });
                 overlay.due(micros(now), durable, &pending, channel, limit)
             };
             drop(overlay);

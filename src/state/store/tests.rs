@@ -686,3 +686,35 @@ async fn while_the_disk_refuses_writes_a_recovered_waits_for_its_down_and_a_fail
     let next = store.due_deliveries(t(30), 10).await.expect("due");
     assert_eq!(next[0].notification.kind, NotificationKind::Recovered);
 }
+
+#[tokio::test]
+async fn alerts_kept_in_memory_are_due_even_when_the_outbox_cannot_be_read() {
+    let store = Store::open_in_memory().expect("open");
+    refuse_writes(&store, true).await;
+    let down = note(NotificationKind::Down, "api", 0, false);
+    store
+        .commit_run(
+            "api",
+            &down_state(0),
+            &result(0, false),
+            Some((&down, &channels(&["hook"]))),
+        )
+        .await
+        .expect("kept in memory");
+    // The outbox table is gone, as from a damaged file: reading it fails.
+    store
+        .with(|conn| Ok(conn.execute_batch("ALTER TABLE outbox RENAME TO outbox_lost")?))
+        .await
+        .expect("break the outbox");
+    let due = store
+        .due_deliveries_for("hook", t(1), 10)
+        .await
+        .expect("memory alerts, though the outbox cannot be read");
+    let got: Vec<_> = due
+        .iter()
+        .map(|d| (d.notification.monitor.as_str(), d.durable))
+        .collect();
+    assert_eq!(got, [("api", false)]);
+    let reason = store.health().degraded().expect("degraded");
+    assert!(reason.contains("cannot read"), "{reason}");
+}

@@ -3,7 +3,8 @@
 //! typed error, with the evidence gathered up to that point.
 
 use super::budget::Budget;
-use super::error::{AddrFailure, CheckError, addr_failure, errno_name, os_message};
+use super::error::{AddrCause, AddrFailure, CheckError, addr_failure, errno_name, os_message};
+use super::failure::{Awaited, ProxyHop};
 use super::local::LocalResource;
 use super::model::{Class, CloseInfo, Event, Phase, ResponseHead, Timings, TlsInfo, Warning};
 use super::redact::redact_url;
@@ -112,11 +113,12 @@ pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken
     let result = phases(spec, &mut budget, &mut log, &mut report, stop).await;
     report.timings.total_ms = round2(budget.elapsed_ms());
     if let Err(err) = result {
-        log.event(err.phase(), format!("failed: {err}"));
-        report.class = err.class();
-        report.phase = Some(err.phase());
-        report.message = Some(err.to_string());
-        report.hint = Some(classify::hint(&err));
+        let verdict = classify::verdict(&err);
+        log.event(verdict.phase, format!("failed: {}", verdict.message));
+        report.class = verdict.class;
+        report.phase = Some(verdict.phase);
+        report.message = Some(verdict.message);
+        report.hint = Some(verdict.hint);
         report.error = Some(err);
     }
     report.events = log.into_events();
@@ -142,7 +144,7 @@ async fn phases(
             report.timings.set(Phase::Dns, phase_ms(started));
             return Err(CheckError::Timeout {
                 phase: Phase::Dns,
-                waiting_for: "the name to resolve".into(),
+                awaited: Awaited::NameResolved,
                 limit_ms: limit.as_millis() as u64,
                 bytes_sent: 0,
                 bytes_received: 0,
@@ -192,7 +194,9 @@ async fn phases(
                     report.timings.set(Phase::Connect, phase_ms(started));
                     return Err(CheckError::Timeout {
                         phase: Phase::Connect,
-                        waiting_for: format!("the proxy {} to open the tunnel", proxy.display()),
+                        awaited: Awaited::ProxyTunnel {
+                            proxy: proxy.display(),
+                        },
                         limit_ms: limit.as_millis() as u64,
                         bytes_sent: 0,
                         bytes_received: 0,
@@ -219,7 +223,7 @@ async fn phases(
                     report.tls = Some(info);
                     return Err(CheckError::Timeout {
                         phase: Phase::Tls,
-                        waiting_for: "the TLS handshake".into(),
+                        awaited: Awaited::TlsHandshake,
                         limit_ms: limit.as_millis() as u64,
                         bytes_sent: 0,
                         bytes_received: 0,
@@ -290,10 +294,10 @@ async fn phases(
             }
             return Err(e);
         }
-        Err(UpgradeFailure::TimedOut(what, detail)) => {
+        Err(UpgradeFailure::TimedOut(awaited, detail)) => {
             return Err(CheckError::Timeout {
                 phase: Phase::Upgrade,
-                waiting_for: what.to_string(),
+                awaited,
                 limit_ms: limit.as_millis() as u64,
                 bytes_sent: tap.sent(),
                 bytes_received: tap.received(),
@@ -374,6 +378,7 @@ async fn connect(
             timed_out = true;
             failures.push(AddrFailure {
                 addr: addr.to_string(),
+                cause: AddrCause::NotTried,
                 errno: "not tried".into(),
                 message: "no time left in the attempt".into(),
             });
@@ -406,6 +411,7 @@ async fn connect(
                 timed_out = true;
                 let failure = AddrFailure {
                     addr: addr.to_string(),
+                    cause: AddrCause::TimedOut,
                     errno: "timeout".into(),
                     message: format!(
                         "no answer to SYN within {}",
@@ -417,15 +423,17 @@ async fn connect(
             }
         }
     }
-    let detail = spec
-        .proxy
-        .as_ref()
-        .map(|p| format!("via proxy {}", p.display()));
+    // Through a proxy, every address tried is the proxy's: the first hop failed.
+    let proxy = spec.proxy.as_ref().map(|p| p.display());
     if timed_out {
         let list: Vec<String> = failures.iter().map(ToString::to_string).collect();
+        let awaited = match proxy {
+            Some(proxy) => Awaited::ProxyConnect { proxy },
+            None => Awaited::TcpConnect,
+        };
         return Err(CheckError::Timeout {
             phase: Phase::Connect,
-            waiting_for: "the TCP connection".into(),
+            awaited,
             limit_ms: last_limit
                 .max(spec.connect_timeout.min(spec.timeout))
                 .as_millis() as u64,
@@ -434,5 +442,11 @@ async fn connect(
             detail: Some(list.join("; ")),
         });
     }
-    Err(CheckError::Connect { failures, detail })
+    Err(match proxy {
+        Some(proxy) => CheckError::Proxy {
+            proxy,
+            hop: ProxyHop::ProxyUnreachable { failures },
+        },
+        None => CheckError::Connect { failures },
+    })
 }

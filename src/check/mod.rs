@@ -5,7 +5,9 @@
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
 //! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
 //!   ([`tls_failure`]: the typed reasons a handshake fails)
-//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures
+//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures;
+//!   [`failure`]: their typed sub-kinds (what was awaited, which rule broke,
+//!   which proxy hop failed) from which the classification decides
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
 //! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
@@ -15,6 +17,7 @@
 pub mod attempt;
 pub mod budget;
 pub mod error;
+pub mod failure;
 pub mod flood;
 pub mod head;
 pub mod local;

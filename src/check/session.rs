@@ -4,6 +4,7 @@
 
 use super::budget::Budget;
 use super::error::CheckError;
+use super::failure::{Awaited, ProtocolRule};
 use super::flood::{ControlFrame, ControlFrameCounter, MAX_CONTROL_FRAMES_PER_SECOND};
 use super::model::{CloseFrameInfo, CloseInfo, Closer, PeerEnd, Phase};
 use super::spec::CheckSpec;
@@ -106,7 +107,7 @@ impl<'a> Session<'a> {
         match tokio::time::timeout(limit, self.ws.send(msg)).await {
             Err(_) => {
                 let written = self.bytes().0 - sent_before;
-                let mut err = self.timeout(phase, "our frame to be written", limit);
+                let mut err = self.timeout(phase, Awaited::FrameWritten, limit);
                 if let CheckError::Timeout { detail, .. } = &mut err {
                     *detail = Some(format!(
                         "the server stopped reading: {written} of about {frame_bytes} bytes written, the rest still queued"
@@ -122,11 +123,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn timeout(&self, phase: Phase, waiting_for: &str, limit: Duration) -> CheckError {
+    fn timeout(&self, phase: Phase, awaited: Awaited, limit: Duration) -> CheckError {
         let (sent, received) = self.bytes();
         CheckError::Timeout {
             phase,
-            waiting_for: waiting_for.to_string(),
+            awaited,
             limit_ms: limit.as_millis() as u64,
             bytes_sent: sent,
             bytes_received: received,
@@ -136,7 +137,7 @@ impl<'a> Session<'a> {
 
     /// The stream ended or broke: decide between early_fin and protocol_error.
     fn ended(&mut self, phase: Phase, err: Option<WsError>, while_held: bool) -> CheckError {
-        let what = match err {
+        let rule = match err {
             Some(WsError::Capacity(e)) => {
                 return CheckError::MessageTooLarge {
                     phase,
@@ -150,8 +151,12 @@ impl<'a> Session<'a> {
             Some(WsError::Protocol(
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
             )) => None,
-            Some(WsError::Protocol(p)) => Some(format!("invalid WebSocket data: {p}")),
-            Some(WsError::Utf8(e)) => Some(format!("text frame is not valid UTF-8: {e}")),
+            Some(WsError::Protocol(p)) => Some(ProtocolRule::InvalidFrame {
+                detail: p.to_string(),
+            }),
+            Some(WsError::Utf8(e)) => Some(ProtocolRule::InvalidUtf8 {
+                detail: e.to_string(),
+            }),
             Some(WsError::Io(ref e))
                 if !matches!(
                     e.kind(),
@@ -160,12 +165,14 @@ impl<'a> Session<'a> {
                         | std::io::ErrorKind::UnexpectedEof
                 ) =>
             {
-                Some(format!("connection error: {}", super::error::os_message(e)))
+                Some(ProtocolRule::ConnectionFailed {
+                    message: super::error::os_message(e),
+                })
             }
             _ => None,
         };
-        if let Some(what) = what {
-            return CheckError::Protocol { phase, what };
+        if let Some(rule) = rule {
+            return CheckError::Protocol { phase, rule };
         }
         self.server_closed(phase, None, while_held)
     }
@@ -257,7 +264,7 @@ impl<'a> Session<'a> {
                 Incoming::Message(other) => self.note_other(&other, log),
                 Incoming::Ended(e) => return Err(self.ended(Phase::Open, e, false)),
                 Incoming::TimedOut => {
-                    return Err(self.timeout(Phase::Open, "the pong to our ping", limit));
+                    return Err(self.timeout(Phase::Open, Awaited::Pong, limit));
                 }
             }
         }
@@ -332,11 +339,10 @@ impl<'a> Session<'a> {
                 }
                 Incoming::Ended(e) => return Err(self.ended(Phase::Open, e, false)),
                 Incoming::TimedOut => {
-                    return Err(self.timeout(
-                        Phase::Open,
-                        &format!("a message matching /{}/", pattern.as_str()),
-                        limit,
-                    ));
+                    let awaited = Awaited::ExpectedMessage {
+                        pattern: pattern.as_str().to_string(),
+                    };
+                    return Err(self.timeout(Phase::Open, awaited, limit));
                 }
             };
             self.last_frame = Instant::now();
@@ -381,7 +387,7 @@ impl<'a> Session<'a> {
             if let Some((_, _, deadline)) = &waiting
                 && now >= *deadline
             {
-                break Err(self.timeout(Phase::Open, "a pong while holding", self.spec.timeout));
+                break Err(self.timeout(Phase::Open, Awaited::PongWhileHolding, self.spec.timeout));
             }
             if waiting.is_none() && now < end && next_ping.is_some_and(|t| now >= t) {
                 let payload = self.next_ping_payload();
@@ -478,7 +484,7 @@ impl<'a> Session<'a> {
                 Incoming::Message(_) => continue,
                 Incoming::Ended(e) => return Err(self.ended(Phase::Close, e, false)),
                 Incoming::TimedOut => {
-                    return Err(self.timeout(Phase::Close, "the server's Close frame", limit));
+                    return Err(self.timeout(Phase::Close, Awaited::CloseReply, limit));
                 }
             }
         };
@@ -545,25 +551,11 @@ impl<'a> Session<'a> {
     }
 }
 
-fn mark_held(err: CheckError) -> CheckError {
-    match err {
-        CheckError::EarlyFin {
-            phase,
-            peer_end,
-            close_frame,
-            ms_after_101,
-            idle_ms,
-            ..
-        } => CheckError::EarlyFin {
-            phase,
-            peer_end,
-            close_frame,
-            ms_after_101,
-            idle_ms,
-            while_held: true,
-        },
-        other => other,
+fn mark_held(mut err: CheckError) -> CheckError {
+    if let CheckError::EarlyFin { while_held, .. } = &mut err {
+        *while_held = true;
     }
+    err
 }
 
 fn frame_info(frame: Option<CloseFrame>) -> CloseFrameInfo {

@@ -4,6 +4,7 @@
 //! a `missing_101` with its status, not a `WrongHttpVersion`).
 
 use super::error::CheckError;
+use super::failure::{Awaited, ProtocolRule};
 use super::head::{HeadReadError, parse_head, printable_snippet, read_head};
 use super::model::{Phase, ResponseHead};
 use super::redact::header_value_for_evidence;
@@ -110,8 +111,8 @@ pub fn build_request(spec: &CheckSpec, key: &str) -> (String, RequestHead) {
 /// the byte counts the caller knows.
 #[derive(Debug)]
 pub enum UpgradeFailure {
-    /// A limit ran out; what we were waiting for.
-    TimedOut(&'static str, Option<String>),
+    /// A limit ran out: what we were waiting for, and the partial response.
+    TimedOut(Awaited, Option<String>),
     /// The check failed with this error.
     Failed(CheckError),
 }
@@ -129,7 +130,7 @@ pub async fn upgrade(
     let deadline = tokio::time::Instant::now() + limit;
     let write = tokio::time::timeout_at(deadline, io.write_all(request.as_bytes())).await;
     match write {
-        Err(_) => return Err(UpgradeFailure::TimedOut("the request to be sent", None)),
+        Err(_) => return Err(UpgradeFailure::TimedOut(Awaited::RequestWritten, None)),
         Ok(Err(e)) => {
             return Err(UpgradeFailure::Failed(closed_before_answer(
                 io,
@@ -150,25 +151,23 @@ pub async fn upgrade(
                     printable_snippet(&buf, 120)
                 ))
             };
-            return Err(UpgradeFailure::TimedOut("the 101 response", detail));
+            return Err(UpgradeFailure::TimedOut(Awaited::ResponseHead, detail));
         }
         Ok(Ok(end)) => end,
         Ok(Err(HeadReadError::TooLarge)) => {
             return Err(UpgradeFailure::Failed(CheckError::Protocol {
                 phase: Phase::Upgrade,
-                what: format!(
-                    "response head exceeds {} KiB without ending",
-                    super::head::MAX_HEAD_BYTES / 1024
-                ),
+                rule: ProtocolRule::HeadTooLarge {
+                    limit_bytes: super::head::MAX_HEAD_BYTES,
+                },
             }));
         }
         Ok(Err(HeadReadError::Eof)) if !buf.is_empty() => {
             return Err(UpgradeFailure::Failed(CheckError::Protocol {
                 phase: Phase::Upgrade,
-                what: format!(
-                    "connection closed in the middle of the response head: {}",
-                    printable_snippet(&buf, 120)
-                ),
+                rule: ProtocolRule::HeadCutShort {
+                    partial: printable_snippet(&buf, 120),
+                },
             }));
         }
         Ok(Err(HeadReadError::Eof)) => {
@@ -182,10 +181,10 @@ pub async fn upgrade(
             )));
         }
     };
-    let head = parse_head(&buf[..end]).map_err(|what| {
+    let head = parse_head(&buf[..end]).map_err(|rule| {
         UpgradeFailure::Failed(CheckError::Protocol {
             phase: Phase::Upgrade,
-            what,
+            rule,
         })
     })?;
     let leftover = buf[end..].to_vec();
@@ -199,10 +198,10 @@ pub async fn upgrade(
     }
     // Validate in place: the head is kept as evidence either way, without a copy.
     let head = response.insert(head);
-    let subprotocol = validate_101(head, key, spec).map_err(|what| {
+    let subprotocol = validate_101(head, key, spec).map_err(|rule| {
         UpgradeFailure::Failed(CheckError::Protocol {
             phase: Phase::Upgrade,
-            what,
+            rule,
         })
     })?;
     Ok(Upgraded {
@@ -238,7 +237,9 @@ fn closed_before_answer(io: &Tap, err: Option<std::io::Error>, spec: &CheckSpec)
     match (peer_end, err) {
         (None, Some(e)) => CheckError::Protocol {
             phase: Phase::Upgrade,
-            what: format!("read failed: {}", super::error::os_message(&e)),
+            rule: ProtocolRule::ReadFailed {
+                message: super::error::os_message(&e),
+            },
         },
         (peer_end, _) => CheckError::EarlyFin {
             phase: Phase::Upgrade,
@@ -276,17 +277,16 @@ pub fn validate_101(
     head: &ResponseHead,
     key: &str,
     spec: &CheckSpec,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ProtocolRule> {
     if head.version != "HTTP/1.1" {
-        return Err(format!(
-            "101 over {} (WebSocket needs HTTP/1.1)",
-            head.version
-        ));
+        return Err(ProtocolRule::WrongHttpVersion {
+            version: head.version.clone(),
+        });
     }
     match head.header("upgrade") {
         Some(v) if v.eq_ignore_ascii_case("websocket") => {}
-        Some(v) => return Err(format!("101 with 'Upgrade: {v}' instead of websocket")),
-        None => return Err("101 without an Upgrade header".into()),
+        Some(v) => return Err(ProtocolRule::WrongUpgrade { value: v.into() }),
+        None => return Err(ProtocolRule::MissingUpgrade),
     }
     let connection_ok = head
         .headers
@@ -295,37 +295,36 @@ pub fn validate_101(
         .flat_map(|(_, v)| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
     if !connection_ok {
-        return Err("101 without 'Connection: Upgrade'".into());
+        return Err(ProtocolRule::MissingConnectionUpgrade);
     }
     let expected = accept_for(key);
     match head.header("sec-websocket-accept") {
         Some(v) if v == expected => {}
         Some(v) => {
-            return Err(format!(
-                "wrong Sec-WebSocket-Accept {v:?} (expected {expected:?}): the answer does not belong to this request (caching proxy?)"
-            ));
+            return Err(ProtocolRule::WrongAccept {
+                received: v.into(),
+                expected,
+            });
         }
-        None => return Err("101 without Sec-WebSocket-Accept".into()),
+        None => return Err(ProtocolRule::MissingAccept),
     }
     let subprotocol = match head.header("sec-websocket-protocol") {
         None => None,
         Some(p) if spec.subprotocols.iter().any(|o| o == p.trim()) => Some(p.trim().to_string()),
         Some(p) if spec.subprotocols.is_empty() => {
-            return Err(format!(
-                "server chose subprotocol {p:?} although none was requested"
-            ));
+            return Err(ProtocolRule::UnrequestedSubprotocol { chosen: p.into() });
         }
         Some(p) => {
-            return Err(format!(
-                "server chose subprotocol {p:?}, not one of the offered {:?}",
-                spec.subprotocols
-            ));
+            return Err(ProtocolRule::UnofferedSubprotocol {
+                chosen: p.into(),
+                offered: spec.subprotocols.clone(),
+            });
         }
     };
     if let Some(ext) = head.header("sec-websocket-extensions") {
-        return Err(format!(
-            "server enabled extension {ext:?} that was not requested"
-        ));
+        return Err(ProtocolRule::UnrequestedExtension {
+            extension: ext.into(),
+        });
     }
     Ok(subprotocol)
 }
@@ -378,35 +377,51 @@ mod tests {
     }
 
     #[test]
-    fn each_broken_101_names_what_is_wrong() {
-        let cases: Vec<(ResponseHead, &str)> = vec![
-            (head_101(&[], "other-key"), "wrong Sec-WebSocket-Accept"),
+    fn each_broken_101_names_the_rule_it_broke() {
+        let without = |name: &str| ResponseHead {
+            headers: head_101(&[], "k")
+                .headers
+                .into_iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+                .collect(),
+            ..head_101(&[], "k")
+        };
+        let cases: Vec<(ResponseHead, ProtocolRule)> = vec![
+            (
+                head_101(&[], "other-key"),
+                ProtocolRule::WrongAccept {
+                    received: accept_for("other-key"),
+                    expected: accept_for("k"),
+                },
+            ),
+            (without("sec-websocket-accept"), ProtocolRule::MissingAccept),
+            (without("upgrade"), ProtocolRule::MissingUpgrade),
+            (
+                without("connection"),
+                ProtocolRule::MissingConnectionUpgrade,
+            ),
             (
                 head_101(&[("Sec-WebSocket-Protocol", "x")], "k"),
-                "although none was requested",
+                ProtocolRule::UnrequestedSubprotocol { chosen: "x".into() },
             ),
             (
                 head_101(&[("Sec-WebSocket-Extensions", "permessage-deflate")], "k"),
-                "extension",
-            ),
-            (
-                ResponseHead {
-                    headers: vec![],
-                    ..head_101(&[], "k")
+                ProtocolRule::UnrequestedExtension {
+                    extension: "permessage-deflate".into(),
                 },
-                "without an Upgrade header",
             ),
             (
                 ResponseHead {
                     version: "HTTP/1.0".into(),
                     ..head_101(&[], "k")
                 },
-                "101 over HTTP/1.0",
+                ProtocolRule::WrongHttpVersion {
+                    version: "HTTP/1.0".into(),
+                },
             ),
         ];
         for (head, want) in cases {
-            let err = validate_101(&head, "k", &spec(&[])).unwrap_err();
-            assert!(err.contains(want), "{err:?} should mention {want:?}");
+            assert_eq!(validate_101(&head, "k", &spec(&[])), Err(want));
         }
     }
 

@@ -213,6 +213,19 @@ fn early_fin_summary(
 }
 
 impl CheckError {
+    /// A step before the upgrade that ran out of `limit`: nothing was sent
+    /// or received on the connection yet, and there is no other evidence.
+    pub fn timed_out(phase: Phase, awaited: Awaited, limit: std::time::Duration) -> CheckError {
+        CheckError::Timeout {
+            phase,
+            awaited,
+            limit_ms: limit.as_millis() as u64,
+            bytes_sent: 0,
+            bytes_received: 0,
+            detail: None,
+        }
+    }
+
     /// The failure class of this error.
     pub fn class(&self) -> Class {
         match self {

@@ -110,8 +110,8 @@ async fn socks5_replies_name_the_hop_and_carry_the_rfc_1928_code() {
         };
         let v = through_refusing_proxy(&case, "socks5").await;
         assert_eq!(text(&v, "/evidence/reply/protocol"), "socks5");
-        assert_eq!(v["evidence"]["reply"]["reply"]["code"], code, "{v:#}");
-        assert_eq!(text(&v, "/evidence/reply/reply/meaning"), meaning);
+        assert_eq!(v["evidence"]["reply"]["code"], code, "{v:#}");
+        assert_eq!(text(&v, "/evidence/reply/meaning"), meaning);
         assert_mentions(&v, "/message", &[&format!("{code:#04x}"), meaning]);
     }
 }

@@ -95,6 +95,7 @@ pub enum ProxyReply {
     /// A SOCKS5 reply other than "succeeded".
     Socks5 {
         /// The reply code and its RFC 1928 meaning.
+        #[serde(flatten)]
         reply: Socks5Reply,
     },
     /// SOCKS5 authentication failed (RFC 1928 §3, RFC 1929).
@@ -113,12 +114,10 @@ impl fmt::Display for ProxyReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProxyReply::Http { status_line, .. } => write!(f, "{status_line}"),
-            ProxyReply::Socks5 { reply } => write!(
-                f,
-                "SOCKS5 reply {:#04x} ({})",
-                reply.code(),
-                reply.meaning()
-            ),
+            ProxyReply::Socks5 { reply } => match reply.code() {
+                Some(code) => write!(f, "SOCKS5 reply {code:#04x} ({})", reply.meaning()),
+                None => write!(f, "SOCKS5 reply with an {}", reply.meaning()),
+            },
             ProxyReply::Socks5Auth { meaning } => write!(f, "SOCKS5 authentication: {meaning}"),
             ProxyReply::Malformed { what } => write!(f, "{what}"),
         }
@@ -144,7 +143,7 @@ pub enum Socks5Reply {
     CommandNotSupported,
     /// X'08'.
     AddressTypeNotSupported,
-    /// X'09' to X'FF' (the client library does not keep the exact code).
+    /// X'09' to X'FF': the client library does not keep which.
     Unassigned,
 }
 
@@ -162,9 +161,10 @@ impl Socks5Reply {
         Socks5Reply::Unassigned,
     ];
 
-    /// The code on the wire (0xff stands for any unassigned one).
-    pub fn code(self) -> u8 {
-        match self {
+    /// The code on the wire; `None` for an unassigned one, whose value the
+    /// client library does not keep.
+    pub fn code(self) -> Option<u8> {
+        Some(match self {
             Socks5Reply::GeneralFailure => 0x01,
             Socks5Reply::NotAllowed => 0x02,
             Socks5Reply::NetworkUnreachable => 0x03,
@@ -173,8 +173,8 @@ impl Socks5Reply {
             Socks5Reply::TtlExpired => 0x06,
             Socks5Reply::CommandNotSupported => 0x07,
             Socks5Reply::AddressTypeNotSupported => 0x08,
-            Socks5Reply::Unassigned => 0xff,
-        }
+            Socks5Reply::Unassigned => return None,
+        })
     }
 
     /// RFC 1928's words for the code.

@@ -3,20 +3,10 @@
 //! functions match exhaustively, so a new variant does not compile until its
 //! hint is decided.
 
+use super::tests::timeout;
 use super::*;
 use crate::check::error::{AddrCause, AddrFailure};
 use crate::check::failure::{Awaited, ProtocolRule, ProxyHop, ProxyReply, Socks5Reply};
-
-fn timeout(phase: Phase, awaited: Awaited, received: u64) -> CheckError {
-    CheckError::Timeout {
-        phase,
-        awaited,
-        limit_ms: 1000,
-        bytes_sent: 100,
-        bytes_received: received,
-        detail: None,
-    }
-}
 
 /// Asserts that every hint of `cases` contains its word, and that no two
 /// distinct sub-kinds share a hint.

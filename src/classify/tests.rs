@@ -28,7 +28,8 @@ fn early(phase: Phase, end: Option<PeerEnd>, after: Option<f64>, held: bool) -> 
     }
 }
 
-fn timeout(phase: Phase, awaited: Awaited, received: u64) -> CheckError {
+/// A timeout awaiting `awaited` after `received` bytes; shared with the sub-kind tests.
+pub(super) fn timeout(phase: Phase, awaited: Awaited, received: u64) -> CheckError {
     CheckError::Timeout {
         phase,
         awaited,

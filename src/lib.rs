@@ -4,7 +4,8 @@
 //! * [`check`]: the engine — one endpoint, phase by phase (dns, connect, tls,
 //!   upgrade, open, close), returning a [`check::CheckReport`] whose failures are
 //!   typed values carrying their evidence.
-//! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
+//! * [`classify`]: pure mapping from a typed failure to its class, phase, message
+//!   and the hint an on-call engineer reads; one file per class with its hints.
 //! * [`report`]: renderers of reports: text, json, junit, nagios.
 //! * [`config`]: monitors.yaml → validated [`config::Config`]; every error is
 //!   collected, each with file:line:column.

@@ -93,7 +93,7 @@ async fn a_full_listen_backlog_is_a_connect_timeout_not_a_refusal() {
 
     let v = run.verdict(2, "timeout", Some("connect"));
     assert_limit(&v, 500.0);
-    assert_mentions(&v, "/evidence/waiting_for", &["TCP connection"]);
+    assert_eq!(text(&v, "/evidence/awaited/kind"), "tcp_connect");
     assert_mentions(&v, "/evidence/detail", &[&addr.to_string(), "timeout"]);
     assert_mentions(&v, "/hint", &["SYN went unanswered", "backlog"]);
     assert!(
@@ -132,7 +132,7 @@ async fn a_server_silent_after_the_request_times_out_in_upgrade_and_is_no_backlo
     assert_eq!(num(&v, "/evidence/bytes_sent"), num(&v, "/bytes_sent"));
     assert_eq!(num(&v, "/evidence/bytes_received"), 0.0);
     assert_limit(&v, 1000.0);
-    assert_mentions(&v, "/evidence/waiting_for", &["101"]);
+    assert_eq!(text(&v, "/evidence/awaited/kind"), "response_head");
     assert_mentions(&v, "/message", &["took longer than 1 s"]);
     assert_mentions(&v, "/hint", &["not a kernel backlog"]);
     // The request really reached the server.
@@ -296,7 +296,9 @@ async fn a_101_with_the_wrong_accept_key_is_a_protocol_error_naming_the_header()
     let run = check(["--format", "json", "--timeout", "2s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "protocol_error", Some("upgrade"));
-    assert_mentions(&v, "/evidence/what", &["wrong Sec-WebSocket-Accept"]);
+    assert_eq!(text(&v, "/evidence/rule"), "wrong_accept");
+    assert!(!text(&v, "/evidence/received").is_empty(), "{v:#}");
+    assert_mentions(&v, "/message", &["wrong Sec-WebSocket-Accept"]);
     assert_eq!(num(&v, "/response/status"), 101.0);
     assert_mentions(&v, "/hint", &["does not belong to this request"]);
 }
@@ -307,8 +309,42 @@ async fn a_101_without_the_upgrade_header_is_a_protocol_error_naming_the_header(
     let run = check(["--format", "json", "--timeout", "2s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "protocol_error", Some("upgrade"));
-    assert_mentions(&v, "/evidence/what", &["without an Upgrade header"]);
+    assert_eq!(text(&v, "/evidence/rule"), "missing_upgrade");
+    assert_mentions(&v, "/message", &["without an Upgrade header"]);
     assert_mentions(&v, "/hint", &["dropped Upgrade/Connection headers"]);
+}
+
+#[tokio::test]
+async fn a_101_without_the_accept_key_is_an_unfinished_handshake_not_a_replayed_answer() {
+    let server = FaultServer::start(Behavior::MissingAcceptKey).await;
+    let run = check(["--format", "json", "--timeout", "2s", &server.ws_url("/")]).await;
+
+    let v = run.verdict(2, "protocol_error", Some("upgrade"));
+    assert_eq!(text(&v, "/evidence/rule"), "missing_accept");
+    assert_mentions(&v, "/message", &["without Sec-WebSocket-Accept"]);
+    assert_mentions(&v, "/hint", &["did not complete the WebSocket handshake"]);
+    assert!(!text(&v, "/hint").contains("caching proxy"), "{v:#}");
+}
+
+#[tokio::test]
+async fn an_expect_pattern_naming_pong_that_times_out_gets_the_expect_hint_not_the_ping_one() {
+    let server = FaultServer::start(Behavior::Healthy).await;
+    let run = check([
+        "--format",
+        "json",
+        "--timeout",
+        "1s",
+        "--expect",
+        "pong",
+        &server.ws_url("/"),
+    ])
+    .await;
+
+    let v = run.verdict(2, "timeout", Some("open"));
+    assert_eq!(text(&v, "/evidence/awaited/kind"), "expected_message");
+    assert_eq!(text(&v, "/evidence/awaited/pattern"), "pong");
+    assert_mentions(&v, "/hint", &["--expect"]);
+    assert!(!text(&v, "/hint").contains("ping"), "{v:#}");
 }
 
 #[tokio::test]
@@ -317,11 +353,9 @@ async fn an_unrequested_subprotocol_is_a_protocol_error_naming_it() {
     let run = check(["--format", "json", "--timeout", "2s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "protocol_error", Some("upgrade"));
-    assert_mentions(
-        &v,
-        "/evidence/what",
-        &["\"surprise\"", "none was requested"],
-    );
+    assert_eq!(text(&v, "/evidence/rule"), "unrequested_subprotocol");
+    assert_eq!(text(&v, "/evidence/chosen"), "surprise");
+    assert_mentions(&v, "/message", &["\"surprise\"", "none was requested"]);
     assert_mentions(&v, "/hint", &["did not offer"]);
 }
 
@@ -331,11 +365,9 @@ async fn non_http_bytes_are_a_protocol_error_showing_the_first_bytes() {
     let run = check(["--format", "json", "--timeout", "2s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "protocol_error", Some("upgrade"));
-    assert_mentions(
-        &v,
-        "/evidence/what",
-        &["not an HTTP/1.x response", "SSH-2.0"],
-    );
+    assert_eq!(text(&v, "/evidence/rule"), "not_http");
+    assert_mentions(&v, "/evidence/first_bytes", &["SSH-2.0"]);
+    assert_mentions(&v, "/message", &["not an HTTP/1.x response"]);
     assert_mentions(&v, "/hint", &["other than an HTTP server"]);
 }
 
@@ -345,7 +377,8 @@ async fn a_huge_response_head_is_cut_off_at_the_size_limit_without_waiting() {
     let run = check(["--format", "json", "--timeout", "5s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "protocol_error", Some("upgrade"));
-    assert_mentions(&v, "/evidence/what", &["exceeds 16 KiB"]);
+    assert_eq!(text(&v, "/evidence/rule"), "head_too_large");
+    assert_mentions(&v, "/message", &["exceeds 16 KiB"]);
     // Bounded reading: the client stopped near the limit, not at 100 KiB.
     let received = num(&v, "/bytes_received");
     assert!(received <= 20.0 * 1024.0, "read {received} bytes");
@@ -358,7 +391,7 @@ async fn a_server_that_never_answers_the_ping_times_out_in_open() {
     let run = check(["--format", "json", "--timeout", "1s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "timeout", Some("open"));
-    assert_mentions(&v, "/evidence/waiting_for", &["pong"]);
+    assert_eq!(text(&v, "/evidence/awaited/kind"), "pong");
     assert_limit(&v, 1000.0);
     assert_mentions(&v, "/hint", &["did not answer our ping"]);
     assert_eq!(server.records()[0].pings_received, 1);
@@ -370,7 +403,7 @@ async fn a_server_that_never_answers_our_close_times_out_in_close() {
     let run = check(["--format", "json", "--timeout", "1s", &server.ws_url("/")]).await;
 
     let v = run.verdict(2, "timeout", Some("close"));
-    assert_mentions(&v, "/evidence/waiting_for", &["Close frame"]);
+    assert_eq!(text(&v, "/evidence/awaited/kind"), "close_reply");
     assert!(num(&v, "/timings/open_ms") >= 0.0);
     assert_mentions(
         &v,

@@ -510,14 +510,13 @@ async fn a_proxy_refusing_the_tunnel_is_a_connect_error_quoting_its_answer() {
     .await;
 
     let v = run.verdict(2, "connect_error", Some("connect"));
-    assert_mentions(
-        &v,
-        "/evidence/failures/0/message",
-        &["proxy refused CONNECT", "407 Proxy Authentication Required"],
+    assert_eq!(text(&v, "/evidence/hop"), "refused_by_policy");
+    assert_eq!(
+        text(&v, "/evidence/reply/status_line"),
+        "HTTP/1.1 407 Proxy Authentication Required"
     );
-    assert_eq!(text(&v, "/evidence/failures/0/addr"), proxy.to_string());
-    assert_mentions(&v, "/evidence/detail", &["via proxy", &proxy.to_string()]);
-    assert_mentions(&v, "/hint", &["proxy refused to open the tunnel"]);
+    assert_eq!(text(&v, "/evidence/proxy"), format!("http://{proxy}"));
+    assert_mentions(&v, "/hint", &["refused to open the tunnel", "credentials"]);
     assert!(
         server.records().is_empty(),
         "the target must not be reached"

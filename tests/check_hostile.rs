@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use check_run::{assert_mentions, check, num, text};
 use support::{Behavior, FaultServer};
+use wsprobe::check::failure::Awaited;
 use wsprobe::check::{CheckError, CheckOptions, CheckSpec, Class, Phase, run_check};
 
 #[tokio::test]
@@ -68,7 +69,7 @@ async fn a_server_that_stops_reading_is_a_timeout_saying_how_much_could_not_be_w
     assert_eq!(attempt.class, Class::Timeout, "{attempt:#?}");
     let Some(CheckError::Timeout {
         phase,
-        waiting_for,
+        awaited,
         bytes_sent,
         detail,
         ..
@@ -77,7 +78,7 @@ async fn a_server_that_stops_reading_is_a_timeout_saying_how_much_could_not_be_w
         panic!("expected a timeout: {attempt:#?}");
     };
     assert_eq!(*phase, Phase::Open);
-    assert_eq!(waiting_for, "our frame to be written");
+    assert_eq!(*awaited, Awaited::FrameWritten);
     let detail = detail.as_deref().unwrap_or_default();
     assert!(detail.contains("the server stopped reading"), "{detail}");
     assert!(

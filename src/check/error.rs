@@ -1,29 +1,12 @@
 //! `CheckError`: why an attempt failed, as a value that carries its evidence.
 //! Each variant maps to exactly one [`Class`]; the phase is part of the value.
 
+pub use super::failure::addr::{AddrCause, AddrFailure, addr_failure, errno_name, os_message};
+use super::failure::{Awaited, ProtocolRule, ProxyHop};
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
 use super::tls_failure::TlsFailure;
 use serde::Serialize;
-use std::fmt;
-use std::net::SocketAddr;
-
-/// One address that could not be connected to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AddrFailure {
-    /// The address tried (for a proxy, the proxy's address).
-    pub addr: String,
-    /// Symbolic errno, e.g. "ECONNREFUSED", or "timeout".
-    pub errno: String,
-    /// The operating system's text.
-    pub message: String,
-}
-
-impl fmt::Display for AddrFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} ({})", self.addr, self.message, self.errno)
-    }
-}
 
 /// Why one attempt failed. Display gives a one-line summary; the fields are the evidence.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
@@ -44,8 +27,16 @@ pub enum CheckError {
     Connect {
         /// Every address tried, in order, with its error.
         failures: Vec<AddrFailure>,
-        /// Extra context, e.g. the proxy's refusal.
-        detail: Option<String>,
+    },
+    /// The tunnel through the proxy could not be opened; `hop` says where.
+    #[serde(rename = "connect_error")]
+    #[error("via proxy {proxy}: {hop}")]
+    Proxy {
+        /// The proxy, without credentials.
+        proxy: String,
+        /// Which hop failed, with the proxy's reply.
+        #[serde(flatten)]
+        hop: ProxyHop,
     },
     /// The TLS handshake failed.
     #[serde(rename = "tls_error")]
@@ -60,12 +51,12 @@ pub enum CheckError {
     },
     /// A waiting step ran out of time.
     #[serde(rename = "timeout")]
-    #[error("{phase}: {waiting_for} took longer than {}{}", limit_text(*limit_ms), detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("{phase}: {awaited} took longer than {}{}", limit_text(*limit_ms), detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Timeout {
         /// Where it happened.
         phase: Phase,
-        /// What we were waiting for, e.g. "the 101 response".
-        waiting_for: String,
+        /// What we were waiting for.
+        awaited: Awaited,
         /// The limit that ran out, in ms.
         limit_ms: u64,
         /// Bytes written on this connection so far.
@@ -84,12 +75,13 @@ pub enum CheckError {
     },
     /// The response or the stream broke the protocol.
     #[serde(rename = "protocol_error")]
-    #[error("{phase}: {what}")]
+    #[error("{phase}: {rule}")]
     Protocol {
         /// Where it happened.
         phase: Phase,
-        /// What was wrong.
-        what: String,
+        /// The rule that was broken, with its evidence.
+        #[serde(flatten)]
+        rule: ProtocolRule,
     },
     /// The server sent a message or frame over `--max-message-bytes`.
     #[serde(rename = "protocol_error")]
@@ -221,11 +213,24 @@ fn early_fin_summary(
 }
 
 impl CheckError {
+    /// A step before the upgrade that ran out of `limit`: nothing was sent
+    /// or received on the connection yet, and there is no other evidence.
+    pub fn timed_out(phase: Phase, awaited: Awaited, limit: std::time::Duration) -> CheckError {
+        CheckError::Timeout {
+            phase,
+            awaited,
+            limit_ms: limit.as_millis() as u64,
+            bytes_sent: 0,
+            bytes_received: 0,
+            detail: None,
+        }
+    }
+
     /// The failure class of this error.
     pub fn class(&self) -> Class {
         match self {
             CheckError::Dns { .. } => Class::DnsError,
-            CheckError::Connect { .. } => Class::ConnectError,
+            CheckError::Connect { .. } | CheckError::Proxy { .. } => Class::ConnectError,
             CheckError::Tls { .. } => Class::TlsError,
             CheckError::Timeout { .. } => Class::Timeout,
             CheckError::Missing101 { .. } => Class::Missing101,
@@ -242,7 +247,7 @@ impl CheckError {
     pub fn phase(&self) -> Phase {
         match self {
             CheckError::Dns { .. } => Phase::Dns,
-            CheckError::Connect { .. } => Phase::Connect,
+            CheckError::Connect { .. } | CheckError::Proxy { .. } => Phase::Connect,
             CheckError::Tls { .. } => Phase::Tls,
             CheckError::Missing101 { .. } => Phase::Upgrade,
             CheckError::UnexpectedMessage { .. } => Phase::Open,
@@ -253,66 +258,6 @@ impl CheckError {
             | CheckError::Local { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
-    }
-}
-
-/// Symbolic name of an OS error, for evidence that survives translation.
-pub fn errno_name(err: &std::io::Error) -> String {
-    use std::io::ErrorKind as K;
-    let by_code = err.raw_os_error().and_then(|code| {
-        Some(match code {
-            1 => "EPERM",
-            12 => "ENOMEM",
-            23 => "ENFILE",
-            24 => "EMFILE",
-            105 => "ENOBUFS",
-            11 => "EAGAIN",
-            13 => "EACCES",
-            22 => "EINVAL",
-            32 => "EPIPE",
-            97 => "EAFNOSUPPORT",
-            98 => "EADDRINUSE",
-            99 => "EADDRNOTAVAIL",
-            100 => "ENETDOWN",
-            101 => "ENETUNREACH",
-            103 => "ECONNABORTED",
-            104 => "ECONNRESET",
-            110 => "ETIMEDOUT",
-            111 => "ECONNREFUSED",
-            112 => "EHOSTDOWN",
-            113 => "EHOSTUNREACH",
-            _ => return None,
-        })
-    });
-    if let Some(name) = by_code {
-        return name.to_string();
-    }
-    match err.kind() {
-        K::ConnectionRefused => "ECONNREFUSED",
-        K::ConnectionReset => "ECONNRESET",
-        K::ConnectionAborted => "ECONNABORTED",
-        K::TimedOut => "ETIMEDOUT",
-        K::UnexpectedEof => "EOF",
-        _ => "EIO",
-    }
-    .to_string()
-}
-
-/// Build an [`AddrFailure`] from an I/O error.
-pub fn addr_failure(addr: SocketAddr, err: &std::io::Error) -> AddrFailure {
-    AddrFailure {
-        addr: addr.to_string(),
-        errno: errno_name(err),
-        message: os_message(err),
-    }
-}
-
-/// The OS text without Rust's " (os error N)" suffix.
-pub fn os_message(err: &std::io::Error) -> String {
-    let s = err.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 
@@ -327,9 +272,13 @@ mod tests {
                 host: "h".into(),
                 reason: "r".into(),
             },
-            CheckError::Connect {
-                failures: vec![],
-                detail: None,
+            CheckError::Connect { failures: vec![] },
+            CheckError::Proxy {
+                proxy: "http://p:3128".into(),
+                hop: ProxyHop::from_reply(crate::check::failure::ProxyReply::Http {
+                    status: 403,
+                    status_line: "HTTP/1.1 403 Forbidden".into(),
+                }),
             },
             CheckError::Tls {
                 kind: TlsFailure::Other,
@@ -338,7 +287,7 @@ mod tests {
             },
             CheckError::Timeout {
                 phase: Phase::Upgrade,
-                waiting_for: "w".into(),
+                awaited: Awaited::ResponseHead,
                 limit_ms: 1,
                 bytes_sent: 0,
                 bytes_received: 0,
@@ -355,7 +304,7 @@ mod tests {
             },
             CheckError::Protocol {
                 phase: Phase::Upgrade,
-                what: "w".into(),
+                rule: ProtocolRule::MissingAccept,
             },
             CheckError::MessageTooLarge {
                 phase: Phase::Open,

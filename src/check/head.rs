@@ -1,6 +1,7 @@
 //! Reading and parsing an HTTP/1.x response head from an untrusted peer:
 //! bounded in size (the caller bounds it in time), never panicking on any input.
 
+use super::failure::ProtocolRule;
 use super::model::ResponseHead;
 use super::redact::header_value_for_evidence;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -51,20 +52,20 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Parse a complete head. Secret-bearing header values are redacted here.
-pub fn parse_head(bytes: &[u8]) -> Result<ResponseHead, String> {
+pub fn parse_head(bytes: &[u8]) -> Result<ResponseHead, ProtocolRule> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(bytes) {
         Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err("incomplete HTTP response head".into()),
+        Ok(httparse::Status::Partial) => return Err(ProtocolRule::IncompleteHead),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(format!("more than {MAX_HEADERS} response headers"));
+            return Err(ProtocolRule::TooManyHeaders { limit: MAX_HEADERS });
         }
         Err(e) => {
-            return Err(format!(
-                "not an HTTP/1.x response ({e}); first bytes: {}",
-                printable_snippet(bytes, 64)
-            ));
+            return Err(ProtocolRule::NotHttp {
+                parser_error: e.to_string(),
+                first_bytes: printable_snippet(bytes, 64),
+            });
         }
     }
     let version = match response.version {
@@ -133,7 +134,10 @@ mod tests {
     #[test]
     fn garbage_is_reported_with_escaped_first_bytes() {
         let e = parse_head(b"\x00\xffSSH-2.0\r\n\r\n").unwrap_err();
-        assert!(e.contains("\\x00\\xffSSH-2.0"), "{e}");
+        assert!(
+            matches!(&e, ProtocolRule::NotHttp { first_bytes, .. } if first_bytes.contains("\\x00\\xffSSH-2.0")),
+            "{e}"
+        );
     }
 
     #[tokio::test]

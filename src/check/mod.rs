@@ -3,9 +3,14 @@
 //! * [`spec`]: options → validated [`CheckSpec`] (all input errors happen here);
 //!   [`target`]: the URL → host, port, request target and credentials
 //! * [`attempt`]: one attempt through every phase → [`AttemptReport`]
-//! * [`resolve`], [`proxy`], [`tls`], [`upgrade`], [`session`]: one phase each
-//!   ([`tls_failure`]: the typed reasons a handshake fails)
-//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures
+//! * [`phase`]: the phases, a file each — dns, connect, tls, upgrade, open,
+//!   close — and the short sequence that runs them
+//! * [`proxy`], [`tls`], [`upgrade`], [`session`]: the mechanics the phases use
+//!   (proxy tunnels, the TLS client, the upgrade request and 101 validation,
+//!   the live WebSocket); [`tls_failure`]: the typed reasons a handshake fails
+//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures;
+//!   [`failure`]: their typed sub-kinds (what was awaited, which rule broke,
+//!   which proxy hop failed) from which the classification decides
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
 //! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
@@ -15,14 +20,15 @@
 pub mod attempt;
 pub mod budget;
 pub mod error;
+pub mod failure;
 pub mod flood;
 pub mod head;
 pub mod local;
 pub mod model;
 pub mod percent;
+pub mod phase;
 pub mod proxy;
 pub mod redact;
-pub mod resolve;
 pub mod scrub;
 pub mod secrets;
 pub mod session;
@@ -149,7 +155,7 @@ pub async fn run_check_all_addresses(spec: &CheckSpec) -> Vec<CheckReport> {
     }
     let lookup = tokio::time::timeout(
         spec.timeout,
-        resolve::lookup(&spec.target.host, spec.target.port),
+        phase::dns::lookup(&spec.target.host, spec.target.port),
     )
     .await;
     let Ok(Ok(addrs)) = lookup else {

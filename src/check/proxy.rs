@@ -1,7 +1,8 @@
 //! Proxies corporate networks put in the way: HTTP CONNECT and SOCKS5, chosen
 //! explicitly (`--proxy`) or from the usual environment variables.
 
-use super::error::{AddrFailure, CheckError};
+use super::error::{CheckError, os_message};
+use super::failure::{ProxyHop, ProxyReply, Socks5Reply};
 use super::head::{HeadReadError, parse_head, read_head};
 use super::spec::{SpecError, Target};
 use base64::Engine;
@@ -108,80 +109,122 @@ impl Proxy {
     }
 
     /// Open a tunnel to `host:port` over `tcp`, a connection to the proxy.
-    /// The caller bounds this in time.
+    /// The caller bounds this in time. A failure names the hop that failed.
     pub async fn tunnel(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, CheckError> {
+        let opened = match self.kind {
+            ProxyKind::HttpConnect => self.http_connect(tcp, host, port).await,
+            ProxyKind::Socks5 => self.socks5_connect(tcp, host, port).await,
+        };
+        opened.map_err(|reply| CheckError::Proxy {
+            proxy: self.display(),
+            hop: ProxyHop::from_reply(reply),
+        })
+    }
+
+    async fn http_connect(
         &self,
         mut tcp: TcpStream,
         host: &str,
         port: u16,
-    ) -> Result<TcpStream, CheckError> {
-        let proxy_addr = tcp
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| self.display());
-        let refused = |errno: &str, message: String| CheckError::Connect {
-            failures: vec![AddrFailure {
-                addr: proxy_addr.clone(),
-                errno: errno.to_string(),
-                message,
-            }],
-            detail: Some(format!("via proxy {}", self.display())),
+    ) -> Result<TcpStream, ProxyReply> {
+        let malformed = |what: String| ProxyReply::Malformed { what };
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
         };
-        match self.kind {
-            ProxyKind::HttpConnect => {
-                let authority = if host.contains(':') {
-                    format!("[{host}]:{port}")
-                } else {
-                    format!("{host}:{port}")
-                };
-                let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-                if let Some((user, pass)) = &self.credentials {
-                    let token =
-                        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-                    req.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
-                }
-                req.push_str("\r\n");
-                tcp.write_all(req.as_bytes())
-                    .await
-                    .map_err(|e| refused(&super::error::errno_name(&e), e.to_string()))?;
-                let mut buf = Vec::new();
-                let end = match read_head(&mut tcp, &mut buf).await {
-                    Ok(end) => end,
-                    Err(HeadReadError::Eof) => {
-                        return Err(refused("EOF", "proxy closed the connection".into()));
-                    }
-                    Err(HeadReadError::TooLarge) => {
-                        return Err(refused("EPROTO", "proxy answer head too large".into()));
-                    }
-                    Err(HeadReadError::Io(e)) => {
-                        return Err(refused(&super::error::errno_name(&e), e.to_string()));
-                    }
-                };
-                let head = parse_head(&buf[..end]).map_err(|e| refused("EPROTO", e))?;
-                if !(200..300).contains(&head.status) {
-                    return Err(refused(
-                        "EPROTO",
-                        format!("proxy refused CONNECT: {}", head.status_line()),
-                    ));
-                }
-                Ok(tcp)
-            }
-            ProxyKind::Socks5 => {
-                let target = (host, port);
-                let stream = match &self.credentials {
-                    Some((user, pass)) => {
-                        tokio_socks::tcp::Socks5Stream::connect_with_password_and_socket(
-                            tcp, target, user, pass,
-                        )
-                        .await
-                    }
-                    None => tokio_socks::tcp::Socks5Stream::connect_with_socket(tcp, target).await,
-                };
-                stream
-                    .map(|s| s.into_inner())
-                    .map_err(|e| refused("EPROTO", format!("SOCKS5 proxy: {e}")))
-            }
+        let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+        if let Some((user, pass)) = &self.credentials {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            req.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
         }
+        req.push_str("\r\n");
+        tcp.write_all(req.as_bytes())
+            .await
+            .map_err(|e| malformed(format!("writing CONNECT failed: {}", os_message(&e))))?;
+        let mut buf = Vec::new();
+        let end = match read_head(&mut tcp, &mut buf).await {
+            Ok(end) => end,
+            Err(HeadReadError::Eof) => {
+                return Err(malformed(
+                    "the proxy closed the connection without answering CONNECT".into(),
+                ));
+            }
+            Err(HeadReadError::TooLarge) => {
+                return Err(malformed("the proxy's answer head is too large".into()));
+            }
+            Err(HeadReadError::Io(e)) => {
+                return Err(malformed(format!(
+                    "reading the proxy's answer failed: {}",
+                    os_message(&e)
+                )));
+            }
+        };
+        let head = parse_head(&buf[..end])
+            .map_err(|rule| malformed(format!("the proxy's answer: {rule}")))?;
+        if !(200..300).contains(&head.status) {
+            return Err(ProxyReply::Http {
+                status: head.status,
+                status_line: head.status_line(),
+            });
+        }
+        Ok(tcp)
+    }
+
+    async fn socks5_connect(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, ProxyReply> {
+        let target = (host, port);
+        let stream = match &self.credentials {
+            Some((user, pass)) => {
+                tokio_socks::tcp::Socks5Stream::connect_with_password_and_socket(
+                    tcp, target, user, pass,
+                )
+                .await
+            }
+            None => tokio_socks::tcp::Socks5Stream::connect_with_socket(tcp, target).await,
+        };
+        stream.map(|s| s.into_inner()).map_err(socks5_reply)
+    }
+}
+
+/// The typed SOCKS5 answer behind a tokio-socks error.
+fn socks5_reply(err: tokio_socks::Error) -> ProxyReply {
+    use tokio_socks::Error as E;
+    let code = |reply: Socks5Reply| ProxyReply::Socks5 { reply };
+    match err {
+        E::GeneralSocksServerFailure => code(Socks5Reply::GeneralFailure),
+        E::ConnectionNotAllowedByRuleset => code(Socks5Reply::NotAllowed),
+        E::NetworkUnreachable => code(Socks5Reply::NetworkUnreachable),
+        E::HostUnreachable => code(Socks5Reply::HostUnreachable),
+        E::ConnectionRefused => code(Socks5Reply::ConnectionRefused),
+        E::TtlExpired => code(Socks5Reply::TtlExpired),
+        E::CommandNotSupported => code(Socks5Reply::CommandNotSupported),
+        E::AddressTypeNotSupported => code(Socks5Reply::AddressTypeNotSupported),
+        E::UnknownError => code(Socks5Reply::Unassigned),
+        E::NoAcceptableAuthMethods => ProxyReply::Socks5Auth {
+            meaning: "no acceptable authentication method (X'FF')".into(),
+        },
+        E::PasswordAuthFailure(status) => ProxyReply::Socks5Auth {
+            meaning: format!("username/password rejected (status {status})"),
+        },
+        E::AuthorizationRequired => ProxyReply::Socks5Auth {
+            meaning: "the proxy requires a username and password".into(),
+        },
+        E::Io(e) => ProxyReply::Malformed {
+            what: format!("SOCKS5 exchange failed: {}", os_message(&e)),
+        },
+        other => ProxyReply::Malformed {
+            what: format!("SOCKS5 proxy: {other}"),
+        },
     }
 }
 

@@ -7,6 +7,7 @@
 use super::CheckReport;
 use super::attempt::AttemptReport;
 use super::error::{AddrFailure, CheckError};
+use super::failure::{Awaited, ProtocolRule, ProxyHop, ProxyReply};
 use super::model::{CertInfo, CloseFrameInfo, CloseInfo, Event, ResponseHead, TlsInfo, Warning};
 use super::secrets::Secrets;
 use super::upgrade::RequestHead;
@@ -104,9 +105,10 @@ impl Scrub for CheckError {
                 host.scrub(secrets);
                 reason.scrub(secrets);
             }
-            CheckError::Connect { failures, detail } => {
-                failures.scrub(secrets);
-                detail.scrub(secrets);
+            CheckError::Connect { failures } => failures.scrub(secrets),
+            CheckError::Proxy { proxy, hop } => {
+                proxy.scrub(secrets);
+                hop.scrub(secrets);
             }
             CheckError::Tls {
                 reason,
@@ -117,17 +119,14 @@ impl Scrub for CheckError {
                 certificate.scrub(secrets);
             }
             CheckError::Timeout {
-                waiting_for,
-                detail,
-                ..
+                awaited, detail, ..
             } => {
-                waiting_for.scrub(secrets);
+                awaited.scrub(secrets);
                 detail.scrub(secrets);
             }
             CheckError::Missing101 { response } => response.scrub(secrets),
-            CheckError::Protocol { what, .. } | CheckError::MessageTooLarge { what, .. } => {
-                what.scrub(secrets)
-            }
+            CheckError::Protocol { rule, .. } => rule.scrub(secrets),
+            CheckError::MessageTooLarge { what, .. } => what.scrub(secrets),
             CheckError::EarlyFin { close_frame, .. } => close_frame.scrub(secrets),
             CheckError::UnexpectedMessage { expected, received } => {
                 expected.scrub(secrets);
@@ -145,12 +144,91 @@ impl Scrub for AddrFailure {
     fn scrub(&mut self, secrets: &Secrets) {
         let AddrFailure {
             addr,
+            cause: _,
             errno,
             message,
         } = self;
         addr.scrub(secrets);
         errno.scrub(secrets);
         message.scrub(secrets);
+    }
+}
+
+impl Scrub for Awaited {
+    fn scrub(&mut self, secrets: &Secrets) {
+        match self {
+            Awaited::ProxyConnect { proxy } | Awaited::ProxyTunnel { proxy } => {
+                proxy.scrub(secrets)
+            }
+            Awaited::ExpectedMessage { pattern } => pattern.scrub(secrets),
+            Awaited::NameResolved
+            | Awaited::TcpConnect
+            | Awaited::TlsHandshake
+            | Awaited::RequestWritten
+            | Awaited::ResponseHead
+            | Awaited::Pong
+            | Awaited::PongWhileHolding
+            | Awaited::FrameWritten
+            | Awaited::CloseReply => {}
+        }
+    }
+}
+
+impl Scrub for ProtocolRule {
+    fn scrub(&mut self, secrets: &Secrets) {
+        use ProtocolRule as R;
+        match self {
+            R::NotHttp {
+                parser_error,
+                first_bytes,
+            } => {
+                parser_error.scrub(secrets);
+                first_bytes.scrub(secrets);
+            }
+            R::WrongAccept { received, expected } => {
+                received.scrub(secrets);
+                expected.scrub(secrets);
+            }
+            R::UnofferedSubprotocol { chosen, offered } => {
+                chosen.scrub(secrets);
+                offered.scrub(secrets);
+            }
+            R::HeadCutShort { partial: text }
+            | R::ReadFailed { message: text }
+            | R::WrongHttpVersion { version: text }
+            | R::WrongUpgrade { value: text }
+            | R::UnrequestedSubprotocol { chosen: text }
+            | R::UnrequestedExtension { extension: text }
+            | R::InvalidFrame { detail: text }
+            | R::InvalidUtf8 { detail: text }
+            | R::ConnectionFailed { message: text } => text.scrub(secrets),
+            // Limits and absences: nothing a peer wrote.
+            R::IncompleteHead
+            | R::TooManyHeaders { .. }
+            | R::HeadTooLarge { .. }
+            | R::MissingUpgrade
+            | R::MissingConnectionUpgrade
+            | R::MissingAccept => {}
+        }
+    }
+}
+
+impl Scrub for ProxyHop {
+    fn scrub(&mut self, secrets: &Secrets) {
+        match self {
+            ProxyHop::ProxyUnreachable { failures } => failures.scrub(secrets),
+            ProxyHop::RefusedByPolicy { reply }
+            | ProxyHop::TargetUnreachable { reply }
+            | ProxyHop::ProxyFailed { reply } => match reply {
+                ProxyReply::Http {
+                    status_line: text, ..
+                }
+                | ProxyReply::Socks5Auth { meaning: text }
+                | ProxyReply::Malformed { what: text } => text.scrub(secrets),
+                // A code and RFC 1928's words for it.
+                ProxyReply::Socks5 { .. } => {}
+            },
+        }
     }
 }
 
@@ -251,148 +329,5 @@ impl Scrub for Warning {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::check::model::{Closer, Phase};
-
-    const SECRET: &str = "S3CRET-VALUE";
-
-    fn s() -> String {
-        format!("before {SECRET} after")
-    }
-
-    fn response() -> ResponseHead {
-        ResponseHead {
-            version: s(),
-            status: 400,
-            reason: s(),
-            headers: vec![(s(), s())],
-            body_snippet: Some(s()),
-        }
-    }
-
-    fn certificate() -> CertInfo {
-        CertInfo {
-            subject: s(),
-            issuer: s(),
-            names: vec![s()],
-            not_before: "2026-01-01T00:00:00Z".into(),
-            not_after: "2027-01-01T00:00:00Z".into(),
-            not_after_unix: 0,
-            days_left: 1,
-        }
-    }
-
-    fn one_error_of_each_kind() -> Vec<CheckError> {
-        vec![
-            CheckError::Dns {
-                host: s(),
-                reason: s(),
-            },
-            CheckError::Connect {
-                failures: vec![AddrFailure {
-                    addr: s(),
-                    errno: s(),
-                    message: s(),
-                }],
-                detail: Some(s()),
-            },
-            CheckError::Tls {
-                kind: crate::check::tls_failure::TlsFailure::UnknownIssuer,
-                reason: s(),
-                certificate: Some(certificate()),
-            },
-            CheckError::Timeout {
-                phase: Phase::Upgrade,
-                waiting_for: s(),
-                limit_ms: 1,
-                bytes_sent: 0,
-                bytes_received: 0,
-                detail: Some(s()),
-            },
-            CheckError::Missing101 {
-                response: response(),
-            },
-            CheckError::Protocol {
-                phase: Phase::Open,
-                what: s(),
-            },
-            CheckError::EarlyFin {
-                phase: Phase::Open,
-                peer_end: None,
-                close_frame: Some(CloseFrameInfo {
-                    code: Some(4001),
-                    reason: s(),
-                }),
-                ms_after_101: None,
-                idle_ms: None,
-                while_held: false,
-            },
-            CheckError::UnexpectedMessage {
-                expected: s(),
-                received: s(),
-            },
-        ]
-    }
-
-    fn attempt_with(error: CheckError) -> AttemptReport {
-        AttemptReport {
-            message: Some(s()),
-            hint: Some(s()),
-            error: Some(error),
-            address: Some(s()),
-            proxy: Some(s()),
-            request: Some(RequestHead {
-                line: s(),
-                headers: vec![(s(), s())],
-            }),
-            response: Some(response()),
-            subprotocol: Some(s()),
-            tls: Some(TlsInfo {
-                version: Some(s()),
-                cipher: Some(s()),
-                certificate: Some(certificate()),
-                verification_disabled: false,
-            }),
-            close: Some(CloseInfo {
-                initiated_by: Closer::Server,
-                server_frame: Some(CloseFrameInfo {
-                    code: Some(4001),
-                    reason: s(),
-                }),
-                peer_end: None,
-                peer_end_at_ms: None,
-                clean: false,
-            }),
-            events: vec![Event {
-                at_ms: 1.0,
-                phase: Phase::Open,
-                what: s(),
-            }],
-            ..AttemptReport::new(1)
-        }
-    }
-
-    #[test]
-    fn every_string_of_a_report_is_scrubbed_whatever_the_failure() {
-        let mut secrets = Secrets::default();
-        secrets.add(SECRET);
-        for error in one_error_of_each_kind() {
-            let mut report = CheckReport {
-                url: s(),
-                pinned_address: Some(s()),
-                attempts: vec![attempt_with(error)],
-            };
-            let before = serde_json::to_string(&report).unwrap();
-            report.scrub(&secrets);
-            let after = serde_json::to_string(&report).unwrap();
-            assert!(before.contains(SECRET));
-            assert!(!after.contains(SECRET), "{after}");
-            assert_eq!(
-                after.matches("before *** after").count(),
-                before.matches(SECRET).count(),
-                "every field kept its evidence around the mask: {after}"
-            );
-        }
-    }
-}
+#[path = "scrub_tests.rs"]
+mod tests;

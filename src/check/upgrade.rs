@@ -4,6 +4,7 @@
 //! a `missing_101` with its status, not a `WrongHttpVersion`).
 
 use super::error::CheckError;
+use super::failure::{Awaited, ProtocolRule};
 use super::head::{HeadReadError, parse_head, printable_snippet, read_head};
 use super::model::{Phase, ResponseHead};
 use super::redact::header_value_for_evidence;
@@ -110,8 +111,8 @@ pub fn build_request(spec: &CheckSpec, key: &str) -> (String, RequestHead) {
 /// the byte counts the caller knows.
 #[derive(Debug)]
 pub enum UpgradeFailure {
-    /// A limit ran out; what we were waiting for.
-    TimedOut(&'static str, Option<String>),
+    /// A limit ran out: what we were waiting for, and the partial response.
+    TimedOut(Awaited, Option<String>),
     /// The check failed with this error.
     Failed(CheckError),
 }
@@ -129,7 +130,7 @@ pub async fn upgrade(
     let deadline = tokio::time::Instant::now() + limit;
     let write = tokio::time::timeout_at(deadline, io.write_all(request.as_bytes())).await;
     match write {
-        Err(_) => return Err(UpgradeFailure::TimedOut("the request to be sent", None)),
+        Err(_) => return Err(UpgradeFailure::TimedOut(Awaited::RequestWritten, None)),
         Ok(Err(e)) => {
             return Err(UpgradeFailure::Failed(closed_before_answer(
                 io,
@@ -150,25 +151,23 @@ pub async fn upgrade(
                     printable_snippet(&buf, 120)
                 ))
             };
-            return Err(UpgradeFailure::TimedOut("the 101 response", detail));
+            return Err(UpgradeFailure::TimedOut(Awaited::ResponseHead, detail));
         }
         Ok(Ok(end)) => end,
         Ok(Err(HeadReadError::TooLarge)) => {
             return Err(UpgradeFailure::Failed(CheckError::Protocol {
                 phase: Phase::Upgrade,
-                what: format!(
-                    "response head exceeds {} KiB without ending",
-                    super::head::MAX_HEAD_BYTES / 1024
-                ),
+                rule: ProtocolRule::HeadTooLarge {
+                    limit_bytes: super::head::MAX_HEAD_BYTES,
+                },
             }));
         }
         Ok(Err(HeadReadError::Eof)) if !buf.is_empty() => {
             return Err(UpgradeFailure::Failed(CheckError::Protocol {
                 phase: Phase::Upgrade,
-                what: format!(
-                    "connection closed in the middle of the response head: {}",
-                    printable_snippet(&buf, 120)
-                ),
+                rule: ProtocolRule::HeadCutShort {
+                    partial: printable_snippet(&buf, 120),
+                },
             }));
         }
         Ok(Err(HeadReadError::Eof)) => {
@@ -182,10 +181,10 @@ pub async fn upgrade(
             )));
         }
     };
-    let head = parse_head(&buf[..end]).map_err(|what| {
+    let head = parse_head(&buf[..end]).map_err(|rule| {
         UpgradeFailure::Failed(CheckError::Protocol {
             phase: Phase::Upgrade,
-            what,
+            rule,
         })
     })?;
     let leftover = buf[end..].to_vec();
@@ -199,10 +198,10 @@ pub async fn upgrade(
     }
     // Validate in place: the head is kept as evidence either way, without a copy.
     let head = response.insert(head);
-    let subprotocol = validate_101(head, key, spec).map_err(|what| {
+    let subprotocol = validate_101(head, key, spec).map_err(|rule| {
         UpgradeFailure::Failed(CheckError::Protocol {
             phase: Phase::Upgrade,
-            what,
+            rule,
         })
     })?;
     Ok(Upgraded {
@@ -238,7 +237,9 @@ fn closed_before_answer(io: &Tap, err: Option<std::io::Error>, spec: &CheckSpec)
     match (peer_end, err) {
         (None, Some(e)) => CheckError::Protocol {
             phase: Phase::Upgrade,
-            what: format!("read failed: {}", super::error::os_message(&e)),
+            rule: ProtocolRule::ReadFailed {
+                message: super::error::os_message(&e),
+            },
         },
         (peer_end, _) => CheckError::EarlyFin {
             phase: Phase::Upgrade,
@@ -276,17 +277,16 @@ pub fn validate_101(
     head: &ResponseHead,
     key: &str,
     spec: &CheckSpec,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ProtocolRule> {
     if head.version != "HTTP/1.1" {
-        return Err(format!(
-            "101 over {} (WebSocket needs HTTP/1.1)",
-            head.version
-        ));
+        return Err(ProtocolRule::WrongHttpVersion {
+            version: head.version.clone(),
+        });
     }
     match head.header("upgrade") {
         Some(v) if v.eq_ignore_ascii_case("websocket") => {}
-        Some(v) => return Err(format!("101 with 'Upgrade: {v}' instead of websocket")),
-        None => return Err("101 without an Upgrade header".into()),
+        Some(v) => return Err(ProtocolRule::WrongUpgrade { value: v.into() }),
+        None => return Err(ProtocolRule::MissingUpgrade),
     }
     let connection_ok = head
         .headers
@@ -295,149 +295,40 @@ pub fn validate_101(
         .flat_map(|(_, v)| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
     if !connection_ok {
-        return Err("101 without 'Connection: Upgrade'".into());
+        return Err(ProtocolRule::MissingConnectionUpgrade);
     }
     let expected = accept_for(key);
     match head.header("sec-websocket-accept") {
         Some(v) if v == expected => {}
         Some(v) => {
-            return Err(format!(
-                "wrong Sec-WebSocket-Accept {v:?} (expected {expected:?}): the answer does not belong to this request (caching proxy?)"
-            ));
+            return Err(ProtocolRule::WrongAccept {
+                received: v.into(),
+                expected,
+            });
         }
-        None => return Err("101 without Sec-WebSocket-Accept".into()),
+        None => return Err(ProtocolRule::MissingAccept),
     }
     let subprotocol = match head.header("sec-websocket-protocol") {
         None => None,
         Some(p) if spec.subprotocols.iter().any(|o| o == p.trim()) => Some(p.trim().to_string()),
         Some(p) if spec.subprotocols.is_empty() => {
-            return Err(format!(
-                "server chose subprotocol {p:?} although none was requested"
-            ));
+            return Err(ProtocolRule::UnrequestedSubprotocol { chosen: p.into() });
         }
         Some(p) => {
-            return Err(format!(
-                "server chose subprotocol {p:?}, not one of the offered {:?}",
-                spec.subprotocols
-            ));
+            return Err(ProtocolRule::UnofferedSubprotocol {
+                chosen: p.into(),
+                offered: spec.subprotocols.clone(),
+            });
         }
     };
     if let Some(ext) = head.header("sec-websocket-extensions") {
-        return Err(format!(
-            "server enabled extension {ext:?} that was not requested"
-        ));
+        return Err(ProtocolRule::UnrequestedExtension {
+            extension: ext.into(),
+        });
     }
     Ok(subprotocol)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::check::spec::CheckOptions;
-
-    fn spec(subprotocols: &[&str]) -> CheckSpec {
-        let opts = CheckOptions {
-            subprotocols: subprotocols.iter().map(|s| s.to_string()).collect(),
-            proxy: crate::check::proxy::ProxySetting::None,
-            ..CheckOptions::default()
-        };
-        CheckSpec::build("ws://127.0.0.1:1/", &opts).unwrap()
-    }
-
-    fn head_101(extra: &[(&str, &str)], key: &str) -> ResponseHead {
-        let mut headers = vec![
-            ("Upgrade".to_string(), "websocket".to_string()),
-            ("Connection".to_string(), "keep-alive, Upgrade".to_string()),
-            ("Sec-WebSocket-Accept".to_string(), accept_for(key)),
-        ];
-        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        ResponseHead {
-            version: "HTTP/1.1".into(),
-            status: 101,
-            reason: "Switching Protocols".into(),
-            headers,
-            body_snippet: None,
-        }
-    }
-
-    #[test]
-    fn accept_key_matches_the_rfc_example() {
-        assert_eq!(
-            accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
-    }
-
-    #[test]
-    fn a_correct_101_is_accepted_and_reports_the_chosen_subprotocol() {
-        let head = head_101(&[("Sec-WebSocket-Protocol", "chat")], "k");
-        assert_eq!(
-            validate_101(&head, "k", &spec(&["chat"])),
-            Ok(Some("chat".into()))
-        );
-    }
-
-    #[test]
-    fn each_broken_101_names_what_is_wrong() {
-        let cases: Vec<(ResponseHead, &str)> = vec![
-            (head_101(&[], "other-key"), "wrong Sec-WebSocket-Accept"),
-            (
-                head_101(&[("Sec-WebSocket-Protocol", "x")], "k"),
-                "although none was requested",
-            ),
-            (
-                head_101(&[("Sec-WebSocket-Extensions", "permessage-deflate")], "k"),
-                "extension",
-            ),
-            (
-                ResponseHead {
-                    headers: vec![],
-                    ..head_101(&[], "k")
-                },
-                "without an Upgrade header",
-            ),
-            (
-                ResponseHead {
-                    version: "HTTP/1.0".into(),
-                    ..head_101(&[], "k")
-                },
-                "101 over HTTP/1.0",
-            ),
-        ];
-        for (head, want) in cases {
-            let err = validate_101(&head, "k", &spec(&[])).unwrap_err();
-            assert!(err.contains(want), "{err:?} should mention {want:?}");
-        }
-    }
-
-    #[test]
-    fn the_request_record_hides_credentials_but_the_wire_carries_them() {
-        let opts = CheckOptions {
-            headers: vec!["Authorization: Bearer t0ken".into(), "X-Trace: 1".into()],
-            proxy: crate::check::proxy::ProxySetting::None,
-            ..CheckOptions::default()
-        };
-        let spec = CheckSpec::build("ws://h:8080/ws?x=1", &opts).unwrap();
-        let (raw, record) = build_request(&spec, "k");
-        assert!(raw.starts_with("GET /ws?x=1 HTTP/1.1\r\nHost: h:8080\r\n"));
-        assert!(raw.contains("Authorization: Bearer t0ken\r\n"));
-        assert!(raw.ends_with("\r\n\r\n"));
-        let shown = format!("{record:?}");
-        assert!(
-            !shown.contains("t0ken") && shown.contains("X-Trace"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn the_request_record_hides_a_token_in_the_query_but_the_wire_carries_it() {
-        let opts = CheckOptions {
-            proxy: crate::check::proxy::ProxySetting::None,
-            ..CheckOptions::default()
-        };
-        let spec = CheckSpec::build("ws://h/ws?room=1&access_token=t0ken", &opts).unwrap();
-        let (raw, record) = build_request(&spec, "k");
-        assert!(raw.starts_with("GET /ws?room=1&access_token=t0ken HTTP/1.1\r\n"));
-        assert_eq!(record.line, "GET /ws?room=1&access_token=*** HTTP/1.1");
-    }
-}
+#[path = "upgrade_tests.rs"]
+mod tests;

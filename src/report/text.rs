@@ -125,11 +125,6 @@ pub fn close_text(c: &CloseInfo) -> String {
 
 fn evidence(out: &mut String, err: &CheckError, a: &AttemptReport) {
     match err {
-        CheckError::Connect {
-            detail: Some(d), ..
-        } => {
-            let _ = writeln!(out, "  detail:   {d}");
-        }
         CheckError::Timeout {
             bytes_sent,
             bytes_received,

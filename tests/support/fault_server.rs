@@ -83,6 +83,8 @@ pub enum Behavior {
     /// 101 without the `Upgrade` header (`Connection: Upgrade` and the
     /// accept value are correct).
     MissingUpgradeHeader,
+    /// 101 with `Upgrade` and `Connection` but no `Sec-WebSocket-Accept`.
+    MissingAcceptKey,
     /// 101 carrying `Sec-WebSocket-Protocol: surprise` whatever the client asked for.
     UnrequestedSubprotocol,
     /// Sends [`GARBAGE`] (non-HTTP bytes) and closes.
@@ -442,6 +444,7 @@ enum Upgrade {
     Valid,
     BadAccept,
     NoUpgradeHeader,
+    NoAccept,
     UnrequestedProtocol,
 }
 
@@ -458,7 +461,9 @@ fn response_101(request_head: &str, kind: Upgrade) -> String {
         resp.push_str("Upgrade: websocket\r\n");
     }
     resp.push_str("Connection: Upgrade\r\n");
-    resp.push_str(&format!("Sec-WebSocket-Accept: {accept}\r\n"));
+    if kind != Upgrade::NoAccept {
+        resp.push_str(&format!("Sec-WebSocket-Accept: {accept}\r\n"));
+    }
     if kind == Upgrade::UnrequestedProtocol {
         resp.push_str("Sec-WebSocket-Protocol: surprise\r\n");
     } else if frames::header_has_token(request_head, "Sec-WebSocket-Protocol", "chat") {
@@ -566,6 +571,7 @@ async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
         }
         Behavior::BadAcceptKey => bad_101(s, &head, Upgrade::BadAccept).await,
         Behavior::MissingUpgradeHeader => bad_101(s, &head, Upgrade::NoUpgradeHeader).await,
+        Behavior::MissingAcceptKey => bad_101(s, &head, Upgrade::NoAccept).await,
         Behavior::UnrequestedSubprotocol => {
             bad_101(s, &head, Upgrade::UnrequestedProtocol).await;
         }

@@ -2,7 +2,8 @@
 //! ([`fault_server`]), the raw frame codec it needs ([`frames`]), a
 //! throwaway PKI for TLS tests ([`pki`]) and a server that reflects the
 //! request back ([`reflect_server`]) with the search for leaked secrets in
-//! what it provokes ([`leaks`]).
+//! what it provokes ([`leaks`]), and a proxy that refuses every tunnel
+//! ([`refusing_proxy`]).
 //!
 //! Each integration test includes this with `mod support;` and uses only part
 //! of it, hence the `dead_code` allowances in the submodules.
@@ -12,6 +13,7 @@ pub mod frames;
 pub mod leaks;
 pub mod pki;
 pub mod reflect_server;
+pub mod refusing_proxy;
 
 // Short paths for the common items; a given test file may use none of them.
 #[allow(unused_imports)]

@@ -2,11 +2,14 @@
 //! `--all-addresses` pins skip DNS; with a proxy, the proxy's name is resolved
 //! and the target's name is left to the proxy.
 
-use super::error::{CheckError, errno_name, os_message};
-use super::local::LocalResource;
-use super::model::Phase;
-use super::spec::CheckSpec;
+use super::{Attempt, phase_ms};
+use crate::check::error::{CheckError, errno_name, os_message};
+use crate::check::failure::Awaited;
+use crate::check::local::LocalResource;
+use crate::check::model::Phase;
+use crate::check::spec::CheckSpec;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::Instant;
 
 /// Descriptors a lookup may hold at once (nsswitch.conf, /etc/hosts,
 /// resolv.conf, the query's socket): the headroom checked before a failed
@@ -20,6 +23,34 @@ pub struct Dial {
     pub addrs: Vec<SocketAddr>,
     /// True when a DNS lookup was made (so the phase gets a timing).
     pub looked_up: bool,
+}
+
+/// Run the `dns` phase: the addresses to dial, timed when a lookup was made.
+pub(super) async fn run(a: &mut Attempt<'_>) -> Result<Dial, CheckError> {
+    let started = Instant::now();
+    let limit = a.budget.step(a.spec.timeout);
+    let dial = match tokio::time::timeout(limit, dial_plan(a.spec)).await {
+        Err(_) => {
+            a.report.timings.set(Phase::Dns, phase_ms(started));
+            return Err(CheckError::timed_out(
+                Phase::Dns,
+                Awaited::NameResolved,
+                limit,
+            ));
+        }
+        Ok(result) => {
+            if result.as_ref().is_ok_and(|d| d.looked_up) || result.is_err() {
+                a.report.timings.set(Phase::Dns, phase_ms(started));
+            }
+            result?
+        }
+    };
+    if dial.looked_up {
+        let list: Vec<String> = dial.addrs.iter().map(|a| a.ip().to_string()).collect();
+        a.log
+            .event(Phase::Dns, format!("resolved to {}", list.join(", ")));
+    }
+    Ok(dial)
 }
 
 /// Resolve a host name to every address, v4 and v6, in the resolver's order.

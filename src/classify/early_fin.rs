@@ -1,0 +1,75 @@
+//! `early_fin`: the server ended the connection before the check finished;
+//! by its Close code when it sent one, else by when and how it closed.
+
+use crate::check::model::{CloseFrameInfo, PeerEnd, Phase};
+
+/// Below this, a close after the 101 counts as "at once".
+const AT_ONCE_MS: f64 = 1000.0;
+
+/// How the server ended the connection, as the hint needs it.
+pub(super) struct EarlyEnd {
+    pub phase: Phase,
+    pub peer_end: Option<PeerEnd>,
+    pub ms_after_101: Option<f64>,
+    pub idle_ms: Option<f64>,
+    pub while_held: bool,
+}
+
+/// The hint for an early end: the Close code explains it when there is one.
+pub(super) fn hint(close_frame: Option<&CloseFrameInfo>, end: EarlyEnd) -> String {
+    match close_frame {
+        Some(frame) => close_code_hint(frame.code),
+        None => early_fin_hint(
+            end.phase,
+            end.peer_end,
+            end.ms_after_101,
+            end.idle_ms,
+            end.while_held,
+        ),
+    }
+}
+
+pub(super) fn close_code_hint(code: Option<u16>) -> String {
+    match code {
+        Some(1000) => "The server ended the session normally, earlier than the check expected: it closes idle or unauthenticated clients.".into(),
+        Some(1001) => "The server is going away: a restart, deploy or scale-in drained this connection.".into(),
+        Some(1008) => "The server closed for a policy violation: authentication, origin or message checks failed after the upgrade.".into(),
+        Some(1009) => "The server closed because a message was too big for it.".into(),
+        Some(1011) => "The server hit an internal error: see its logs.".into(),
+        Some(1012) => "The server is restarting.".into(),
+        Some(1013) => "The server is overloaded and asks clients to try again later.".into(),
+        Some(c) => format!("The server closed the session with code {c}: see the reason and the application's close codes."),
+        None => "The server sent an empty Close frame: it ended the session deliberately but gave no code.".into(),
+    }
+}
+
+fn early_fin_hint(
+    phase: Phase,
+    peer_end: Option<PeerEnd>,
+    ms_after_101: Option<f64>,
+    idle_ms: Option<f64>,
+    while_held: bool,
+) -> String {
+    let Some(after) = ms_after_101 else {
+        return "The server closed the connection without answering the upgrade: a proxy or server dropping the request, a TLS/plain port mismatch, or a crash while handling it.".into();
+    };
+    if phase == Phase::Close {
+        return "The server dropped TCP instead of answering our Close frame: its close handling is broken (its logs will show 1006, abnormal closure).".into();
+    }
+    if while_held {
+        let idle_s = idle_ms.unwrap_or(after) / 1000.0;
+        return format!(
+            "The connection was cut after {idle_s:.1} s without traffic: an idle timeout on a proxy or load balancer, or the server's heartbeat setting. Send pings more often than every {idle_s:.0} s (--ping-every), or raise the idle timeout (nginx proxy_read_timeout, load balancer idle timeout)."
+        );
+    }
+    if after < AT_ONCE_MS {
+        if peer_end == Some(PeerEnd::Rst) {
+            return "The server reset the connection right after the 101: a handler that crashes, or a proxy that kills upgraded connections.".into();
+        }
+        return "The server closed the connection right after the 101. Classic cause: a proxy speaking HTTP/1.0 to the backend (nginx needs proxy_http_version 1.1 plus the Upgrade and Connection headers), or a server that closes non-keep-alive requests; browsers show \"connected\" and then reconnect in a loop.".into();
+    }
+    format!(
+        "The server closed the connection {:.1} s after the 101, before the check finished: a crash, a restart, or a timeout on the server or a proxy.",
+        after / 1000.0
+    )
+}

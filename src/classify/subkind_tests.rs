@@ -1,0 +1,263 @@
+//! Every sub-kind of a class — each awaited step, each broken rule, each
+//! connect cause and proxy hop — has a hint, asserted by a word. The word
+//! functions match exhaustively, so a new variant does not compile until its
+//! hint is decided.
+
+use super::tests::timeout;
+use super::*;
+use crate::check::error::{AddrCause, AddrFailure};
+use crate::check::failure::{Awaited, ProtocolRule, ProxyHop, ProxyReply, Socks5Reply};
+
+/// Asserts that every hint of `cases` contains its word, and that no two
+/// distinct sub-kinds share a hint.
+fn assert_each_has_its_own_hint<T: std::fmt::Debug>(cases: Vec<(T, String, &str)>) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (kind, hint, word) in cases {
+        assert!(
+            hint.contains(word),
+            "hint for {kind:?} should mention {word:?}: {hint}"
+        );
+        if let Some((other, _)) = seen.iter().find(|(_, h)| *h == hint) {
+            panic!("{kind:?} and {other} share the hint {hint:?}");
+        }
+        seen.push((format!("{kind:?}"), hint));
+    }
+}
+
+/// The word the hint for `awaited` must contain. The match is exhaustive: a
+/// new awaited step does not compile until its hint is decided here.
+fn awaited_word(awaited: &Awaited) -> &'static str {
+    match awaited {
+        Awaited::NameResolved => "resolver",
+        Awaited::TcpConnect => "SYN went unanswered",
+        Awaited::ProxyConnect { .. } => "The proxy http://p:3128 did not accept",
+        Awaited::ProxyTunnel { .. } => "did not open the tunnel",
+        Awaited::TlsHandshake => "TLS handshake stalled",
+        Awaited::RequestWritten => "does not read the request",
+        Awaited::ResponseHead => "never answered",
+        Awaited::Pong => "did not answer our ping",
+        Awaited::PongWhileHolding => "while holding",
+        Awaited::ExpectedMessage { .. } => "--expect",
+        Awaited::FrameWritten => "stopped reading",
+        Awaited::CloseReply => "CLOSE_WAIT",
+    }
+}
+
+fn every_awaited() -> Vec<Awaited> {
+    let proxy = || "http://p:3128".to_string();
+    vec![
+        Awaited::NameResolved,
+        Awaited::TcpConnect,
+        Awaited::ProxyConnect { proxy: proxy() },
+        Awaited::ProxyTunnel { proxy: proxy() },
+        Awaited::TlsHandshake,
+        Awaited::RequestWritten,
+        Awaited::ResponseHead,
+        Awaited::Pong,
+        Awaited::PongWhileHolding,
+        Awaited::ExpectedMessage {
+            pattern: "pong".into(),
+        },
+        Awaited::FrameWritten,
+        Awaited::CloseReply,
+    ]
+}
+
+#[test]
+fn every_awaited_step_has_its_own_timeout_hint() {
+    let cases = every_awaited()
+        .into_iter()
+        .map(|a| {
+            let hint = hint(&timeout(Phase::Open, a.clone(), 0));
+            let word = awaited_word(&a);
+            (a, hint, word)
+        })
+        .collect();
+    assert_each_has_its_own_hint(cases);
+}
+
+#[test]
+fn an_expect_pattern_that_mentions_pong_still_gets_the_expect_hint() {
+    for pattern in ["pong", "no pong", "ping|pong"] {
+        let err = timeout(
+            Phase::Open,
+            Awaited::ExpectedMessage {
+                pattern: pattern.into(),
+            },
+            0,
+        );
+        let h = hint(&err);
+        assert!(
+            h.contains("--expect") && !h.contains("ping"),
+            "{pattern}: {h}"
+        );
+    }
+}
+
+/// The word the hint for `rule` must contain; exhaustive like [`awaited_word`].
+fn rule_word(rule: &ProtocolRule) -> &'static str {
+    use ProtocolRule as R;
+    match rule {
+        R::NotHttp { .. } => "wss://",
+        R::IncompleteHead | R::TooManyHeaders { .. } => "could not be parsed",
+        R::HeadTooLarge { .. } => "size limit",
+        R::HeadCutShort { .. } => "in the middle of the response head",
+        R::WrongHttpVersion { .. }
+        | R::MissingUpgrade
+        | R::WrongUpgrade { .. }
+        | R::MissingConnectionUpgrade => "proxy altered the upgrade response",
+        R::MissingAccept => "did not complete the WebSocket handshake",
+        R::WrongAccept { .. } => "caching proxy",
+        R::UnrequestedSubprotocol { .. }
+        | R::UnofferedSubprotocol { .. }
+        | R::UnrequestedExtension { .. } => "did not offer",
+        R::ReadFailed { .. }
+        | R::InvalidFrame { .. }
+        | R::InvalidUtf8 { .. }
+        | R::ConnectionFailed { .. } => "broke the WebSocket protocol",
+    }
+}
+
+fn every_rule() -> Vec<ProtocolRule> {
+    use ProtocolRule as R;
+    let t = || "x".to_string();
+    vec![
+        R::NotHttp {
+            parser_error: t(),
+            first_bytes: t(),
+        },
+        R::IncompleteHead,
+        R::TooManyHeaders { limit: 100 },
+        R::HeadTooLarge { limit_bytes: 16384 },
+        R::HeadCutShort { partial: t() },
+        R::ReadFailed { message: t() },
+        R::WrongHttpVersion { version: t() },
+        R::MissingUpgrade,
+        R::WrongUpgrade { value: t() },
+        R::MissingConnectionUpgrade,
+        R::MissingAccept,
+        R::WrongAccept {
+            received: t(),
+            expected: t(),
+        },
+        R::UnrequestedSubprotocol { chosen: t() },
+        R::UnofferedSubprotocol {
+            chosen: t(),
+            offered: vec![t()],
+        },
+        R::UnrequestedExtension { extension: t() },
+        R::InvalidFrame { detail: t() },
+        R::InvalidUtf8 { detail: t() },
+        R::ConnectionFailed { message: t() },
+    ]
+}
+
+#[test]
+fn every_protocol_rule_has_a_hint_and_a_101_without_accept_is_no_replayed_answer() {
+    for rule in every_rule() {
+        let h = hint(&CheckError::Protocol {
+            phase: Phase::Upgrade,
+            rule: rule.clone(),
+        });
+        let word = rule_word(&rule);
+        assert!(
+            h.contains(word),
+            "hint for {rule:?} should mention {word:?}: {h}"
+        );
+        if rule == ProtocolRule::MissingAccept {
+            assert!(!h.contains("replayed"), "{h}");
+        }
+    }
+}
+
+fn addr(cause: AddrCause) -> AddrFailure {
+    AddrFailure {
+        addr: "127.0.0.1:3128".into(),
+        cause,
+        errno: "E".into(),
+        message: "m".into(),
+    }
+}
+
+#[test]
+fn every_connect_cause_has_a_hint() {
+    let cases = [
+        (AddrCause::Refused, "Nothing accepts connections"),
+        (AddrCause::Unreachable, "no route"),
+        (AddrCause::Reset, "reset while connecting"),
+        (AddrCause::TimedOut, "see the error for each address"),
+        (AddrCause::NotTried, "see the error for each address"),
+        (AddrCause::Other, "see the error for each address"),
+    ];
+    for (cause, word) in cases {
+        let h = hint(&CheckError::Connect {
+            failures: vec![addr(cause)],
+        });
+        assert!(h.contains(word), "{cause:?}: {h}");
+    }
+}
+
+/// The hop an HTTP status blames, and the words its hint must contain.
+#[test]
+fn every_proxy_hop_names_the_hop_and_the_proxy() {
+    let http = |status: u16| ProxyReply::Http {
+        status,
+        status_line: format!("HTTP/1.1 {status} X"),
+    };
+    let socks = |reply: Socks5Reply| ProxyReply::Socks5 { reply };
+    let mut cases: Vec<(ProxyReply, &str)> = vec![
+        (http(403), "refused to open the tunnel"),
+        (http(407), "credentials"),
+        (http(500), "target behind it refused"),
+        (http(502), "target behind it refused"),
+        (http(503), "target behind it refused"),
+        (http(504), "target behind it refused"),
+        (http(501), "did not answer as a proxy"),
+        (
+            ProxyReply::Socks5Auth {
+                meaning: "rejected".into(),
+            },
+            "credentials",
+        ),
+        (
+            ProxyReply::Malformed {
+                what: "closed".into(),
+            },
+            "did not answer as a proxy",
+        ),
+    ];
+    for reply in Socks5Reply::ALL {
+        let word = match reply {
+            Socks5Reply::NotAllowed => "refused to open the tunnel",
+            Socks5Reply::NetworkUnreachable
+            | Socks5Reply::HostUnreachable
+            | Socks5Reply::ConnectionRefused
+            | Socks5Reply::TtlExpired => "target behind it refused",
+            Socks5Reply::GeneralFailure
+            | Socks5Reply::CommandNotSupported
+            | Socks5Reply::AddressTypeNotSupported
+            | Socks5Reply::Unassigned => "did not answer as a proxy",
+        };
+        cases.push((socks(reply), word));
+    }
+    for (reply, word) in cases {
+        let err = CheckError::Proxy {
+            proxy: "http://p:3128".into(),
+            hop: ProxyHop::from_reply(reply.clone()),
+        };
+        let h = hint(&err);
+        assert!(h.contains(word), "{reply:?}: {h}");
+        assert!(
+            h.contains("http://p:3128") && h.contains(&reply.to_string()),
+            "{h}"
+        );
+    }
+    let down = CheckError::Proxy {
+        proxy: "http://p:3128".into(),
+        hop: ProxyHop::ProxyUnreachable {
+            failures: vec![addr(AddrCause::Refused)],
+        },
+    };
+    let h = hint(&down);
+    assert!(h.contains("The proxy http://p:3128 is down"), "{h}");
+}

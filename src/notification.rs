@@ -3,6 +3,7 @@
 //! outbox as JSON, rendered by `alert` from templates.
 
 use crate::check::{Class, Phase};
+use crate::report::document::ReportDocument;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -58,8 +59,8 @@ pub struct Notification {
     pub failed_runs: u32,
     /// True when generated inside a maintenance window (delivery is held).
     pub in_maintenance: bool,
-    /// The triggering run as JSON (`report::json::to_value`), every attempt's evidence included.
-    pub report: serde_json::Value,
+    /// The triggering run's report document, every attempt's evidence included.
+    pub report: ReportDocument,
     /// The same run as human text (`report::text::render`, verbose).
     pub report_text: String,
 }

@@ -14,7 +14,7 @@ use super::stream::{AsyncIo, Tap};
 use super::timeline::{Timeline, ms_between, round2};
 use super::upgrade::{RequestHead, UpgradeFailure, build_request, new_key, upgrade};
 use crate::classify;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -27,7 +27,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 const MAX_QUEUED_WRITE_BYTES: usize = 64 * 1024;
 
 /// Everything one attempt saw.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttemptReport {
     /// 1-based attempt number.
     pub number: u32,
@@ -42,6 +42,7 @@ pub struct AttemptReport {
     /// Likely causes, from real incidents.
     pub hint: Option<String>,
     /// The failure with its evidence.
+    #[serde(default, deserialize_with = "super::wire::read_error")]
     pub error: Option<CheckError>,
     /// The address connected to (or last tried).
     pub address: Option<String>,

@@ -4,12 +4,12 @@
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
 use super::tls_failure::TlsFailure;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
 
 /// One address that could not be connected to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AddrFailure {
     /// The address tried (for a proxy, the proxy's address).
     pub addr: String,
@@ -26,7 +26,9 @@ impl fmt::Display for AddrFailure {
 }
 
 /// Why one attempt failed. Display gives a one-line summary; the fields are the evidence.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum CheckError {
     /// The host name did not resolve.
@@ -92,7 +94,9 @@ pub enum CheckError {
         what: String,
     },
     /// The server sent a message or frame over `--max-message-bytes`.
-    #[serde(rename = "protocol_error")]
+    // Shares its class with `Protocol` on the wire; the distinct name on the
+    // way in lets `report::evidence` tell the two apart by their fields.
+    #[serde(rename(serialize = "protocol_error", deserialize = "message_too_large"))]
     #[error("{phase}: {what}")]
     MessageTooLarge {
         /// Where it happened.
@@ -105,7 +109,7 @@ pub enum CheckError {
     /// The server sent more control frames than
     /// [`MAX_CONTROL_FRAMES_PER_SECOND`](super::flood::MAX_CONTROL_FRAMES_PER_SECOND):
     /// a protocol error, with the count as evidence.
-    #[serde(rename = "protocol_error")]
+    #[serde(rename(serialize = "protocol_error", deserialize = "control_flood"))]
     #[error(
         "{phase}: control-frame flood: the server sent {frames} control frames within {within_ms:.1} ms ({pings} pings and {pongs} pongs since the upgrade), over the limit of {limit_per_second} a second"
     )]

@@ -3,11 +3,23 @@
 //! `local_error`, and the Nagios status UNKNOWN, so no alert blames a healthy
 //! endpoint for a monitor that cannot open a socket.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What the monitor's host ran out of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LocalResource {
     /// File descriptors: the process limit (EMFILE) or the system's (ENFILE).

@@ -6,7 +6,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One step of a check, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Name resolution (skipped for IP literals, `--resolve` and proxies).
@@ -54,7 +66,7 @@ impl fmt::Display for Phase {
 }
 
 /// The outcome class of a check: `ok` or one failure class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Every phase passed.
@@ -121,7 +133,19 @@ impl fmt::Display for Class {
 }
 
 /// Overall status, in Nagios terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Healthy.
@@ -168,7 +192,7 @@ impl Status {
 }
 
 /// How the peer ended the TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerEnd {
     /// An orderly FIN (read returned 0 bytes).
@@ -187,7 +211,7 @@ impl fmt::Display for PeerEnd {
 }
 
 /// Which side started the WebSocket closing handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Closer {
     /// wsprobe sent the first Close frame (the normal end of a check).
@@ -197,7 +221,7 @@ pub enum Closer {
 }
 
 /// A Close frame as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CloseFrameInfo {
     /// The status code (1000 normal, 1001 going away, …); `None` for an empty Close frame.
     pub code: Option<u16>,
@@ -206,7 +230,7 @@ pub struct CloseFrameInfo {
 }
 
 /// How the connection ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CloseInfo {
     /// Who started closing.
     pub initiated_by: Closer,
@@ -221,7 +245,7 @@ pub struct CloseInfo {
 }
 
 /// The parsed head of the HTTP response to the upgrade request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResponseHead {
     /// "HTTP/1.1" or "HTTP/1.0".
     pub version: String,
@@ -253,7 +277,7 @@ impl ResponseHead {
 }
 
 /// What the TLS handshake showed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, Deserialize, schemars::JsonSchema)]
 pub struct TlsInfo {
     /// e.g. "TLSv1.3"; `None` when the handshake did not finish.
     pub version: Option<String>,
@@ -266,7 +290,7 @@ pub struct TlsInfo {
 }
 
 /// The parts of a certificate an engineer needs to see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CertInfo {
     /// Subject distinguished name.
     pub subject: String,
@@ -285,7 +309,7 @@ pub struct CertInfo {
 }
 
 /// One line of an attempt's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     /// Milliseconds since the attempt started.
     pub at_ms: f64,
@@ -296,7 +320,7 @@ pub struct Event {
 }
 
 /// Duration of each phase that ran, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timings {
     /// Name resolution.
     pub dns_ms: Option<f64>,
@@ -342,7 +366,7 @@ impl Timings {
 }
 
 /// Something worth attention on a passing check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// The server certificate expires within the warning window.

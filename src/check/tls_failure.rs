@@ -3,10 +3,10 @@
 //! chosen from the kind, never from the words.
 
 use rustls::{CertificateError as C, Error as E};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What went wrong in the handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsFailure {
     /// The server certificate's validity ended.

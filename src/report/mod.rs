@@ -3,6 +3,7 @@
 //! Reports are already redacted when they are built, so no renderer can leak a
 //! credential even by mistake.
 
+pub mod document;
 pub mod json;
 pub mod junit;
 pub mod nagios;

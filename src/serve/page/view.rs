@@ -3,6 +3,7 @@
 
 use super::format::{ago, duration_text, ms_text, path_segment, percent};
 use super::listing::{Counts, Entry, Status};
+use crate::check::CheckError;
 use crate::check::redact::redact_url;
 use crate::serve::assets::{self, Spark};
 use crate::serve::history::{self, Bucket, IncidentSpan};
@@ -266,64 +267,17 @@ pub(super) fn segments(buckets: &[Bucket], label: &str) -> Vec<Segment> {
         .collect()
 }
 
-/// The newest failure, from its stored report (the `--format json` document).
+/// The newest failure, from its stored report document.
 pub(super) fn failure(row: &ResultRow, now: DateTime<Utc>) -> Failure {
-    let report: Value = serde_json::from_str(&row.report_json).unwrap_or(Value::Null);
-    let text = |key: &str| report.get(key).and_then(Value::as_str).map(str::to_string);
-    let mut evidence = Vec::new();
-    if let Some(Value::Object(map)) = report.get("evidence") {
-        for (k, v) in map {
-            if matches!(k.as_str(), "class" | "phase") || v.is_null() {
-                continue;
-            }
-            match v {
-                // One level of nesting (a response head, a close frame) reads
-                // better as its own rows than as JSON.
-                Value::Object(inner) => {
-                    let mut skip: &[&str] = &[];
-                    if let Some(status) = inner.get("status") {
-                        // A response head: its status line first, as curl shows it.
-                        let part = |key: &str| inner.get(key).map(value_text).unwrap_or_default();
-                        let line = format!(
-                            "{} {} {}",
-                            part("version"),
-                            value_text(status),
-                            part("reason")
-                        );
-                        evidence.push((words(k), line.trim().to_string()));
-                        skip = &["version", "status", "reason"];
-                    }
-                    for (k2, v2) in inner {
-                        if !v2.is_null() && !skip.contains(&k2.as_str()) {
-                            evidence.push((format!("{} {}", words(k), words(k2)), value_text(v2)));
-                        }
-                    }
-                }
-                _ => evidence.push((words(k), value_text(v))),
-            }
-        }
-    }
-    let timeline = report
-        .get("events")
-        .and_then(Value::as_array)
-        .map(|events| {
-            events
+    let doc = row.report.document();
+    let timeline = doc
+        .map(|d| {
+            d.events
                 .iter()
                 .map(|e| Event {
-                    at: e
-                        .get("at_ms")
-                        .and_then(Value::as_f64)
-                        .map_or(String::new(), ms_text),
-                    phase: e
-                        .get("phase")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    what: e
-                        .get("what")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                    at: ms_text(e.at_ms),
+                    phase: e.phase.as_str().to_string(),
+                    what: e.what.clone(),
                 })
                 .collect()
         })
@@ -332,11 +286,61 @@ pub(super) fn failure(row: &ResultRow, now: DateTime<Utc>) -> Failure {
         at: ago(now, row.at),
         class: row.class.as_str().to_string(),
         phase: row.phase.map(|p| p.as_str().to_string()),
-        message: text("message"),
-        hint: text("hint"),
-        evidence,
+        message: doc.and_then(|d| d.message.clone()),
+        hint: doc.and_then(|d| d.hint.clone()),
+        evidence: doc
+            .and_then(|d| d.evidence.as_ref())
+            .map(evidence_rows)
+            .unwrap_or_default(),
         timeline,
     }
+}
+
+/// The evidence of a failure as labelled rows.
+fn evidence_rows(err: &CheckError) -> Vec<(String, String)> {
+    if let CheckError::Missing101 { response } = err {
+        // A response head reads as curl shows it: the status line first.
+        let mut rows = vec![("response".to_string(), response.status_line())];
+        if !response.headers.is_empty() {
+            rows.push(("response headers".into(), headers_text(&response.headers)));
+        }
+        if let Some(body) = &response.body_snippet {
+            rows.push((
+                "response body snippet".into(),
+                cut(body.replace("\r\n", "\n")),
+            ));
+        }
+        return rows;
+    }
+    // Every other failure shows each field it carries, labelled by its
+    // serialized name, so a field added to `CheckError` appears here too.
+    let Ok(Value::Object(fields)) = serde_json::to_value(err) else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for (k, v) in fields {
+        // The class and phase head the failure already.
+        if matches!(k.as_str(), "class" | "phase") || v.is_null() {
+            continue;
+        }
+        match v {
+            // One level of nesting (a close frame, a certificate) reads
+            // better as its own rows than as JSON.
+            Value::Object(inner) => rows.extend(
+                inner
+                    .iter()
+                    .filter(|(_, v2)| !v2.is_null())
+                    .map(|(k2, v2)| (format!("{} {}", words(&k), words(k2)), value_text(v2))),
+            ),
+            _ => rows.push((words(&k), value_text(&v))),
+        }
+    }
+    rows
+}
+
+fn headers_text(headers: &[(String, String)]) -> String {
+    let lines: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    cut(lines.join("\n"))
 }
 
 pub(super) fn incident_row(i: &IncidentSpan, now: DateTime<Utc>) -> IncidentRow {
@@ -389,8 +393,13 @@ pub(super) fn value_text(v: &Value) -> String {
         }
         other => other.to_string(),
     };
+    cut(text)
+}
+
+/// At most [`EVIDENCE_CHARS`] characters, with "…" when cut.
+fn cut(text: String) -> String {
     match text.char_indices().nth(EVIDENCE_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+        Some((end, _)) => format!("{}…", &text[..end]),
         None => text,
     }
 }

@@ -30,3 +30,51 @@ pub fn read_error<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CheckError>,
         .map(Some)
         .map_err(D::Error::custom)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Phase;
+    use serde::Serialize;
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Holder {
+        #[serde(default, deserialize_with = "read_error")]
+        error: Option<CheckError>,
+    }
+
+    #[test]
+    fn every_variant_sharing_protocol_error_reads_back_as_itself() {
+        let errors = [
+            CheckError::Protocol {
+                phase: Phase::Upgrade,
+                what: "bad accept".into(),
+            },
+            CheckError::MessageTooLarge {
+                phase: Phase::Open,
+                what: "too big".into(),
+                limit_bytes: 3000,
+            },
+            CheckError::ControlFlood {
+                phase: Phase::Close,
+                frames: 101,
+                within_ms: 12.5,
+                pings: 101,
+                pongs: 0,
+                limit_per_second: 100,
+            },
+            CheckError::Dns {
+                host: "nowhere.test".into(),
+                reason: "no such host".into(),
+            },
+        ];
+        for error in errors {
+            let held = Holder { error: Some(error) };
+            let json = serde_json::to_value(&held).unwrap();
+            assert_ne!(json["error"]["class"], "message_too_large");
+            assert_eq!(serde_json::from_value::<Holder>(json).unwrap(), held);
+        }
+        let none: Holder = serde_json::from_str(r#"{"error": null}"#).unwrap();
+        assert_eq!(none.error, None);
+    }
+}

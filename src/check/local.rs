@@ -3,8 +3,10 @@
 //! `local_error`, and the Nagios status UNKNOWN, so no alert blames a healthy
 //! endpoint for a monitor that cannot open a socket.
 
+use super::model::variant_array;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use strum::VariantArray;
 
 /// What the monitor's host ran out of.
 #[derive(
@@ -19,6 +21,7 @@ use std::fmt;
     Serialize,
     Deserialize,
     schemars::JsonSchema,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum LocalResource {
@@ -34,12 +37,8 @@ pub enum LocalResource {
 
 impl LocalResource {
     /// Every resource, for exhaustive tables (metrics, tests).
-    pub const ALL: [LocalResource; 4] = [
-        LocalResource::FileDescriptors,
-        LocalResource::SocketBuffers,
-        LocalResource::Memory,
-        LocalResource::EphemeralPorts,
-    ];
+    pub const ALL: [LocalResource; LocalResource::VARIANTS.len()] =
+        variant_array(LocalResource::VARIANTS);
 
     /// The resource an OS error from creating or connecting a socket says is
     /// exhausted; `None` for errors about the endpoint or the network.

@@ -4,6 +4,21 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use strum::VariantArray;
+
+/// `T::VARIANTS` (derived by strum from the enum itself, so no hand-kept
+/// list can miss a variant) as an array, for `const ALL` lists that iterate
+/// by value.
+pub(crate) const fn variant_array<T: Copy, const N: usize>(variants: &[T]) -> [T; N] {
+    assert!(variants.len() == N);
+    let mut out = [variants[0]; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = variants[i];
+        i += 1;
+    }
+    out
+}
 
 /// One step of a check, in the order they run.
 #[derive(
@@ -18,6 +33,7 @@ use std::fmt;
     PartialOrd,
     Ord,
     schemars::JsonSchema,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -37,14 +53,7 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in running order.
-    pub const ALL: [Phase; 6] = [
-        Phase::Dns,
-        Phase::Connect,
-        Phase::Tls,
-        Phase::Upgrade,
-        Phase::Open,
-        Phase::Close,
-    ];
+    pub const ALL: [Phase; Phase::VARIANTS.len()] = variant_array(Phase::VARIANTS);
 
     /// The lower-case name used in every output format.
     pub fn as_str(self) -> &'static str {
@@ -66,7 +75,18 @@ impl fmt::Display for Phase {
 }
 
 /// The outcome class of a check: `ok` or one failure class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Every phase passed.
@@ -96,18 +116,7 @@ pub enum Class {
 
 impl Class {
     /// Every class, for exhaustive tables (metrics, docs, tests).
-    pub const ALL: [Class; 10] = [
-        Class::Ok,
-        Class::DnsError,
-        Class::ConnectError,
-        Class::TlsError,
-        Class::Timeout,
-        Class::Missing101,
-        Class::ProtocolError,
-        Class::EarlyFin,
-        Class::UnexpectedMessage,
-        Class::LocalError,
-    ];
+    pub const ALL: [Class; Class::VARIANTS.len()] = variant_array(Class::VARIANTS);
 
     /// The snake_case name used in every output format.
     pub fn as_str(self) -> &'static str {

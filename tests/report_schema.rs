@@ -209,3 +209,33 @@ async fn the_reports_the_api_serves_validate_against_the_schema() {
         .expect("the daemon stops")
         .expect("clean stop");
 }
+
+#[test]
+fn the_readme_documents_every_top_level_field_of_the_schema() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("### JSON output")
+        .nth(1)
+        .and_then(|rest| rest.split("\n#").next())
+        .expect("a JSON output section");
+    // The first cell of each table row: "`bytes_sent`, `bytes_received`".
+    let documented: std::collections::BTreeSet<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split(" |").next())
+        .flat_map(|cell| cell.split(", "))
+        .map(|name| name.trim_matches('`'))
+        .collect();
+    let schema = checked_in_schema();
+    let fields: std::collections::BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        documented, fields,
+        "README's JSON output table vs the schema"
+    );
+}

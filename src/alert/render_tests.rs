@@ -248,7 +248,7 @@ fn hostile() -> Notification {
     n.monitor = format!("mon {evil}");
     n.message = Some(format!("msg {evil}"));
     n.hint = Some(format!("hint {evil}"));
-    let attempt = &mut n.report.attempt_details[0];
+    let attempt = &mut n.report.as_mut().unwrap().attempt_details[0];
     attempt.response = Some(ResponseHead {
         version: "HTTP/1.1".into(),
         status: 503,
@@ -298,8 +298,9 @@ fn hostile_strings_still_give_valid_json_and_escaped_html() {
 fn secrets_in_a_report_never_reach_an_alert() {
     let mut n = sample::notification(NotificationKind::Down);
     n.url = "wss://chat.example.com/ws?room=1&access_token=tok-SECRET-1".into();
-    n.report.url = "wss://chat.example.com/ws?token=tok-SECRET-2".into();
-    let attempt = &mut n.report.attempt_details[1];
+    let report = n.report.as_mut().unwrap();
+    report.url = "wss://chat.example.com/ws?token=tok-SECRET-2".into();
+    let attempt = &mut report.attempt_details[1];
     attempt.request.as_mut().unwrap().headers = vec![
         ("Authorization".into(), "Bearer tok-SECRET-3".into()),
         ("Cookie".into(), "sid=tok-SECRET-4".into()),

@@ -49,10 +49,10 @@ pub fn notification(kind: NotificationKind) -> Notification {
         previous_class,
         failed_runs: 3,
         in_maintenance: false,
-        report: match kind {
+        report: Some(match kind {
             NotificationKind::Recovered => passing_report(),
             _ => failing_report(),
-        },
+        }),
         report_text: match kind {
             NotificationKind::Recovered => {
                 "OK wss://chat.example.com/ws — 101 in 12.0 ms, clean close, total 41.2 ms\n".into()

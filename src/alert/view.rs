@@ -71,8 +71,9 @@ pub struct AlertView {
     pub attempts: Vec<AttemptView>,
     /// The same evidence as plain text, ready to print.
     pub evidence: String,
-    /// The triggering run's report document, headers redacted again.
-    pub report: ReportDocument,
+    /// The triggering run's report document, headers redacted again; null
+    /// when the stored one did not decode.
+    pub report: Option<ReportDocument>,
     /// The triggering run as human text.
     pub report_text: String,
     /// The delivery's idempotency key, the same on every retry of one
@@ -114,8 +115,12 @@ pub struct AttemptView {
 impl AlertView {
     /// Digest `n` for templates.
     pub fn new(n: &Notification) -> AlertView {
-        let report = scrub(n.report.clone());
-        let attempts: Vec<AttemptView> = report.attempt_details.iter().map(attempt_view).collect();
+        let report = n.report.clone().map(scrub);
+        let attempts: Vec<AttemptView> = report
+            .iter()
+            .flat_map(|r| &r.attempt_details)
+            .map(attempt_view)
+            .collect();
         AlertView {
             kind: kind_name(n.kind),
             kind_word: n.kind.word(),
@@ -342,6 +347,10 @@ mod tests {
     use crate::alert::sample;
     use crate::check::model::{CloseFrameInfo, CloseInfo, Closer, PeerEnd};
 
+    fn report(n: &mut Notification) -> &mut ReportDocument {
+        n.report.as_mut().expect("the sample has a report")
+    }
+
     #[test]
     fn the_summary_says_what_happened_in_one_line() {
         let cases = [
@@ -401,7 +410,7 @@ mod tests {
         ];
         for (close, want) in cases {
             let mut n = sample::notification(NotificationKind::Down);
-            n.report.attempt_details[0].close = Some(close);
+            report(&mut n).attempt_details[0].close = Some(close);
             let view = AlertView::new(&n);
             assert_eq!(view.attempts[0].close.as_deref(), Some(want));
             assert!(view.evidence.contains(&format!("  close:    {want}\n")));
@@ -430,7 +439,7 @@ mod tests {
         let headers = (0..15)
             .map(|i| (format!("X-H{i}"), "v".to_string()))
             .collect();
-        n.report.attempt_details[0]
+        report(&mut n).attempt_details[0]
             .response
             .as_mut()
             .unwrap()
@@ -450,30 +459,38 @@ mod tests {
     #[test]
     fn headers_are_redacted_again_wherever_they_sit_in_the_report() {
         let mut n = sample::notification(NotificationKind::Down);
-        n.report.response.as_mut().unwrap().headers =
+        report(&mut n).response.as_mut().unwrap().headers =
             pairs(&[("Set-Cookie", "sid=1"), ("Server", "x")]);
-        n.report.attempt_details[1]
+        report(&mut n).attempt_details[1]
             .request
             .as_mut()
             .unwrap()
             .headers = pairs(&[("X-Api-Key", "k"), ("Origin", "https://a")]);
-        let mut refused = n.report.response.clone().unwrap();
+        let mut refused = report(&mut n).response.clone().unwrap();
         refused.headers = pairs(&[("Set-Cookie", "sid=2")]);
-        n.report.attempt_details[0].error = Some(CheckError::Missing101 { response: refused });
+        report(&mut n).attempt_details[0].error =
+            Some(CheckError::Missing101 { response: refused });
         let view = AlertView::new(&n);
         assert_eq!(
-            view.report.response.unwrap().headers,
+            view.report
+                .as_ref()
+                .unwrap()
+                .response
+                .clone()
+                .unwrap()
+                .headers,
             pairs(&[("Set-Cookie", "[redacted]"), ("Server", "x")])
         );
         assert_eq!(
-            view.report.attempt_details[1]
+            view.report.as_ref().unwrap().attempt_details[1]
                 .request
                 .as_ref()
                 .unwrap()
                 .headers,
             pairs(&[("X-Api-Key", "[redacted]"), ("Origin", "https://a")])
         );
-        let Some(CheckError::Missing101 { response }) = &view.report.attempt_details[0].error
+        let Some(CheckError::Missing101 { response }) =
+            &view.report.as_ref().unwrap().attempt_details[0].error
         else {
             panic!("the evidence keeps its variant");
         };
@@ -481,9 +498,21 @@ mod tests {
     }
 
     #[test]
+    fn a_notification_whose_report_does_not_decode_still_renders_its_summary() {
+        let n = sample::notification(NotificationKind::Down);
+        let mut stored = serde_json::to_value(&n).unwrap();
+        stored["report"] = serde_json::json!({"written_by": "another version"});
+        let back: Notification = serde_json::from_value(stored).expect("the alert still decodes");
+        assert_eq!(back.report, None);
+        let view = AlertView::new(&back);
+        assert!(view.attempts.is_empty());
+        assert_eq!(view.summary, "DOWN chat-gateway: early_fin in open");
+    }
+
+    #[test]
     fn a_report_without_attempt_details_still_renders_its_summary() {
         let mut n = sample::notification(NotificationKind::Down);
-        n.report.attempt_details.clear();
+        report(&mut n).attempt_details.clear();
         let view = AlertView::new(&n);
         assert!(view.attempts.is_empty());
         assert_eq!(view.evidence, "");

@@ -250,7 +250,7 @@ fn notification(
         previous_class: None,
         failed_runs: 0,
         in_maintenance: outcome.in_maintenance,
-        report: run.report.clone(),
+        report: Some(run.report.clone()),
         report_text: run.report_text.clone(),
     }
 }

@@ -22,7 +22,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         previous_class: None,
         failed_runs: 1,
         in_maintenance,
-        report: crate::report::document::sample_document(Class::Timeout, 1),
+        report: Some(crate::report::document::sample_document(Class::Timeout, 1)),
         report_text: "timeout".to_string(),
     }
 }

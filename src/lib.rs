@@ -5,7 +5,8 @@
 //!   upgrade, open, close), returning a [`check::CheckReport`] whose failures are
 //!   typed values carrying their evidence.
 //! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
-//! * [`report`]: renderers of reports: text, json, junit, nagios.
+//! * [`report`]: the typed, versioned report document (`report::document`, its JSON
+//!   Schema in `docs/report.schema.json`) and the renderers: text, json, junit, nagios.
 //! * [`config`]: monitors.yaml → validated [`config::Config`]; every error is
 //!   collected, each with file:line:column.
 //! * [`schedule`]: cron / `@every` schedules and maintenance windows (pure).

@@ -1,9 +1,9 @@
 //! The status page's view of a monitor: [`Card`] and the rows of its page,
 //! built from a [`Snapshot`] as plain values for the templates.
 
+use super::evidence::evidence_rows;
 use super::format::{ago, duration_text, ms_text, path_segment, percent};
 use super::listing::{Counts, Entry, Status};
-use crate::check::CheckError;
 use crate::check::redact::redact_url;
 use crate::serve::assets::{self, Spark};
 use crate::serve::history::{self, Bucket, IncidentSpan};
@@ -11,7 +11,6 @@ use crate::serve::snapshot::Snapshot;
 use crate::state::store::{ResultPoint, ResultRow};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 /// Slices of the 24-hour uptime bar (30 minutes each).
 pub(super) const BAR_24H: usize = 48;
@@ -19,8 +18,6 @@ pub(super) const BAR_24H: usize = 48;
 pub(super) const BAR_7D: usize = 56;
 /// Runs drawn by the sparkline (the newest of the last 24 hours).
 pub(super) const SPARK_RUNS: usize = 96;
-/// Longest evidence value shown; the API has the rest.
-pub(super) const EVIDENCE_CHARS: usize = 600;
 /// One monitor on the page.
 #[derive(Debug, Serialize)]
 pub(super) struct Card {
@@ -296,53 +293,6 @@ pub(super) fn failure(row: &ResultRow, now: DateTime<Utc>) -> Failure {
     }
 }
 
-/// The evidence of a failure as labelled rows.
-fn evidence_rows(err: &CheckError) -> Vec<(String, String)> {
-    if let CheckError::Missing101 { response } = err {
-        // A response head reads as curl shows it: the status line first.
-        let mut rows = vec![("response".to_string(), response.status_line())];
-        if !response.headers.is_empty() {
-            rows.push(("response headers".into(), headers_text(&response.headers)));
-        }
-        if let Some(body) = &response.body_snippet {
-            rows.push((
-                "response body snippet".into(),
-                cut(body.replace("\r\n", "\n")),
-            ));
-        }
-        return rows;
-    }
-    // Every other failure shows each field it carries, labelled by its
-    // serialized name, so a field added to `CheckError` appears here too.
-    let Ok(Value::Object(fields)) = serde_json::to_value(err) else {
-        return Vec::new();
-    };
-    let mut rows = Vec::new();
-    for (k, v) in fields {
-        // The class and phase head the failure already.
-        if matches!(k.as_str(), "class" | "phase") || v.is_null() {
-            continue;
-        }
-        match v {
-            // One level of nesting (a close frame, a certificate) reads
-            // better as its own rows than as JSON.
-            Value::Object(inner) => rows.extend(
-                inner
-                    .iter()
-                    .filter(|(_, v2)| !v2.is_null())
-                    .map(|(k2, v2)| (format!("{} {}", words(&k), words(k2)), value_text(v2))),
-            ),
-            _ => rows.push((words(&k), value_text(&v))),
-        }
-    }
-    rows
-}
-
-fn headers_text(headers: &[(String, String)]) -> String {
-    let lines: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    cut(lines.join("\n"))
-}
-
 pub(super) fn incident_row(i: &IncidentSpan, now: DateTime<Utc>) -> IncidentRow {
     IncidentRow {
         start: i.start.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -365,41 +315,5 @@ pub(super) fn run_row(p: &ResultPoint) -> RunRow {
         class: p.class.as_str().to_string(),
         phase: p.phase.map(|p| p.as_str().to_string()).unwrap_or_default(),
         duration: ms_text(p.total_ms),
-    }
-}
-
-pub(super) fn words(key: &str) -> String {
-    key.replace('_', " ")
-}
-
-/// An evidence value as text: headers as `Name: value` lines, long values cut.
-pub(super) fn value_text(v: &Value) -> String {
-    let text = match v {
-        Value::String(s) => s.replace("\r\n", "\n"),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-        Value::Array(items)
-            if items
-                .iter()
-                .all(|i| i.as_array().is_some_and(|p| p.len() == 2)) =>
-        {
-            items
-                .iter()
-                .filter_map(|pair| {
-                    let pair = pair.as_array()?;
-                    Some(format!("{}: {}", pair[0].as_str()?, pair[1].as_str()?))
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
-        other => other.to_string(),
-    };
-    cut(text)
-}
-
-/// At most [`EVIDENCE_CHARS`] characters, with "…" when cut.
-fn cut(text: String) -> String {
-    match text.char_indices().nth(EVIDENCE_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text,
     }
 }

@@ -19,10 +19,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use wsprobe::check::{Class, Phase};
+use wsprobe::check::model::{Event, PeerEnd};
+use wsprobe::check::{CheckError, Class, Phase};
 use wsprobe::daemon::shared::Shared;
+use wsprobe::report::document::{ReportDocument, sample_document};
 use wsprobe::state::machine::{Health, MonitorState};
-use wsprobe::state::store::{ResultRow, Store};
+use wsprobe::state::store::{ResultRow, Store, StoredReport};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -56,14 +58,28 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn failure_report() -> String {
-    let events: Vec<String> = (0..12)
-        .map(|i| format!(r#"{{"at_ms":{}.5,"phase":"open","what":"event number {i} of the failed check, as recorded"}}"#, i * 3))
-        .collect();
-    format!(
-        r#"{{"class":"early_fin","phase":"open","message":"open: the server closed TCP (FIN) without a Close frame 0.1 ms after the 101","hint":"The server closed the connection right after the 101: a proxy speaking HTTP/1.0 to the backend.","evidence":{{"class":"early_fin","phase":"open","peer_end":"fin","ms_after_101":0.05,"response":{{"version":"HTTP/1.1","status":101,"reason":"Switching Protocols","headers":[["Upgrade","websocket"],["Connection","Upgrade"],["Sec-WebSocket-Accept","s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]]}}}},"events":[{}]}}"#,
-        events.join(",")
-    )
+fn failure_report() -> ReportDocument {
+    ReportDocument {
+        phase: Some(Phase::Open),
+        message: Some("open: the server closed TCP (FIN) without a Close frame 0.1 ms after the 101".into()),
+        hint: Some("The server closed the connection right after the 101: a proxy speaking HTTP/1.0 to the backend.".into()),
+        evidence: Some(CheckError::EarlyFin {
+            phase: Phase::Open,
+            peer_end: Some(PeerEnd::Fin),
+            close_frame: None,
+            ms_after_101: Some(0.05),
+            idle_ms: None,
+            while_held: false,
+        }),
+        events: (0..12)
+            .map(|i| Event {
+                at_ms: f64::from(i * 3) + 0.5,
+                phase: Phase::Open,
+                what: format!("event number {i} of the failed check, as recorded"),
+            })
+            .collect(),
+        ..sample_document(Class::EarlyFin, 1)
+    }
 }
 
 async fn seed(store: &Store, failing: &[String]) {
@@ -80,11 +96,11 @@ async fn seed(store: &Store, failing: &[String]) {
                 phase: failed.then_some(Phase::Open),
                 total_ms: 20.0 + (i % 17) as f64,
                 in_maintenance: false,
-                report_json: if failed {
+                report: StoredReport::Document(Box::new(if failed {
                     report.clone()
                 } else {
-                    r#"{"class":"ok"}"#.into()
-                },
+                    sample_document(Class::Ok, 1)
+                })),
             };
             store
                 .commit_run(name, &down_state(now), &row, None)

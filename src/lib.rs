@@ -6,7 +6,8 @@
 //!   typed values carrying their evidence.
 //! * [`classify`]: pure mapping from a typed failure to its class, phase, message
 //!   and the hint an on-call engineer reads; one file per class with its hints.
-//! * [`report`]: renderers of reports: text, json, junit, nagios.
+//! * [`report`]: the typed, versioned report document (`report::document`, its JSON
+//!   Schema in `docs/report.schema.json`) and the renderers: text, json, junit, nagios.
 //! * [`config`]: monitors.yaml → validated [`config::Config`]; every error is
 //!   collected, each with file:line:column.
 //! * [`schedule`]: cron / `@every` schedules and maintenance windows (pure).

@@ -3,8 +3,9 @@
 //! outbox as JSON, rendered by `alert` from templates.
 
 use crate::check::{Class, Phase};
+use crate::report::document::ReportDocument;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,10 +59,28 @@ pub struct Notification {
     pub failed_runs: u32,
     /// True when generated inside a maintenance window (delivery is held).
     pub in_maintenance: bool,
-    /// The triggering run as JSON (`report::json::to_value`), every attempt's evidence included.
-    pub report: serde_json::Value,
+    /// The triggering run's report document, every attempt's evidence
+    /// included; `None` when an outbox row's report no longer decodes (the
+    /// alert still goes out, with its headline fields, rather than die).
+    #[serde(deserialize_with = "report_or_none")]
+    pub report: Option<ReportDocument>,
     /// The same run as human text (`report::text::render`, verbose).
     pub report_text: String,
+}
+
+/// The report of a stored notification, or `None` when it does not decode as
+/// a [`ReportDocument`] (a row written by another version).
+fn report_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReportDocument>, D::Error> {
+    let Some(value) = Option::<serde_json::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    match serde_json::from_value(value) {
+        Ok(doc) => Ok(Some(doc)),
+        Err(e) => {
+            tracing::warn!(error = %e, "a notification's report does not decode; sent without it");
+            Ok(None)
+        }
+    }
 }
 
 impl Notification {

@@ -88,7 +88,7 @@ async fn real_notification() -> Notification {
         previous_class: None,
         failed_runs: 2,
         in_maintenance: false,
-        report: wsprobe::report::json::to_value(&report),
+        report: Some(wsprobe::report::document::ReportDocument::new(&report)),
         report_text: wsprobe::report::text::render(std::slice::from_ref(&report), true),
     }
 }

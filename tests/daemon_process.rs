@@ -431,7 +431,9 @@ async fn results_older_than_the_retention_are_pruned_at_start_and_recent_ones_ke
             phase: None,
             total_ms: 1.0,
             in_maintenance: false,
-            report_json: "{}".into(),
+            report: wsprobe::state::store::StoredReport::Document(Box::new(
+                wsprobe::report::document::sample_document(Class::Ok, 1),
+            )),
         };
         store
             .commit_run("kept", &MonitorState::default(), &row, None)

@@ -20,8 +20,9 @@ use std::time::Duration as StdDuration;
 use support::{Behavior, FaultServer};
 use tokio::process::Command;
 use wsprobe::check::{Class, Phase};
+use wsprobe::report::document::{ReportDocument, sample_document};
 use wsprobe::state::machine::{Health, MonitorState};
-use wsprobe::state::store::{ResultRow, Store};
+use wsprobe::state::store::{ResultRow, Store, StoredReport};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Longest one Chromium run may take.
@@ -249,11 +250,15 @@ async fn seed_week(store: Store) {
                     base_ms * swell + jitter * base_ms * 0.4
                 },
                 in_maintenance: false,
-                report_json: if failed {
-                    r#"{"class":"timeout","phase":"upgrade","message":"upgrade: the 101 response took longer than 3 s"}"#.into()
+                report: StoredReport::Document(Box::new(if failed {
+                    ReportDocument {
+                        phase: Some(Phase::Upgrade),
+                        message: Some("upgrade: the 101 response took longer than 3 s".into()),
+                        ..sample_document(Class::Timeout, 1)
+                    }
                 } else {
-                    r#"{"class":"ok"}"#.into()
-                },
+                    sample_document(Class::Ok, 1)
+                })),
             };
             let state = MonitorState {
                 health: Health::Up,

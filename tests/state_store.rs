@@ -23,7 +23,7 @@ fn failing_run() -> RunSummary {
         message: Some("could not connect: 127.0.0.1:9: connection refused".to_string()),
         hint: Some("nothing listens on that port".to_string()),
         total_ms: 0.8,
-        report_json: serde_json::json!({ "class": "connect_error" }),
+        report: wsprobe::report::document::sample_document(Class::ConnectError, 1),
         report_text: "connect_error".to_string(),
     }
 }

@@ -5,7 +5,8 @@
 use super::*;
 use crate::alert::sample;
 use crate::check::Class;
-use serde_json::{Value, json};
+use crate::check::model::ResponseHead;
+use serde_json::Value;
 use std::io::Write as _;
 
 fn builtin() -> Renderer {
@@ -247,12 +248,15 @@ fn hostile() -> Notification {
     n.monitor = format!("mon {evil}");
     n.message = Some(format!("msg {evil}"));
     n.hint = Some(format!("hint {evil}"));
-    n.report["attempt_details"][0]["response"] = json!({
-        "version": "HTTP/1.1", "status": 503, "reason": evil,
-        "headers": [["X-Evil", evil]],
-        "body_snippet": evil,
+    let attempt = &mut n.report.as_mut().unwrap().attempt_details[0];
+    attempt.response = Some(ResponseHead {
+        version: "HTTP/1.1".into(),
+        status: 503,
+        reason: evil.into(),
+        headers: vec![("X-Evil".into(), evil.into())],
+        body_snippet: Some(evil.into()),
     });
-    n.report["attempt_details"][0]["events"][0]["what"] = json!(evil);
+    attempt.events[0].what = evil.into();
     n
 }
 
@@ -294,14 +298,17 @@ fn hostile_strings_still_give_valid_json_and_escaped_html() {
 fn secrets_in_a_report_never_reach_an_alert() {
     let mut n = sample::notification(NotificationKind::Down);
     n.url = "wss://chat.example.com/ws?room=1&access_token=tok-SECRET-1".into();
-    n.report["url"] = json!("wss://chat.example.com/ws?token=tok-SECRET-2");
-    let attempt = &mut n.report["attempt_details"][1];
-    attempt["request"]["headers"] = json!([
-        ["Authorization", "Bearer tok-SECRET-3"],
-        ["Cookie", "sid=tok-SECRET-4"]
-    ]);
-    attempt["response"]["headers"] =
-        json!([["Set-Cookie", "sid=tok-SECRET-5"], ["Server", "nginx"]]);
+    let report = n.report.as_mut().unwrap();
+    report.url = "wss://chat.example.com/ws?token=tok-SECRET-2".into();
+    let attempt = &mut report.attempt_details[1];
+    attempt.request.as_mut().unwrap().headers = vec![
+        ("Authorization".into(), "Bearer tok-SECRET-3".into()),
+        ("Cookie".into(), "sid=tok-SECRET-4".into()),
+    ];
+    attempt.response.as_mut().unwrap().headers = vec![
+        ("Set-Cookie".into(), "sid=tok-SECRET-5".into()),
+        ("Server".into(), "nginx".into()),
+    ];
     for (part, out) in everything(&n) {
         assert!(!out.contains("tok-SECRET"), "{part} leaks a secret:\n{out}");
     }

@@ -4,8 +4,9 @@
 //! `wsprobe alert-test`, and by tests.
 
 use super::delivery_id::DeliveryId;
-use crate::check::{Class, Phase};
+use crate::check::{CheckReport, Class, Phase};
 use crate::notification::{Notification, NotificationKind};
+use crate::report::document::ReportDocument;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
@@ -48,10 +49,10 @@ pub fn notification(kind: NotificationKind) -> Notification {
         previous_class,
         failed_runs: 3,
         in_maintenance: false,
-        report: match kind {
+        report: Some(match kind {
             NotificationKind::Recovered => passing_report(),
             _ => failing_report(),
-        },
+        }),
         report_text: match kind {
             NotificationKind::Recovered => {
                 "OK wss://chat.example.com/ws — 101 in 12.0 ms, clean close, total 41.2 ms\n".into()
@@ -124,38 +125,27 @@ fn attempt(number: u32, started_at: &str, close_at_ms: f64) -> Value {
     })
 }
 
-fn failing_report() -> Value {
-    let attempts = vec![
-        attempt(1, "2026-05-01T09:58:59.000Z", 60052.4),
-        attempt(2, "2026-05-01T09:59:59.500Z", 60049.1),
-    ];
-    let last = attempts[1].clone();
-    json!({
-        "url": "wss://chat.example.com/ws",
-        "address": "203.0.113.10:443",
-        "ok": false,
-        "status": "critical",
-        "class": "early_fin",
-        "phase": "open",
-        "message": MESSAGE,
-        "hint": HINT,
-        "attempts": 2,
-        "timings": last["timings"],
-        "response": last["response"],
-        "close": {"code": 1001, "reason": "idle timeout", "initiated_by": "server",
-                  "close_frame_received": true, "peer_end": "fin", "peer_end_at_ms": 60049.1, "clean": false},
-        "tls": last["tls"],
-        "subprotocol": null,
-        "bytes_sent": 310,
-        "bytes_received": 180,
-        "warnings": [],
-        "evidence": last["error"],
-        "events": last["events"],
-        "attempt_details": attempts,
+/// The document of a run made of `attempts`, as the engine would build it.
+fn report_of(attempts: Vec<Value>) -> ReportDocument {
+    let attempts = attempts
+        .into_iter()
+        .map(|a| serde_json::from_value(a).expect("the sample attempt is an AttemptReport"))
+        .collect();
+    ReportDocument::new(&CheckReport {
+        url: "wss://chat.example.com/ws".into(),
+        pinned_address: None,
+        attempts,
     })
 }
 
-fn passing_report() -> Value {
+fn failing_report() -> ReportDocument {
+    report_of(vec![
+        attempt(1, "2026-05-01T09:58:59.000Z", 60052.4),
+        attempt(2, "2026-05-01T09:59:59.500Z", 60049.1),
+    ])
+}
+
+fn passing_report() -> ReportDocument {
     let attempt = json!({
         "number": 1,
         "started_at": "2026-05-01T10:05:02.900Z",
@@ -199,27 +189,5 @@ fn passing_report() -> Value {
             {"at_ms": 41.1, "phase": "close", "what": "Close 1000 received, then FIN"}
         ]
     });
-    json!({
-        "url": "wss://chat.example.com/ws",
-        "address": "203.0.113.10:443",
-        "ok": true,
-        "status": "ok",
-        "class": "ok",
-        "phase": null,
-        "message": null,
-        "hint": null,
-        "attempts": 1,
-        "timings": attempt["timings"],
-        "response": attempt["response"],
-        "close": {"code": 1000, "reason": "", "initiated_by": "client",
-                  "close_frame_received": true, "peer_end": "fin", "peer_end_at_ms": 41.1, "clean": true},
-        "tls": attempt["tls"],
-        "subprotocol": null,
-        "bytes_sent": 320,
-        "bytes_received": 190,
-        "warnings": [],
-        "evidence": null,
-        "events": attempt["events"],
-        "attempt_details": [attempt],
-    })
+    report_of(vec![attempt])
 }

@@ -1,21 +1,22 @@
 //! What templates see: a [`Notification`] turned into plain values — times as
 //! text, the outage in words, and the evidence of every attempt digested from
 //! `report.attempt_details` — so every template shows the same facts the same
-//! way and a custom template needs no logic beyond `if` and `for`.
+//! way and a custom template needs no logic beyond `if` and `for`. The
+//! evidence comes from the typed [`ReportDocument`], never from keys of JSON.
 //!
 //! Header values and URLs are redacted again here. Reports are redacted when
 //! they are built, but a notification can come from an older outbox row or a
 //! hand-written test, and an alert is the last place a secret could escape.
 
-use crate::check::model::{CloseInfo, Event, ResponseHead, Timings};
+use crate::check::model::{Event, ResponseHead};
 use crate::check::redact::{header_value_for_evidence, redact_url};
-use crate::check::{Class, Phase};
+use crate::check::{AttemptReport, CheckError, Class, Phase};
 use crate::notification::{Notification, NotificationKind};
+use crate::report::document::ReportDocument;
 use crate::report::text::close_text;
 use crate::report::{ms_text, timings_line};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use std::fmt::Write;
 
 /// Response headers shown per attempt; the rest are counted.
@@ -70,8 +71,9 @@ pub struct AlertView {
     pub attempts: Vec<AttemptView>,
     /// The same evidence as plain text, ready to print.
     pub evidence: String,
-    /// The triggering run as JSON (`report::json`), headers redacted again.
-    pub report: Value,
+    /// The triggering run's report document, headers redacted again; null
+    /// when the stored one did not decode.
+    pub report: Option<ReportDocument>,
     /// The triggering run as human text.
     pub report_text: String,
     /// The delivery's idempotency key, the same on every retry of one
@@ -113,12 +115,12 @@ pub struct AttemptView {
 impl AlertView {
     /// Digest `n` for templates.
     pub fn new(n: &Notification) -> AlertView {
-        let report = scrub(n.report.clone());
+        let report = n.report.clone().map(scrub);
         let attempts: Vec<AttemptView> = report
-            .get("attempt_details")
-            .and_then(Value::as_array)
-            .map(|list| list.iter().map(attempt_view).collect())
-            .unwrap_or_default();
+            .iter()
+            .flat_map(|r| &r.attempt_details)
+            .map(attempt_view)
+            .collect();
         AlertView {
             kind: kind_name(n.kind),
             kind_word: n.kind.word(),
@@ -198,86 +200,54 @@ fn human_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// Redact every `[name, value]` pair in any `headers` array, at any depth.
-fn scrub(mut v: Value) -> Value {
-    scrub_in_place(&mut v);
-    v
+/// Redact every header value and the URL again, wherever the document holds them.
+fn scrub(mut doc: ReportDocument) -> ReportDocument {
+    doc.url = redact_url(&doc.url);
+    redact_response(doc.response.as_mut());
+    redact_response(evidence_response(doc.evidence.as_mut()));
+    for a in &mut doc.attempt_details {
+        if let Some(request) = &mut a.request {
+            redact_headers(&mut request.headers);
+        }
+        redact_response(a.response.as_mut());
+        redact_response(evidence_response(a.error.as_mut()));
+    }
+    doc
 }
 
-fn scrub_in_place(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                if key == "headers"
-                    && let Value::Array(pairs) = child
-                {
-                    for pair in pairs.iter_mut() {
-                        redact_pair(pair);
-                    }
-                } else if key == "url"
-                    && let Value::String(s) = child
-                {
-                    *s = redact_url(s);
-                } else {
-                    scrub_in_place(child);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(scrub_in_place),
-        _ => {}
+fn evidence_response(error: Option<&mut CheckError>) -> Option<&mut ResponseHead> {
+    match error {
+        Some(CheckError::Missing101 { response }) => Some(response),
+        _ => None,
     }
 }
 
-fn redact_pair(pair: &mut Value) {
-    if let Value::Array(kv) = pair
-        && let [Value::String(name), Value::String(value)] = kv.as_mut_slice()
-    {
+fn redact_response(head: Option<&mut ResponseHead>) {
+    if let Some(head) = head {
+        redact_headers(&mut head.headers);
+    }
+}
+
+fn redact_headers(headers: &mut [(String, String)]) {
+    for (name, value) in headers {
         *value = header_value_for_evidence(name, value);
     }
 }
 
-/// The parts of one serialized `AttemptReport` that alerts show.
-#[derive(Debug, Deserialize)]
-struct AttemptJson {
-    #[serde(default)]
-    number: u64,
-    started_at: Option<String>,
-    class: Option<String>,
-    phase: Option<String>,
-    message: Option<String>,
-    address: Option<String>,
-    #[serde(default)]
-    timings: Timings,
-    response: Option<ResponseHead>,
-    close: Option<CloseInfo>,
-    #[serde(default)]
-    events: Vec<Event>,
-}
-
-fn attempt_view(a: &Value) -> AttemptView {
-    let a: AttemptJson = match serde_json::from_value(a.clone()) {
-        Ok(a) => a,
-        Err(e) => {
-            return AttemptView {
-                class: "unknown".into(),
-                message: Some(format!("the evidence of this attempt is unreadable: {e}")),
-                ..AttemptView::default()
-            };
-        }
-    };
+fn attempt_view(a: &AttemptReport) -> AttemptView {
     let mut view = AttemptView {
-        number: a.number,
-        started_at: a.started_at,
-        class: a.class.unwrap_or_else(|| "unknown".into()),
-        phase: a.phase,
-        message: a.message.map(|m| one_line(&m)),
-        address: a.address,
+        number: a.number.into(),
+        started_at: Some(a.started_at.clone()),
+        class: a.class.as_str().to_string(),
+        phase: a.phase.map(|p| p.as_str().to_string()),
+        message: a.message.as_deref().map(one_line),
+        address: a.address.clone(),
         timings: timings_line(&a.timings),
         close: a.close.as_ref().map(|c| one_line(&close_text(c))),
         events: events_text(&a.events),
         ..AttemptView::default()
     };
-    if let Some(head) = a.response {
+    if let Some(head) = &a.response {
         view.status_line = Some(one_line(&head.status_line()));
         view.more_headers = head.headers.len().saturating_sub(MAX_HEADERS);
         view.headers = head
@@ -288,7 +258,8 @@ fn attempt_view(a: &Value) -> AttemptView {
             .collect();
         view.body_snippet = head
             .body_snippet
-            .map(|b| one_line(&b))
+            .as_deref()
+            .map(one_line)
             .filter(|b| !b.is_empty())
             .map(|b| truncate_chars(&b, MAX_BODY_CHARS));
     }
@@ -374,7 +345,11 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::alert::sample;
-    use serde_json::json;
+    use crate::check::model::{CloseFrameInfo, CloseInfo, Closer, PeerEnd};
+
+    fn report(n: &mut Notification) -> &mut ReportDocument {
+        n.report.as_mut().expect("the sample has a report")
+    }
 
     #[test]
     fn the_summary_says_what_happened_in_one_line() {
@@ -403,43 +378,43 @@ mod tests {
 
     #[test]
     fn who_closed_and_when_is_in_the_evidence() {
+        let close = |initiated_by, frame: Option<(u16, &str)>, peer_end, at_ms, clean| CloseInfo {
+            initiated_by,
+            server_frame: frame.map(|(code, reason)| CloseFrameInfo {
+                code: Some(code),
+                reason: reason.into(),
+            }),
+            peer_end: Some(peer_end),
+            peer_end_at_ms: Some(at_ms),
+            clean,
+        };
         let cases = [
             (
-                json!({"initiated_by": "server", "server_frame": {"code": 1001, "reason": "bye\nnow"},
-                       "peer_end": "fin", "peer_end_at_ms": 3210.0, "clean": false}),
+                close(
+                    Closer::Server,
+                    Some((1001, "bye\nnow")),
+                    PeerEnd::Fin,
+                    3210.0,
+                    false,
+                ),
                 "server closed first: Close 1001 \"bye\\nnow\", server FIN at 3.21 s",
             ),
             (
-                json!({"initiated_by": "server", "server_frame": null,
-                       "peer_end": "rst", "peer_end_at_ms": 12.5, "clean": false}),
+                close(Closer::Server, None, PeerEnd::Rst, 12.5, false),
                 "server closed first: no Close frame, server RST at 12.5 ms",
             ),
             (
-                json!({"initiated_by": "client", "server_frame": {"code": 1000, "reason": ""},
-                       "peer_end": "fin", "peer_end_at_ms": 40.0, "clean": true}),
+                close(Closer::Client, Some((1000, "")), PeerEnd::Fin, 40.0, true),
                 "clean close (Close 1000 from the server, then its FIN)",
             ),
         ];
         for (close, want) in cases {
             let mut n = sample::notification(NotificationKind::Down);
-            n.report["attempt_details"][0]["close"] = close;
+            report(&mut n).attempt_details[0].close = Some(close);
             let view = AlertView::new(&n);
             assert_eq!(view.attempts[0].close.as_deref(), Some(want));
             assert!(view.evidence.contains(&format!("  close:    {want}\n")));
         }
-    }
-
-    #[test]
-    fn an_unreadable_attempt_says_so_instead_of_failing_the_alert() {
-        let mut n = sample::notification(NotificationKind::Down);
-        n.report["attempt_details"][0]["timings"] = json!("garbage");
-        let view = AlertView::new(&n);
-        assert_eq!(view.attempts[0].class, "unknown");
-        assert!(
-            view.evidence
-                .contains("the evidence of this attempt is unreadable")
-        );
-        assert_eq!(view.attempts[1].class, "early_fin");
     }
 
     #[test]
@@ -461,35 +436,83 @@ mod tests {
     #[test]
     fn many_headers_are_capped_and_counted() {
         let mut n = sample::notification(NotificationKind::Down);
-        let headers: Vec<Value> = (0..15).map(|i| json!([format!("X-H{i}"), "v"])).collect();
-        n.report["attempt_details"][0]["response"]["headers"] = json!(headers);
+        let headers = (0..15)
+            .map(|i| (format!("X-H{i}"), "v".to_string()))
+            .collect();
+        report(&mut n).attempt_details[0]
+            .response
+            .as_mut()
+            .unwrap()
+            .headers = headers;
         let view = AlertView::new(&n);
         assert_eq!(view.attempts[0].headers.len(), MAX_HEADERS);
         assert_eq!(view.attempts[0].more_headers, 3);
         assert!(view.evidence.contains("(+3 more headers)"));
     }
 
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn headers_are_redacted_again_wherever_they_sit_in_the_report() {
         let mut n = sample::notification(NotificationKind::Down);
-        n.report["response"]["headers"] = json!([["Set-Cookie", "sid=1"], ["Server", "x"]]);
-        n.report["attempt_details"][1]["request"]["headers"] =
-            json!([["X-Api-Key", "k"], ["Origin", "https://a"]]);
+        report(&mut n).response.as_mut().unwrap().headers =
+            pairs(&[("Set-Cookie", "sid=1"), ("Server", "x")]);
+        report(&mut n).attempt_details[1]
+            .request
+            .as_mut()
+            .unwrap()
+            .headers = pairs(&[("X-Api-Key", "k"), ("Origin", "https://a")]);
+        let mut refused = report(&mut n).response.clone().unwrap();
+        refused.headers = pairs(&[("Set-Cookie", "sid=2")]);
+        report(&mut n).attempt_details[0].error =
+            Some(CheckError::Missing101 { response: refused });
         let view = AlertView::new(&n);
         assert_eq!(
-            view.report["response"]["headers"],
-            json!([["Set-Cookie", "[redacted]"], ["Server", "x"]])
+            view.report
+                .as_ref()
+                .unwrap()
+                .response
+                .clone()
+                .unwrap()
+                .headers,
+            pairs(&[("Set-Cookie", "[redacted]"), ("Server", "x")])
         );
         assert_eq!(
-            view.report["attempt_details"][1]["request"]["headers"],
-            json!([["X-Api-Key", "[redacted]"], ["Origin", "https://a"]])
+            view.report.as_ref().unwrap().attempt_details[1]
+                .request
+                .as_ref()
+                .unwrap()
+                .headers,
+            pairs(&[("X-Api-Key", "[redacted]"), ("Origin", "https://a")])
         );
+        let Some(CheckError::Missing101 { response }) =
+            &view.report.as_ref().unwrap().attempt_details[0].error
+        else {
+            panic!("the evidence keeps its variant");
+        };
+        assert_eq!(response.headers, pairs(&[("Set-Cookie", "[redacted]")]));
+    }
+
+    #[test]
+    fn a_notification_whose_report_does_not_decode_still_renders_its_summary() {
+        let n = sample::notification(NotificationKind::Down);
+        let mut stored = serde_json::to_value(&n).unwrap();
+        stored["report"] = serde_json::json!({"written_by": "another version"});
+        let back: Notification = serde_json::from_value(stored).expect("the alert still decodes");
+        assert_eq!(back.report, None);
+        let view = AlertView::new(&back);
+        assert!(view.attempts.is_empty());
+        assert_eq!(view.summary, "DOWN chat-gateway: early_fin in open");
     }
 
     #[test]
     fn a_report_without_attempt_details_still_renders_its_summary() {
         let mut n = sample::notification(NotificationKind::Down);
-        n.report = json!({});
+        report(&mut n).attempt_details.clear();
         let view = AlertView::new(&n);
         assert!(view.attempts.is_empty());
         assert_eq!(view.evidence, "");

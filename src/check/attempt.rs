@@ -10,11 +10,11 @@ use super::spec::CheckSpec;
 use super::timeline::{Timeline, round2};
 use super::upgrade::RequestHead;
 use crate::classify;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 /// Everything one attempt saw.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttemptReport {
     /// 1-based attempt number.
     pub number: u32,
@@ -29,6 +29,7 @@ pub struct AttemptReport {
     /// Likely causes, from real incidents.
     pub hint: Option<String>,
     /// The failure with its evidence.
+    #[serde(default, deserialize_with = "super::wire::read_error")]
     pub error: Option<CheckError>,
     /// The address connected to (or last tried).
     pub address: Option<String>,

@@ -6,10 +6,12 @@ use super::failure::{Awaited, ProtocolRule, ProxyHop};
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
 use super::tls_failure::TlsFailure;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why one attempt failed. Display gives a one-line summary; the fields are the evidence.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum CheckError {
     /// The host name did not resolve.
@@ -29,7 +31,8 @@ pub enum CheckError {
         failures: Vec<AddrFailure>,
     },
     /// The tunnel through the proxy could not be opened; `hop` says where.
-    #[serde(rename = "connect_error")]
+    // Shares its class with `Connect` on the wire; see `check::wire`.
+    #[serde(rename(serialize = "connect_error", deserialize = "proxy_error"))]
     #[error("via proxy {proxy}: {hop}")]
     Proxy {
         /// The proxy, without credentials.
@@ -84,7 +87,9 @@ pub enum CheckError {
         rule: ProtocolRule,
     },
     /// The server sent a message or frame over `--max-message-bytes`.
-    #[serde(rename = "protocol_error")]
+    // Shares its class with `Protocol` on the wire; the distinct name on the
+    // way in lets `report::evidence` tell the two apart by their fields.
+    #[serde(rename(serialize = "protocol_error", deserialize = "message_too_large"))]
     #[error("{phase}: {what}")]
     MessageTooLarge {
         /// Where it happened.
@@ -97,7 +102,7 @@ pub enum CheckError {
     /// The server sent more control frames than
     /// [`MAX_CONTROL_FRAMES_PER_SECOND`](super::flood::MAX_CONTROL_FRAMES_PER_SECOND):
     /// a protocol error, with the count as evidence.
-    #[serde(rename = "protocol_error")]
+    #[serde(rename(serialize = "protocol_error", deserialize = "control_flood"))]
     #[error(
         "{phase}: control-frame flood: the server sent {frames} control frames within {within_ms:.1} ms ({pings} pings and {pongs} pongs since the upgrade), over the limit of {limit_per_second} a second"
     )]

@@ -3,11 +3,26 @@
 //! `local_error`, and the Nagios status UNKNOWN, so no alert blames a healthy
 //! endpoint for a monitor that cannot open a socket.
 
-use serde::Serialize;
+use super::model::variant_array;
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use strum::VariantArray;
 
 /// What the monitor's host ran out of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LocalResource {
     /// File descriptors: the process limit (EMFILE) or the system's (ENFILE).
@@ -22,12 +37,8 @@ pub enum LocalResource {
 
 impl LocalResource {
     /// Every resource, for exhaustive tables (metrics, tests).
-    pub const ALL: [LocalResource; 4] = [
-        LocalResource::FileDescriptors,
-        LocalResource::SocketBuffers,
-        LocalResource::Memory,
-        LocalResource::EphemeralPorts,
-    ];
+    pub const ALL: [LocalResource; LocalResource::VARIANTS.len()] =
+        variant_array(LocalResource::VARIANTS);
 
     /// The resource an OS error from creating or connecting a socket says is
     /// exhausted; `None` for errors about the endpoint or the network.

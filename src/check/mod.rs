@@ -16,6 +16,7 @@
 //! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
 //!   are credentials, the values one check sent, and the pass that removes them
 //!   from the finished report before anyone reads it
+//! * [`wire`]: reading a stored [`CheckError`] back from its JSON
 
 pub mod attempt;
 pub mod budget;
@@ -39,17 +40,18 @@ pub mod timeline;
 pub mod tls;
 pub mod tls_failure;
 pub mod upgrade;
+pub mod wire;
 
 pub use attempt::{AttemptReport, run_attempt};
 pub use error::CheckError;
 pub use model::{Class, Phase, Status};
 pub use spec::{CheckOptions, CheckSpec, SpecError};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 /// The result of checking one endpoint (one address, with `--all-addresses`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckReport {
     /// The URL checked, with userinfo and credential query parameters masked.
     pub url: String,

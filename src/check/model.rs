@@ -4,9 +4,37 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use strum::VariantArray;
+
+/// `T::VARIANTS` (derived by strum from the enum itself, so no hand-kept
+/// list can miss a variant) as an array, for `const ALL` lists that iterate
+/// by value.
+pub(crate) const fn variant_array<T: Copy, const N: usize>(variants: &[T]) -> [T; N] {
+    assert!(variants.len() == N);
+    let mut out = [variants[0]; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = variants[i];
+        i += 1;
+    }
+    out
+}
 
 /// One step of a check, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Name resolution (skipped for IP literals, `--resolve` and proxies).
@@ -25,14 +53,7 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in running order.
-    pub const ALL: [Phase; 6] = [
-        Phase::Dns,
-        Phase::Connect,
-        Phase::Tls,
-        Phase::Upgrade,
-        Phase::Open,
-        Phase::Close,
-    ];
+    pub const ALL: [Phase; Phase::VARIANTS.len()] = variant_array(Phase::VARIANTS);
 
     /// The lower-case name used in every output format.
     pub fn as_str(self) -> &'static str {
@@ -54,7 +75,18 @@ impl fmt::Display for Phase {
 }
 
 /// The outcome class of a check: `ok` or one failure class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Every phase passed.
@@ -84,18 +116,7 @@ pub enum Class {
 
 impl Class {
     /// Every class, for exhaustive tables (metrics, docs, tests).
-    pub const ALL: [Class; 10] = [
-        Class::Ok,
-        Class::DnsError,
-        Class::ConnectError,
-        Class::TlsError,
-        Class::Timeout,
-        Class::Missing101,
-        Class::ProtocolError,
-        Class::EarlyFin,
-        Class::UnexpectedMessage,
-        Class::LocalError,
-    ];
+    pub const ALL: [Class; Class::VARIANTS.len()] = variant_array(Class::VARIANTS);
 
     /// The snake_case name used in every output format.
     pub fn as_str(self) -> &'static str {
@@ -121,7 +142,19 @@ impl fmt::Display for Class {
 }
 
 /// Overall status, in Nagios terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Healthy.
@@ -168,7 +201,7 @@ impl Status {
 }
 
 /// How the peer ended the TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerEnd {
     /// An orderly FIN (read returned 0 bytes).
@@ -187,7 +220,7 @@ impl fmt::Display for PeerEnd {
 }
 
 /// Which side started the WebSocket closing handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Closer {
     /// wsprobe sent the first Close frame (the normal end of a check).
@@ -197,7 +230,7 @@ pub enum Closer {
 }
 
 /// A Close frame as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CloseFrameInfo {
     /// The status code (1000 normal, 1001 going away, …); `None` for an empty Close frame.
     pub code: Option<u16>,
@@ -206,7 +239,7 @@ pub struct CloseFrameInfo {
 }
 
 /// How the connection ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CloseInfo {
     /// Who started closing.
     pub initiated_by: Closer,
@@ -221,7 +254,7 @@ pub struct CloseInfo {
 }
 
 /// The parsed head of the HTTP response to the upgrade request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResponseHead {
     /// "HTTP/1.1" or "HTTP/1.0".
     pub version: String,
@@ -253,7 +286,7 @@ impl ResponseHead {
 }
 
 /// What the TLS handshake showed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, Deserialize, schemars::JsonSchema)]
 pub struct TlsInfo {
     /// e.g. "TLSv1.3"; `None` when the handshake did not finish.
     pub version: Option<String>,
@@ -266,7 +299,7 @@ pub struct TlsInfo {
 }
 
 /// The parts of a certificate an engineer needs to see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CertInfo {
     /// Subject distinguished name.
     pub subject: String,
@@ -285,7 +318,7 @@ pub struct CertInfo {
 }
 
 /// One line of an attempt's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     /// Milliseconds since the attempt started.
     pub at_ms: f64,
@@ -296,7 +329,7 @@ pub struct Event {
 }
 
 /// Duration of each phase that ran, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timings {
     /// Name resolution.
     pub dns_ms: Option<f64>,
@@ -342,7 +375,7 @@ impl Timings {
 }
 
 /// Something worth attention on a passing check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// The server certificate expires within the warning window.

@@ -2,11 +2,23 @@
 //! webpki's) error values, with the words an engineer acts on. The hint is
 //! chosen from the kind, never from the words.
 
+use super::model::variant_array;
 use rustls::{CertificateError as C, Error as E};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 
 /// What went wrong in the handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsFailure {
     /// The server certificate's validity ended.
@@ -36,19 +48,7 @@ pub enum TlsFailure {
 
 impl TlsFailure {
     /// Every kind, for exhaustive tables (tests).
-    pub const ALL: [TlsFailure; 11] = [
-        TlsFailure::Expired,
-        TlsFailure::NotValidYet,
-        TlsFailure::WrongHost,
-        TlsFailure::UnknownIssuer,
-        TlsFailure::CaUsedAsServerCertificate,
-        TlsFailure::BadCertificate,
-        TlsFailure::Refused,
-        TlsFailure::NotTls,
-        TlsFailure::NoAlpn,
-        TlsFailure::InvalidServerName,
-        TlsFailure::Other,
-    ];
+    pub const ALL: [TlsFailure; TlsFailure::VARIANTS.len()] = variant_array(TlsFailure::VARIANTS);
 }
 
 /// The kind and the words for a handshake error.

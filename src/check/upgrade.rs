@@ -11,7 +11,7 @@ use super::redact::header_value_for_evidence;
 use super::spec::CheckSpec;
 use super::stream::Tap;
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,7 +22,7 @@ const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 pub const BODY_SNIPPET_BYTES: usize = 512;
 
 /// The request as sent, with secrets redacted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestHead {
     /// "GET /path HTTP/1.1".
     pub line: String,

@@ -1,8 +1,10 @@
-//! Renderers: one file per output format, each a pure function of the reports.
+//! Renderers: one file per output format, each a pure function of the reports;
+//! [`document`] is the typed report every consumer reads (`--format json`).
 //!
 //! Reports are already redacted when they are built, so no renderer can leak a
 //! credential even by mistake.
 
+pub mod document;
 pub mod json;
 pub mod junit;
 pub mod nagios;
@@ -16,7 +18,7 @@ use crate::check::model::{Phase, Timings};
 pub enum Format {
     /// Short and human; `-v` adds the heads and the timeline of every attempt.
     Text,
-    /// One JSON object per checked endpoint (the schema is in the README).
+    /// One JSON object per checked endpoint (`docs/report.schema.json`).
     Json,
     /// JUnit XML, one test case per endpoint.
     Junit,

@@ -15,7 +15,9 @@
 //! * `listing`: which monitors a page of the index shows, from in-memory state
 //! * `view`: snapshot → `Card` and the rows of a monitor's page
 //! * `format`: numbers and times in words ("99.95 %", "3 min ago")
+//! * `evidence`: a stored failure's typed evidence as labelled rows
 
+mod evidence;
 mod format;
 mod listing;
 mod view;

@@ -6,6 +6,7 @@
 use super::policy::Policy;
 use crate::check::{CheckReport, Class, Phase};
 use crate::notification::{Notification, NotificationKind};
+use crate::report::document::ReportDocument;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -73,8 +74,8 @@ pub struct RunSummary {
     pub hint: Option<String>,
     /// Duration of the decisive attempt, in milliseconds.
     pub total_ms: f64,
-    /// The run as JSON (`report::json::to_value`).
-    pub report_json: serde_json::Value,
+    /// The run as the typed report document (`--format json`).
+    pub report: ReportDocument,
     /// The run as verbose human text (`report::text::render`).
     pub report_text: String,
 }
@@ -90,7 +91,7 @@ impl RunSummary {
             message: decisive.message.clone(),
             hint: decisive.hint.clone(),
             total_ms: decisive.timings.total_ms,
-            report_json: crate::report::json::to_value(report),
+            report: ReportDocument::new(report),
             report_text: crate::report::text::render(std::slice::from_ref(report), true),
         }
     }
@@ -249,7 +250,7 @@ fn notification(
         previous_class: None,
         failed_runs: 0,
         in_maintenance: outcome.in_maintenance,
-        report: run.report_json.clone(),
+        report: Some(run.report.clone()),
         report_text: run.report_text.clone(),
     }
 }

@@ -40,7 +40,7 @@ mod schema;
 pub use error::StoreError;
 pub use health::StoreHealth;
 pub use lock::{LockError, StateLock, lock_path};
-pub use rows::{Delivery, ResultPoint, ResultRow};
+pub use rows::{Delivery, ResultPoint, ResultRow, StoredReport};
 
 use super::machine::MonitorState;
 use crate::notification::Notification;

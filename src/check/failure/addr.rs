@@ -2,12 +2,12 @@
 //! cause as a type (refused, unreachable, reset, …) beside the errno and the
 //! operating system's words.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
 
 /// One address that could not be connected to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AddrFailure {
     /// The address tried (for a proxy, the proxy's address).
     pub addr: String,
@@ -26,7 +26,7 @@ impl fmt::Display for AddrFailure {
 }
 
 /// Why one address could not be connected to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AddrCause {
     /// Nothing listens there, or a firewall rejects (RST to the SYN).

@@ -1,11 +1,11 @@
 //! [`Awaited`]: what a timed-out step was waiting for. The timeout hint is
 //! chosen from this value; its Display is only the words of the message.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a step that ran out of time was waiting for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Awaited {
     /// The resolver's answer.

@@ -3,11 +3,11 @@
 //! reply as evidence (the CONNECT status line, the SOCKS5 reply code).
 
 use super::super::failure::addr::AddrFailure;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Which hop failed, decided from the proxy's typed reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "hop", rename_all = "snake_case")]
 pub enum ProxyHop {
     /// No TCP connection to the proxy: it is down or unreachable.
@@ -82,7 +82,7 @@ impl fmt::Display for ProxyHop {
 }
 
 /// What the proxy answered, as evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "protocol", rename_all = "snake_case")]
 pub enum ProxyReply {
     /// An HTTP CONNECT answer other than 2xx.
@@ -125,7 +125,8 @@ impl fmt::Display for ProxyReply {
 }
 
 /// A SOCKS5 reply code (RFC 1928 §6), serialized as code and meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Socks5Wire", from = "Socks5Wire")]
 pub enum Socks5Reply {
     /// X'01'.
     GeneralFailure,
@@ -193,12 +194,40 @@ impl Socks5Reply {
     }
 }
 
-impl Serialize for Socks5Reply {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Socks5Reply", 2)?;
-        st.serialize_field("code", &self.code())?;
-        st.serialize_field("meaning", self.meaning())?;
-        st.end()
+/// How a [`Socks5Reply`] is written: its code (null when unassigned) and
+/// meaning. Reading it back goes by the code alone.
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
+struct Socks5Wire {
+    /// The reply code, X'01' to X'08'; null for an unassigned one.
+    code: Option<u8>,
+    /// RFC 1928's words for it.
+    meaning: String,
+}
+
+impl From<Socks5Reply> for Socks5Wire {
+    fn from(reply: Socks5Reply) -> Socks5Wire {
+        Socks5Wire {
+            code: reply.code(),
+            meaning: reply.meaning().to_string(),
+        }
+    }
+}
+
+impl From<Socks5Wire> for Socks5Reply {
+    fn from(wire: Socks5Wire) -> Socks5Reply {
+        Socks5Reply::ALL
+            .into_iter()
+            .find(|r| r.code().is_some() && r.code() == wire.code)
+            .unwrap_or(Socks5Reply::Unassigned)
+    }
+}
+
+impl schemars::JsonSchema for Socks5Reply {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Socks5Reply".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        Socks5Wire::json_schema(generator)
     }
 }

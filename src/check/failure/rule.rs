@@ -2,11 +2,11 @@
 //! hint is chosen from the variant; Display is only the words of the message.
 //! New detections add a variant here (and the compiler asks for its hint).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A rule of HTTP/1.1 or RFC 6455 that the response or the stream broke.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum ProtocolRule {
     /// The answer does not parse as an HTTP/1.x response head.

@@ -1,9 +1,11 @@
 use super::format::*;
 use super::view::*;
 use super::*;
-use crate::check::{Class, Phase};
+use crate::check::model::{CloseFrameInfo, Event as CheckEvent, PeerEnd};
+use crate::check::{CheckError, Class, Phase};
+use crate::report::document::sample_document;
 use crate::state::machine::{Health, MonitorState};
-use crate::state::store::{ResultPoint, ResultRow};
+use crate::state::store::{ResultPoint, ResultRow, StoredReport};
 use axum::http::header;
 use chrono::{DateTime, Duration, Utc};
 
@@ -14,15 +16,26 @@ fn t(secs: i64) -> DateTime<Utc> {
 const HOSTILE: &str = "<script>alert('x')</script>&\"";
 
 fn failed_row(at: DateTime<Utc>) -> ResultRow {
-    let report = serde_json::json!({
-        "class": "early_fin",
-        "phase": "open",
-        "message": format!("open: closed {HOSTILE}"),
-        "hint": format!("proxy speaking HTTP/1.0 {HOSTILE}"),
-        "evidence": { "class": "early_fin", "phase": "open", "peer_end": "fin",
-                      "ms_after_101": 0.12, "close_frame": null, "body": HOSTILE },
-        "events": [ { "at_ms": 1.3, "phase": "open", "what": format!("failed {HOSTILE}") } ],
+    let mut report = sample_document(Class::EarlyFin, 1);
+    report.phase = Some(Phase::Open);
+    report.message = Some(format!("open: closed {HOSTILE}"));
+    report.hint = Some(format!("proxy speaking HTTP/1.0 {HOSTILE}"));
+    report.evidence = Some(CheckError::EarlyFin {
+        phase: Phase::Open,
+        peer_end: Some(PeerEnd::Fin),
+        close_frame: Some(CloseFrameInfo {
+            code: Some(4000),
+            reason: HOSTILE.into(),
+        }),
+        ms_after_101: Some(0.12),
+        idle_ms: None,
+        while_held: false,
     });
+    report.events = vec![CheckEvent {
+        at_ms: 1.3,
+        phase: Phase::Open,
+        what: format!("failed {HOSTILE}"),
+    }];
     ResultRow {
         at,
         ok: false,
@@ -30,7 +43,7 @@ fn failed_row(at: DateTime<Utc>) -> ResultRow {
         phase: Some(Phase::Open),
         total_ms: 1.3,
         in_maintenance: false,
-        report_json: report.to_string(),
+        report: StoredReport::Document(Box::new(report)),
     }
 }
 
@@ -61,7 +74,7 @@ fn snapshot(name: &str, health: Health, runs: &[(i64, bool)]) -> Snapshot {
                 phase: None,
                 total_ms: 12.5,
                 in_maintenance: false,
-                report_json: "{}".into(),
+                report: StoredReport::Document(Box::new(sample_document(Class::Ok, 1))),
             }
         } else {
             failed_row(p.at)

@@ -1,6 +1,7 @@
 //! The status page's view of a monitor: [`Card`] and the rows of its page,
 //! built from a [`Snapshot`] as plain values for the templates.
 
+use super::evidence::evidence_rows;
 use super::format::{ago, duration_text, ms_text, path_segment, percent};
 use super::listing::{Counts, Entry, Status};
 use crate::check::redact::redact_url;
@@ -10,7 +11,6 @@ use crate::serve::snapshot::Snapshot;
 use crate::state::store::{ResultPoint, ResultRow};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 /// Slices of the 24-hour uptime bar (30 minutes each).
 pub(super) const BAR_24H: usize = 48;
@@ -18,8 +18,6 @@ pub(super) const BAR_24H: usize = 48;
 pub(super) const BAR_7D: usize = 56;
 /// Runs drawn by the sparkline (the newest of the last 24 hours).
 pub(super) const SPARK_RUNS: usize = 96;
-/// Longest evidence value shown; the API has the rest.
-pub(super) const EVIDENCE_CHARS: usize = 600;
 /// One monitor on the page.
 #[derive(Debug, Serialize)]
 pub(super) struct Card {
@@ -266,64 +264,17 @@ pub(super) fn segments(buckets: &[Bucket], label: &str) -> Vec<Segment> {
         .collect()
 }
 
-/// The newest failure, from its stored report (the `--format json` document).
+/// The newest failure, from its stored report document.
 pub(super) fn failure(row: &ResultRow, now: DateTime<Utc>) -> Failure {
-    let report: Value = serde_json::from_str(&row.report_json).unwrap_or(Value::Null);
-    let text = |key: &str| report.get(key).and_then(Value::as_str).map(str::to_string);
-    let mut evidence = Vec::new();
-    if let Some(Value::Object(map)) = report.get("evidence") {
-        for (k, v) in map {
-            if matches!(k.as_str(), "class" | "phase") || v.is_null() {
-                continue;
-            }
-            match v {
-                // One level of nesting (a response head, a close frame) reads
-                // better as its own rows than as JSON.
-                Value::Object(inner) => {
-                    let mut skip: &[&str] = &[];
-                    if let Some(status) = inner.get("status") {
-                        // A response head: its status line first, as curl shows it.
-                        let part = |key: &str| inner.get(key).map(value_text).unwrap_or_default();
-                        let line = format!(
-                            "{} {} {}",
-                            part("version"),
-                            value_text(status),
-                            part("reason")
-                        );
-                        evidence.push((words(k), line.trim().to_string()));
-                        skip = &["version", "status", "reason"];
-                    }
-                    for (k2, v2) in inner {
-                        if !v2.is_null() && !skip.contains(&k2.as_str()) {
-                            evidence.push((format!("{} {}", words(k), words(k2)), value_text(v2)));
-                        }
-                    }
-                }
-                _ => evidence.push((words(k), value_text(v))),
-            }
-        }
-    }
-    let timeline = report
-        .get("events")
-        .and_then(Value::as_array)
-        .map(|events| {
-            events
+    let doc = row.report.document();
+    let timeline = doc
+        .map(|d| {
+            d.events
                 .iter()
                 .map(|e| Event {
-                    at: e
-                        .get("at_ms")
-                        .and_then(Value::as_f64)
-                        .map_or(String::new(), ms_text),
-                    phase: e
-                        .get("phase")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    what: e
-                        .get("what")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                    at: ms_text(e.at_ms),
+                    phase: e.phase.as_str().to_string(),
+                    what: e.what.clone(),
                 })
                 .collect()
         })
@@ -332,9 +283,12 @@ pub(super) fn failure(row: &ResultRow, now: DateTime<Utc>) -> Failure {
         at: ago(now, row.at),
         class: row.class.as_str().to_string(),
         phase: row.phase.map(|p| p.as_str().to_string()),
-        message: text("message"),
-        hint: text("hint"),
-        evidence,
+        message: doc.and_then(|d| d.message.clone()),
+        hint: doc.and_then(|d| d.hint.clone()),
+        evidence: doc
+            .and_then(|d| d.evidence.as_ref())
+            .map(evidence_rows)
+            .unwrap_or_default(),
         timeline,
     }
 }
@@ -361,36 +315,5 @@ pub(super) fn run_row(p: &ResultPoint) -> RunRow {
         class: p.class.as_str().to_string(),
         phase: p.phase.map(|p| p.as_str().to_string()).unwrap_or_default(),
         duration: ms_text(p.total_ms),
-    }
-}
-
-pub(super) fn words(key: &str) -> String {
-    key.replace('_', " ")
-}
-
-/// An evidence value as text: headers as `Name: value` lines, long values cut.
-pub(super) fn value_text(v: &Value) -> String {
-    let text = match v {
-        Value::String(s) => s.replace("\r\n", "\n"),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-        Value::Array(items)
-            if items
-                .iter()
-                .all(|i| i.as_array().is_some_and(|p| p.len() == 2)) =>
-        {
-            items
-                .iter()
-                .filter_map(|pair| {
-                    let pair = pair.as_array()?;
-                    Some(format!("{}: {}", pair[0].as_str()?, pair[1].as_str()?))
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
-        other => other.to_string(),
-    };
-    match text.char_indices().nth(EVIDENCE_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
     }
 }

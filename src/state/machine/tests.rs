@@ -17,7 +17,7 @@ fn summary(ok: bool, class: Class) -> RunSummary {
         message: (!ok).then(|| format!("failed with {class}")),
         hint: (!ok).then(|| "look at the proxy".to_string()),
         total_ms: 12.5,
-        report_json: serde_json::json!({ "class": class.as_str() }),
+        report: crate::report::document::sample_document(class, 1),
         report_text: format!("run: {class}"),
     }
 }
@@ -383,7 +383,7 @@ fn down_copies_the_decisive_attempt_diagnostics_and_counts_failed_runs() {
     assert_eq!(note.phase, expected.phase);
     assert_eq!(note.message, expected.message);
     assert_eq!(note.hint, expected.hint);
-    assert_eq!(note.report, expected.report_json);
+    assert_eq!(note.report.as_ref(), Some(&expected.report));
     assert_eq!(note.report_text, expected.report_text);
     assert_eq!(note.failed_runs, 2);
     assert_eq!(note.at, t(60));
@@ -517,7 +517,7 @@ fn summary_from_a_report_takes_the_decisive_attempt() {
     assert_eq!(s.phase, Some(Phase::Dns));
     assert_eq!(s.hint.as_deref(), Some("is the name right?"));
     assert_eq!(s.total_ms, 3.5);
-    assert_eq!(s.report_json, crate::report::json::to_value(&failed));
+    assert_eq!(s.report, ReportDocument::new(&failed));
     assert!(s.report_text.contains("nowhere.test"), "{}", s.report_text);
 
     let passed = CheckReport {

@@ -4,9 +4,11 @@
 use super::{StoreError, micros};
 use crate::check::{Class, Phase};
 use crate::notification::Notification;
+use crate::report::document::ReportDocument;
 use crate::state::machine::RunSummary;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
+use serde::Serialize;
 
 /// One run of one monitor, as kept in the history.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +25,45 @@ pub struct ResultRow {
     pub total_ms: f64,
     /// The run happened inside a maintenance window.
     pub in_maintenance: bool,
-    /// The run as JSON (`report::json::to_value`).
-    pub report_json: String,
+    /// The run's report document.
+    pub report: StoredReport,
+}
+
+/// The report of a stored run, decoded from its `report_json` column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum StoredReport {
+    /// The typed document (rows from before `schema_version` existed load as version 1).
+    Document(Box<ReportDocument>),
+    /// A row this version cannot decode, kept as its text: shown rather than hidden.
+    Unreadable(String),
+}
+
+impl StoredReport {
+    /// The document, when the row decoded.
+    pub fn document(&self) -> Option<&ReportDocument> {
+        match self {
+            StoredReport::Document(doc) => Some(doc),
+            StoredReport::Unreadable(_) => None,
+        }
+    }
+
+    fn decode(text: String) -> StoredReport {
+        match serde_json::from_str(&text) {
+            Ok(doc) => StoredReport::Document(Box::new(doc)),
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored report does not decode; kept as text");
+                StoredReport::Unreadable(text)
+            }
+        }
+    }
+
+    fn encode(&self) -> String {
+        match self {
+            StoredReport::Document(doc) => serde_json::to_string(doc).unwrap_or_default(),
+            StoredReport::Unreadable(text) => text.clone(),
+        }
+    }
 }
 
 impl ResultRow {
@@ -34,15 +73,10 @@ impl ResultRow {
     /// row (the history is most of the database). Failed runs keep every
     /// attempt's evidence.
     pub fn from_summary(at: DateTime<Utc>, run: &RunSummary, in_maintenance: bool) -> ResultRow {
-        let report_json = match (&run.report_json, run.ok) {
-            (serde_json::Value::Object(map), true) => {
-                let mut trimmed = serde_json::Map::with_capacity(map.len());
-                for (k, v) in map.iter().filter(|(k, _)| *k != "attempt_details") {
-                    trimmed.insert(k.clone(), v.clone());
-                }
-                serde_json::Value::Object(trimmed).to_string()
-            }
-            (report, _) => report.to_string(),
+        let report = if run.ok {
+            run.report.without_attempt_details()
+        } else {
+            run.report.clone()
         };
         ResultRow {
             at,
@@ -51,7 +85,7 @@ impl ResultRow {
             phase: run.phase,
             total_ms: run.total_ms,
             in_maintenance,
-            report_json,
+            report: StoredReport::Document(Box::new(report)),
         }
     }
 }
@@ -178,7 +212,7 @@ pub(super) fn insert_result(
         r.phase.map(Phase::as_str),
         r.total_ms,
         r.in_maintenance,
-        r.report_json,
+        r.report.encode(),
     ])?;
     Ok(())
 }
@@ -274,7 +308,7 @@ fn result_row(row: &Row<'_>) -> Result<ResultRow, StoreError> {
         phase: phase_of(row.get(3)?)?,
         total_ms: row.get(4)?,
         in_maintenance: row.get(5)?,
-        report_json: row.get(6)?,
+        report: StoredReport::decode(row.get(6)?),
     })
 }
 
@@ -288,33 +322,55 @@ fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::report::document::sample_document;
 
     fn summary(ok: bool) -> RunSummary {
+        let class = if ok { Class::Ok } else { Class::EarlyFin };
         RunSummary {
             ok,
-            class: if ok { Class::Ok } else { Class::EarlyFin },
+            class,
             phase: None,
             message: None,
             hint: None,
             total_ms: 1.0,
-            report_json: json!({"class": "x", "events": [], "attempt_details": [{"number": 1}, {"number": 2}]}),
+            report: sample_document(class, 2),
             report_text: String::new(),
         }
+    }
+
+    fn stored(row: &ResultRow) -> &ReportDocument {
+        row.report.document().expect("a typed document")
     }
 
     #[test]
     fn a_passing_run_is_stored_without_the_copy_of_its_attempts() {
         let row = ResultRow::from_summary(Utc::now(), &summary(true), false);
-        let stored: serde_json::Value = serde_json::from_str(&row.report_json).unwrap();
-        assert!(stored.get("attempt_details").is_none(), "{stored}");
-        assert_eq!(stored["class"], "x");
+        assert!(!row.report.encode().contains("attempt_details"));
+        assert!(stored(&row).attempt_details.is_empty());
+        assert_eq!(stored(&row).class, Class::Ok);
     }
 
     #[test]
     fn a_failed_run_keeps_every_attempt() {
         let row = ResultRow::from_summary(Utc::now(), &summary(false), false);
-        let stored: serde_json::Value = serde_json::from_str(&row.report_json).unwrap();
-        assert_eq!(stored["attempt_details"].as_array().unwrap().len(), 2);
+        let back = StoredReport::decode(row.report.encode());
+        assert_eq!(back.document().unwrap().attempt_details.len(), 2);
+        assert_eq!(back, row.report);
+    }
+
+    #[test]
+    fn a_report_stored_before_schema_version_loads_as_version_1() {
+        let mut old = serde_json::to_value(&summary(false).report).unwrap();
+        old.as_object_mut().unwrap().remove("schema_version");
+        let back = StoredReport::decode(old.to_string());
+        assert_eq!(back.document().unwrap().schema_version, 1);
+        assert_eq!(back.document().unwrap().class, Class::EarlyFin);
+    }
+
+    #[test]
+    fn a_row_that_does_not_decode_is_kept_as_its_text() {
+        let back = StoredReport::decode("{\"ok\": 3}".into());
+        assert_eq!(back, StoredReport::Unreadable("{\"ok\": 3}".into()));
+        assert_eq!(serde_json::to_value(&back).unwrap(), "{\"ok\": 3}");
     }
 }

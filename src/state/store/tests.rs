@@ -22,7 +22,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         previous_class: None,
         failed_runs: 1,
         in_maintenance,
-        report: serde_json::json!({ "class": "timeout" }),
+        report: Some(crate::report::document::sample_document(Class::Timeout, 1)),
         report_text: "timeout".to_string(),
     }
 }
@@ -35,7 +35,10 @@ fn result(at: i64, ok: bool) -> ResultRow {
         phase: (!ok).then_some(Phase::Upgrade),
         total_ms: 41.25,
         in_maintenance: false,
-        report_json: r#"{"ok":false}"#.to_string(),
+        report: StoredReport::Document(Box::new(crate::report::document::sample_document(
+            if ok { Class::Ok } else { Class::Missing101 },
+            1,
+        ))),
     }
 }
 

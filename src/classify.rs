@@ -3,14 +3,28 @@
 
 use crate::check::CheckError;
 use crate::check::local::LocalResource;
-use crate::check::model::{PeerEnd, Phase};
+use crate::check::model::{PeerEnd, Phase, ResponseHead};
 use crate::check::tls_failure::TlsFailure;
+use crate::product::Product;
+use crate::refusal::Refusal;
 
 /// Below this, a close after the 101 counts as "at once".
 const AT_ONCE_MS: f64 = 1000.0;
 
 /// The hint for a failure.
 pub fn hint(err: &CheckError) -> String {
+    hint_through(err, None)
+}
+
+/// The hint for a failure, naming the product in front when the answer to the
+/// upgrade (the refusal in a `missing_101`, else `upgrade_answer`, the 101)
+/// identifies it.
+pub fn hint_through(err: &CheckError, upgrade_answer: Option<&ResponseHead>) -> String {
+    let front = match err {
+        CheckError::Missing101 { response } => Some(response),
+        _ => upgrade_answer,
+    }
+    .and_then(Product::in_answer);
     match err {
         CheckError::Dns { .. } => "The name does not resolve: check the spelling, the DNS record and the resolver this host uses (a new record may not have propagated yet).".into(),
         CheckError::Connect { failures, detail } => connect_hint(failures, detail.as_deref()),
@@ -19,7 +33,7 @@ pub fn hint(err: &CheckError) -> String {
             timeout_hint(*phase, waiting_for, *bytes_received)
         }
         CheckError::Missing101 { response } => {
-            let mut h = status_hint(response.status, response.header("location"));
+            let mut h = refusal_hint(response, front);
             if response.version == "HTTP/1.0" {
                 h.push_str(" The answer came as HTTP/1.0: an old proxy, or a proxy speaking HTTP/1.0 on the way, cannot carry a WebSocket upgrade.");
             }
@@ -37,7 +51,7 @@ pub fn hint(err: &CheckError) -> String {
             if let Some(frame) = close_frame {
                 return close_code_hint(frame.code);
             }
-            early_fin_hint(*phase, *peer_end, *ms_after_101, *idle_ms, *while_held)
+            early_fin_hint(*phase, *peer_end, *ms_after_101, *idle_ms, *while_held, front)
         }
         CheckError::Local { resource, .. } => local_hint(*resource),
         CheckError::UnexpectedMessage { .. } => "The endpoint answered, but not what --expect wants: the application returned an error, a different message format or protocol version. Compare the message with the pattern.".into(),
@@ -119,12 +133,24 @@ fn timeout_hint(phase: Phase, waiting_for: &str, bytes_received: u64) -> String 
     }
 }
 
-fn status_hint(status: u16, location: Option<&str>) -> String {
+/// What the answer says for itself, else what its product's status means,
+/// else what the status usually means.
+fn refusal_hint(response: &ResponseHead, front: Option<Product>) -> String {
+    if let Some(refusal) = Refusal::read(response) {
+        return refusal.hint();
+    }
+    match front.and_then(|p| p.status_meaning(response.status)) {
+        Some(meaning) => meaning.into(),
+        None => status_hint(response.status, response.header("location"), front),
+    }
+}
+
+fn status_hint(status: u16, location: Option<&str>, front: Option<Product>) -> String {
     match status {
         502 => "The proxy could not reach the upstream WebSocket server (refused or reset): check that the backend runs and the proxy's upstream address.".into(),
         504 => "The proxy got no answer from the upstream in time. If some requests pass and others wait for the proxy timeout (nginx: 60 s), look for requests downgraded to HTTP/1.0 on the way, for instance by a load balancer.".into(),
         503 => "The service is unavailable: no healthy backend, maintenance, or rate limiting.".into(),
-        400 | 426 | 200 => "The upgrade was not understood: a proxy in between does not forward the Upgrade and Connection headers (nginx needs proxy_http_version 1.1 and proxy_set_header Upgrade $http_upgrade / Connection \"upgrade\"), or a plain HTTP handler serves this path.".into(),
+        400 | 426 | 200 => upgrade_not_passed_hint(front),
         401 | 403 => "The server refused this client: check the credentials (--header 'Authorization: …'), the Origin allow-list (--origin) and IP restrictions.".into(),
         404 => "There is no WebSocket endpoint at this path: check the URL path and the proxy's location rules.".into(),
         429 => "The server is rate limiting: the check runs too often, or the service is overloaded.".into(),
@@ -135,6 +161,53 @@ fn status_hint(status: u16, location: Option<&str>) -> String {
         500..=599 => "The server failed while handling the upgrade: see its error log.".into(),
         _ => "The server answered with something other than 101 Switching Protocols: it does not treat this request as a WebSocket upgrade.".into(),
     }
+}
+
+/// A refusal that means the backend never saw the upgrade: the fix of the
+/// product in front, or of the common proxies when none is named.
+fn upgrade_not_passed_hint(front: Option<Product>) -> String {
+    let Some(product) = front else {
+        let fixes: Vec<String> = Product::COMMON_PROXIES
+            .iter()
+            .filter_map(|p| p.upgrade_fix().map(|fix| format!("{}: {fix}", p.name())))
+            .collect();
+        return format!(
+            "The upgrade was not understood: a proxy in between does not forward the Upgrade and Connection headers ({}), or a plain HTTP handler serves this path.",
+            fixes.join("; ")
+        );
+    };
+    match product.upgrade_fix() {
+        Some(fix) => format!(
+            "The upgrade was not understood: {} in front does not forward the Upgrade and Connection headers; it needs {fix}. Or a plain HTTP handler serves this path.",
+            product.name()
+        ),
+        None => format!(
+            "The upgrade was refused behind {}, which forwards WebSocket upgrades by itself: the backend does not serve a WebSocket at this path, or a hop behind it drops the Upgrade and Connection headers.",
+            product.name()
+        ),
+    }
+}
+
+/// The idle timeout that likely cut a held connection.
+fn idle_cut_cause(front: Option<Product>) -> String {
+    if let Some(product) = front
+        && let Some(cut) = product.idle_cut()
+    {
+        return format!("the idle timeout of {} in front: {cut}", product.name());
+    }
+    let usual: Vec<String> = [
+        Product::Nginx,
+        Product::Haproxy,
+        Product::AwsElb,
+        Product::Cloudflare,
+    ]
+    .into_iter()
+    .filter_map(|p| p.idle_cut().map(|cut| format!("{}: {cut}", p.name())))
+    .collect();
+    format!(
+        "an idle timeout on a proxy or load balancer ({})",
+        usual.join("; ")
+    )
 }
 
 fn protocol_hint(what: &str) -> String {
@@ -185,6 +258,7 @@ fn early_fin_hint(
     ms_after_101: Option<f64>,
     idle_ms: Option<f64>,
     while_held: bool,
+    front: Option<Product>,
 ) -> String {
     let Some(after) = ms_after_101 else {
         return "The server closed the connection without answering the upgrade: a proxy or server dropping the request, a TLS/plain port mismatch, or a crash while handling it.".into();
@@ -195,7 +269,8 @@ fn early_fin_hint(
     if while_held {
         let idle_s = idle_ms.unwrap_or(after) / 1000.0;
         return format!(
-            "The connection was cut after {idle_s:.1} s without traffic: an idle timeout on a proxy or load balancer, or the server's heartbeat setting. Send pings more often than every {idle_s:.0} s (--ping-every), or raise the idle timeout (nginx proxy_read_timeout, load balancer idle timeout)."
+            "The connection was cut after {idle_s:.1} s without traffic: {}, or the server's heartbeat setting. Send pings more often than every {idle_s:.0} s (--ping-every), or raise that idle timeout.",
+            idle_cut_cause(front)
         );
     }
     if after < AT_ONCE_MS {
@@ -381,6 +456,37 @@ mod tests {
                 "hint for {err:?}\n  was: {h}\n  wanted: {want}"
             );
         }
+    }
+
+    #[test]
+    fn the_product_in_front_chooses_the_fix_and_an_unnamed_one_lists_the_common_ones() {
+        let answer_from = |server: &str| ResponseHead {
+            headers: vec![("Server".into(), server.into())],
+            ..response("HTTP/1.1", 101)
+        };
+        let idle = early(Phase::Open, Some(PeerEnd::Fin), Some(31_000.0), true);
+        let nginx = hint_through(&idle, Some(&answer_from("nginx/1.22.1")));
+        assert!(nginx.contains("proxy_read_timeout"), "{nginx}");
+        assert!(!nginx.contains("timeout tunnel"), "{nginx}");
+        let unnamed = hint_through(&idle, Some(&answer_from("Python/3.11 websockets/10.4")));
+        for word in [
+            "proxy_read_timeout",
+            "timeout tunnel",
+            "idle_timeout.timeout_seconds",
+        ] {
+            assert!(unnamed.contains(word), "{word}: {unnamed}");
+        }
+        let refused = |server: &str| CheckError::Missing101 {
+            response: ResponseHead {
+                headers: vec![("Server".into(), server.into())],
+                ..response("HTTP/1.1", 426)
+            },
+        };
+        let behind_caddy = hint(&refused("Caddy"));
+        assert!(behind_caddy.contains("behind Caddy"), "{behind_caddy}");
+        let unnamed = hint(&refused("Python/3.11 websockets/10.4"));
+        assert!(unnamed.contains("upgrade=websocket"), "{unnamed}");
+        assert!(unnamed.contains("proxy_http_version 1.1"), "{unnamed}");
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! * [`check`]: the engine — one endpoint, phase by phase (dns, connect, tls,
 //!   upgrade, open, close), returning a [`check::CheckReport`] whose failures are
 //!   typed values carrying their evidence.
-//! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads.
+//! * [`classify`]: pure mapping from a failure to the hint an on-call engineer reads;
+//!   [`product`]: the proxy, load balancer or CDN an answer names, with its WebSocket
+//!   fixes; [`refusal`]: what a refused upgrade's answer says (plain HTTP to a TLS
+//!   port, subprotocol required, the credentials wanted).
 //! * [`report`]: renderers of reports: text, json, junit, nagios.
 //! * [`config`]: monitors.yaml → validated [`config::Config`]; every error is
 //!   collected, each with file:line:column.
@@ -26,6 +29,8 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod notification;
+pub mod product;
+pub mod refusal;
 pub mod report;
 pub mod schedule;
 pub mod serve;

@@ -116,7 +116,7 @@ pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken
         report.class = err.class();
         report.phase = Some(err.phase());
         report.message = Some(err.to_string());
-        report.hint = Some(classify::hint(&err));
+        report.hint = Some(classify::hint_through(&err, report.response.as_ref()));
         report.error = Some(err);
     }
     report.events = log.into_events();

@@ -8,12 +8,13 @@
 //! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
-//! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
-//!   are credentials, the values one check sent, and the pass that removes them
+//! * [`redact`], [`challenge`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
+//!   are credentials (an auth challenge's scheme and realm are not), the values one check sent, and the pass that removes them
 //!   from the finished report before anyone reads it
 
 pub mod attempt;
 pub mod budget;
+pub mod challenge;
 pub mod error;
 pub mod flood;
 pub mod head;

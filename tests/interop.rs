@@ -176,16 +176,9 @@ fn nginx_speaking_http10_to_the_backend_breaks_the_upgrade() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &[]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            // websockets answers an HTTP/1.0 request with 400 "did not
-            // receive a valid HTTP request" before looking at the headers.
-            ("/response/status", 400.into()),
-        ],
-    );
+    // websockets answers an HTTP/1.0 request with 400 "did not receive a
+    // valid HTTP request" before looking at the headers.
+    outcome.assert_missing_101(400);
     assert_mentions(
         "hint",
         outcome.str_at("/hint"),
@@ -206,14 +199,7 @@ fn nginx_gateway_timeout_is_reported_as_missing_101_504() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "5s"]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 504.into()),
-        ],
-    );
+    outcome.assert_missing_101(504);
     assert_mentions("hint", outcome.str_at("/hint"), &["upstream"], &outcome);
     drop(silent);
 }
@@ -227,14 +213,7 @@ fn nginx_bad_gateway_is_502() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "5s"]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 502.into()),
-        ],
-    );
+    outcome.assert_missing_101(502);
     assert_mentions("hint", outcome.str_at("/hint"), &["upstream"], &outcome);
 }
 
@@ -257,14 +236,7 @@ fn plain_ws_to_an_nginx_tls_port_is_a_400_whose_hint_says_wss() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &[]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 400.into()),
-        ],
-    );
+    outcome.assert_missing_101(400);
     assert_mentions(
         "body",
         outcome.str_at("/response/body_snippet"),

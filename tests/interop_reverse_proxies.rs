@@ -81,14 +81,7 @@ fn apache_with_upgrade_websocket_passes_and_plain_proxypass_gets_apaches_fix() {
 
     let plain = wsprobe_check(&format!("ws://127.0.0.1:{port}/plain/"), &[]);
     // httpd dropped the hop-by-hop Upgrade; the backend refuses a plain GET.
-    plain.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 426.into()),
-        ],
-    );
+    plain.assert_missing_101(426);
     // The 426 is the backend's, with its Server header: nothing names
     // httpd, so the hint gives the common proxies' fixes, Apache's among them.
     assert_mentions(
@@ -138,14 +131,7 @@ fn apache_named_by_its_via_header_or_error_page_gets_only_its_own_fix() {
 
     let down = wsprobe_check(&format!("ws://127.0.0.1:{port}/down/"), &[]);
     // httpd answers 503 (not 502) when it cannot connect to the backend.
-    down.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 503.into()),
-        ],
-    );
+    down.assert_missing_101(503);
     assert_mentions(
         "hint",
         down.str_at("/hint"),
@@ -214,14 +200,7 @@ fn haproxy_recognised_by_its_error_page_gets_its_own_timeout_server_hint() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "5s"]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 504.into()),
-        ],
-    );
+    outcome.assert_missing_101(504);
     assert_mentions(
         "body",
         outcome.str_at("/response/body_snippet"),

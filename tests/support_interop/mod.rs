@@ -201,6 +201,18 @@ impl Outcome {
             .unwrap_or_else(|| panic!("{pointer} is not a number\n{self}"))
     }
 
+    /// Asserts a `missing_101` in `upgrade` with this response status.
+    pub fn assert_missing_101(&self, status: u16) {
+        self.assert_fields(
+            2,
+            &[
+                ("/class", "missing_101".into()),
+                ("/phase", "upgrade".into()),
+                ("/response/status", status.into()),
+            ],
+        );
+    }
+
     /// Asserts the exit code and that the report's field at each pointer
     /// equals the given JSON value.
     pub fn assert_fields(&self, exit: i32, fields: &[(&str, Value)]) {

@@ -20,6 +20,8 @@ pub enum Product {
     ApacheHttpd,
     /// Caddy's reverse_proxy.
     Caddy,
+    /// lighttpd's mod_proxy.
+    Lighttpd,
     /// HAProxy.
     Haproxy,
     /// Envoy, also inside Istio.
@@ -63,11 +65,12 @@ const BODY_SIGNATURES: [(&str, Product); 9] = [
 ];
 
 /// The product name at the start of a `Server` header (before `/` or a space).
-const SERVER_TOKENS: [(&str, Product); 9] = [
+const SERVER_TOKENS: [(&str, Product); 10] = [
     ("nginx", Product::Nginx),
     ("openresty", Product::Nginx),
     ("apache", Product::ApacheHttpd),
     ("caddy", Product::Caddy),
+    ("lighttpd", Product::Lighttpd),
     ("envoy", Product::Envoy),
     ("istio-envoy", Product::Envoy),
     ("awselb", Product::AwsElb),
@@ -95,10 +98,11 @@ const VIA_SIGNATURES: [(&str, Product); 5] = [
 
 impl Product {
     /// Every product, for tables and tests.
-    pub const ALL: [Product; 13] = [
+    pub const ALL: [Product; 14] = [
         Product::Nginx,
         Product::ApacheHttpd,
         Product::Caddy,
+        Product::Lighttpd,
         Product::Haproxy,
         Product::Envoy,
         Product::Traefik,
@@ -113,8 +117,12 @@ impl Product {
 
     /// The reverse proxies a self-hosted endpoint most often sits behind:
     /// their fixes are listed when the answer names no product.
-    pub const COMMON_PROXIES: [Product; 3] =
-        [Product::Nginx, Product::ApacheHttpd, Product::Haproxy];
+    pub const COMMON_PROXIES: [Product; 4] = [
+        Product::Nginx,
+        Product::ApacheHttpd,
+        Product::Haproxy,
+        Product::Lighttpd,
+    ];
 
     /// The product that wrote or relayed `answer`, if it says. An error page's
     /// signature wins (its author is the hop that failed), then the `Server`
@@ -140,6 +148,7 @@ impl Product {
             Product::Nginx => "nginx",
             Product::ApacheHttpd => "Apache httpd",
             Product::Caddy => "Caddy",
+            Product::Lighttpd => "lighttpd",
             Product::Haproxy => "HAProxy",
             Product::Envoy => "Envoy",
             Product::Traefik => "Traefik",
@@ -176,6 +185,9 @@ impl Product {
                 "return (pipe) in vcl_recv when req.http.upgrade is websocket, copying the Upgrade header to bereq in vcl_pipe"
             }
             Product::Akamai => "the webSockets behavior in the property configuration",
+            Product::Lighttpd => {
+                "proxy.header = ( \"upgrade\" => \"enable\" ) in mod_proxy (lighttpd 1.4.46+)"
+            }
             Product::Haproxy
             | Product::Caddy
             | Product::Traefik
@@ -204,7 +216,11 @@ impl Product {
             }
             Product::Cloudflare => "idle WebSockets are reset after about 100 s",
             Product::Heroku => "a 55 s window without data",
-            Product::Caddy | Product::Traefik | Product::Varnish | Product::Akamai => return None,
+            Product::Caddy
+            | Product::Lighttpd
+            | Product::Traefik
+            | Product::Varnish
+            | Product::Akamai => return None,
         })
     }
 
@@ -264,200 +280,5 @@ fn first_match<const N: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> ResponseHead {
-        ResponseHead {
-            version: "HTTP/1.1".into(),
-            status,
-            reason: String::new(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body_snippet: (!body.is_empty()).then(|| body.to_string()),
-        }
-    }
-
-    #[test]
-    fn each_product_is_recognised_by_its_own_signature() {
-        let table: Vec<(ResponseHead, Option<Product>)> = vec![
-            (
-                answer(400, &[("Server", "nginx/1.22.1")], ""),
-                Some(Product::Nginx),
-            ),
-            (
-                answer(502, &[("Server", "openresty")], ""),
-                Some(Product::Nginx),
-            ),
-            (
-                answer(503, &[("Server", "Apache/2.4.71 (Debian)")], ""),
-                Some(Product::ApacheHttpd),
-            ),
-            (
-                answer(101, &[("Server", "Caddy")], ""),
-                Some(Product::Caddy),
-            ),
-            (
-                answer(403, &[("server", "envoy")], ""),
-                Some(Product::Envoy),
-            ),
-            (
-                answer(503, &[("server", "istio-envoy")], ""),
-                Some(Product::Envoy),
-            ),
-            (
-                answer(
-                    503,
-                    &[],
-                    "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
-                ),
-                Some(Product::Envoy),
-            ),
-            (
-                answer(502, &[("Server", "awselb/2.0")], ""),
-                Some(Product::AwsElb),
-            ),
-            (
-                answer(101, &[("Server", "cloudflare")], ""),
-                Some(Product::Cloudflare),
-            ),
-            (
-                answer(426, &[("CF-RAY", "8f0c-AMS")], ""),
-                Some(Product::Cloudflare),
-            ),
-            (
-                answer(
-                    524,
-                    &[],
-                    "<link rel=\"stylesheet\" href=\"/cdn-cgi/styles/cf.errors.css\" />",
-                ),
-                Some(Product::Cloudflare),
-            ),
-            (
-                answer(400, &[("Via", "1.1 abc.cloudfront.net (CloudFront)")], ""),
-                Some(Product::CloudFront),
-            ),
-            (
-                answer(400, &[("X-Amz-Cf-Id", "x")], ""),
-                Some(Product::CloudFront),
-            ),
-            (
-                answer(502, &[("Via", "1.1 google")], ""),
-                Some(Product::GoogleCloudLb),
-            ),
-            (
-                answer(400, &[("X-Varnish", "32770")], ""),
-                Some(Product::Varnish),
-            ),
-            (
-                answer(400, &[("Via", "1.1 varnish (Varnish/7.1)")], ""),
-                Some(Product::Varnish),
-            ),
-            (
-                answer(400, &[("Server", "AkamaiGHost")], ""),
-                Some(Product::Akamai),
-            ),
-            (
-                answer(503, &[("Via", "1.1 vegur")], ""),
-                Some(Product::Heroku),
-            ),
-            (
-                answer(426, &[("Via", "1.1 backend (Apache/2.4.71)")], ""),
-                Some(Product::ApacheHttpd),
-            ),
-            (
-                answer(
-                    503,
-                    &[],
-                    "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>",
-                ),
-                Some(Product::Haproxy),
-            ),
-            (
-                answer(
-                    504,
-                    &[],
-                    "<h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n",
-                ),
-                Some(Product::Haproxy),
-            ),
-            (
-                answer(
-                    502,
-                    &[("Server", "nginx")],
-                    "<hr><center>nginx/1.22.1</center>",
-                ),
-                Some(Product::Nginx),
-            ),
-            (
-                answer(
-                    426,
-                    &[("Server", "Python/3.11 websockets/10.4")],
-                    "Failed to open a WebSocket connection",
-                ),
-                None,
-            ),
-            (answer(400, &[("Server", "nginxish")], ""), None),
-            (answer(400, &[], ""), None),
-        ];
-        for (head, want) in table {
-            assert_eq!(Product::in_answer(&head), want, "{head:?}");
-        }
-    }
-
-    #[test]
-    fn an_error_page_names_the_hop_that_wrote_it_over_the_server_header() {
-        // Cloudflare in front of nginx: nginx's error page came through, but
-        // the Server header is Cloudflare's; the page's author failed.
-        let head = answer(502, &[("Server", "cloudflare")], "<center>nginx</center>");
-        assert_eq!(Product::in_answer(&head), Some(Product::Nginx));
-    }
-
-    /// Its place in [`Product::ALL`]; exhaustive, so a new product cannot be
-    /// left out of the list.
-    fn position(product: Product) -> usize {
-        match product {
-            Product::Nginx => 0,
-            Product::ApacheHttpd => 1,
-            Product::Caddy => 2,
-            Product::Haproxy => 3,
-            Product::Envoy => 4,
-            Product::Traefik => 5,
-            Product::AwsElb => 6,
-            Product::CloudFront => 7,
-            Product::GoogleCloudLb => 8,
-            Product::Cloudflare => 9,
-            Product::Varnish => 10,
-            Product::Akamai => 11,
-            Product::Heroku => 12,
-        }
-    }
-
-    #[test]
-    fn the_list_of_products_holds_every_variant_once() {
-        for (i, product) in Product::ALL.into_iter().enumerate() {
-            assert_eq!(position(product), i, "{product:?}");
-        }
-    }
-
-    #[test]
-    fn every_product_has_a_name_and_what_it_knows_is_specific() {
-        let mut names = Vec::new();
-        for product in Product::ALL {
-            let name = product.name();
-            assert!(!names.contains(&name), "{name} twice");
-            names.push(name);
-            for text in [product.upgrade_fix(), product.idle_cut()]
-                .into_iter()
-                .flatten()
-            {
-                assert!(text.len() > 20, "{name}: {text}");
-            }
-        }
-        for product in Product::COMMON_PROXIES {
-            assert!(product.idle_cut().is_some(), "{}", product.name());
-        }
-    }
-}
+#[path = "product_tests.rs"]
+mod tests;

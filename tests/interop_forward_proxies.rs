@@ -12,27 +12,22 @@ use std::path::Path;
 use std::process::Command;
 
 use support_interop::{
-    Outcome, Server, free_port, python_echo_server, require_binary, write_config, wsprobe_check_via,
+    Launch, Outcome, Server, free_port, python_echo_server, require_binary, wsprobe_check_via,
 };
 use tempfile::TempDir;
 
-const TINYPROXY: &str = "/usr/bin/tinyproxy";
+const TINYPROXY: Launch = Launch {
+    binary: "/usr/bin/tinyproxy",
+    package: "tinyproxy",
+    template: "tinyproxy.conf.in",
+    before_config: &["-d", "-c"],
+    after_config: &[],
+};
 const MICROSOCKS: &str = "/usr/bin/microsocks";
 
 /// Starts tinyproxy on a fresh port; returns it with its proxy URL.
 fn tinyproxy(dir: &Path) -> (Server, String) {
-    require_binary(TINYPROXY, "tinyproxy");
-    let port = free_port();
-    let config = write_config(
-        dir,
-        "tinyproxy.conf.in",
-        "tinyproxy.conf",
-        &[("PORT", &port.to_string())],
-    );
-    let mut command = Command::new(TINYPROXY);
-    command.arg("-d").arg("-c").arg(&config);
-    let mut server = Server::spawn("tinyproxy", command, dir);
-    server.wait_ready(port);
+    let (server, port) = TINYPROXY.start(dir, &[]);
     (server, format!("http://127.0.0.1:{port}"))
 }
 

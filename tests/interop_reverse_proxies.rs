@@ -1,64 +1,59 @@
 //! Interop with real reverse proxies besides nginx (tests/interop.rs):
-//! Debian's Apache httpd and HAProxy in front of the python3-websockets echo
+//! Debian's Apache httpd, HAProxy and lighttpd in front of the python3-websockets echo
 //! server, each configured right and in the ways the field gets wrong, with
 //! the hint naming that product's own fix (`upgrade=websocket`,
 //! `timeout tunnel`), not nginx's.
 //!
 //! Ignored by default (they need Debian packages); `.ci/run` installs
-//! apache2, haproxy and python3-websockets and runs them.
+//! apache2, haproxy, lighttpd and python3-websockets and runs them.
 
 mod support_interop;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use support_interop::{
-    Server, assert_mentions, free_port, python_echo_server, require_binary, write_config,
-    wsprobe_check,
+    Launch, Server, assert_mentions, free_port, python_echo_server, wsprobe_check,
 };
 use tempfile::TempDir;
 
-const APACHE: &str = "/usr/sbin/apache2";
-const HAPROXY: &str = "/usr/sbin/haproxy";
+const APACHE: Launch = Launch {
+    binary: "/usr/sbin/apache2",
+    package: "apache2",
+    template: "apache.conf.in",
+    before_config: &["-f"],
+    after_config: &["-DFOREGROUND"],
+};
+const HAPROXY: Launch = Launch {
+    binary: "/usr/sbin/haproxy",
+    package: "haproxy",
+    template: "haproxy.cfg.in",
+    before_config: &["-f"],
+    after_config: &["-db"],
+};
+const LIGHTTPD: Launch = Launch {
+    binary: "/usr/sbin/lighttpd",
+    package: "lighttpd",
+    template: "lighttpd.conf.in",
+    before_config: &["-D", "-f"],
+    after_config: &[],
+};
 
 /// Starts Apache httpd on a fresh port with `proxy` (ProxyPass lines).
 fn apache(dir: &Path, proxy: &str) -> (Server, u16) {
-    require_binary(APACHE, "apache2");
-    let port = free_port();
-    let root = dir.to_str().expect("UTF-8 temp path");
-    let config = write_config(
-        dir,
-        "apache.conf.in",
-        "apache.conf",
-        &[("DIR", root), ("PORT", &port.to_string()), ("PROXY", proxy)],
-    );
-    let mut command = Command::new(APACHE);
-    command.arg("-f").arg(&config).arg("-DFOREGROUND");
-    let mut server = Server::spawn("apache2", command, dir);
-    server.wait_ready(port);
-    (server, port)
+    APACHE.start(dir, &[("PROXY", proxy)])
 }
 
 /// Starts HAProxy on a fresh port in front of `backend` with `timeouts`.
 fn haproxy(dir: &Path, backend: u16, timeouts: &str) -> (Server, u16) {
-    require_binary(HAPROXY, "haproxy");
-    let port = free_port();
-    let config = write_config(
-        dir,
-        "haproxy.cfg.in",
-        "haproxy.cfg",
-        &[
-            ("PORT", &port.to_string()),
-            ("BACKEND", &format!("127.0.0.1:{backend}")),
-            ("TIMEOUTS", timeouts),
-        ],
-    );
-    let mut command = Command::new(HAPROXY);
-    command.arg("-f").arg(&config).arg("-db");
-    let mut server = Server::spawn("haproxy", command, dir);
-    server.wait_ready(port);
-    (server, port)
+    let backend = format!("127.0.0.1:{backend}");
+    HAPROXY.start(dir, &[("BACKEND", &backend), ("TIMEOUTS", timeouts)])
+}
+
+/// Starts lighttpd on a fresh port proxying to `backend`, with `header`.
+fn lighttpd(dir: &Path, backend: u16, header: &str) -> (Server, u16) {
+    let backend = backend.to_string();
+    LIGHTTPD.start(dir, &[("BACKEND", &backend), ("HEADER", header)])
 }
 
 #[test]
@@ -211,6 +206,38 @@ fn haproxy_recognised_by_its_error_page_gets_its_own_timeout_server_hint() {
     assert_mentions("hint", hint, &["HAProxy's timeout server"], &outcome);
     assert!(!hint.contains("nginx"), "nginx in {hint:?}\n{outcome}");
     drop(silent);
+}
+
+#[test]
+#[ignore = "needs Debian packages: lighttpd, python3-websockets (installed by .ci/run)"]
+fn lighttpd_passes_the_upgrade_only_with_proxy_header_upgrade_enabled() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_backend, backend) = python_echo_server(dir.path());
+    let (_right_proxy, right) = lighttpd(
+        &subdir(dir.path(), "right"),
+        backend,
+        "proxy.header = ( \"upgrade\" => \"enable\" )",
+    );
+    let (_wrong_proxy, wrong) = lighttpd(&subdir(dir.path(), "wrong"), backend, "");
+
+    let passed = wsprobe_check(&format!("ws://127.0.0.1:{right}/"), &[]);
+    passed.assert_fields(0, &[("/class", "ok".into()), ("/close/clean", true.into())]);
+
+    let refused = wsprobe_check(&format!("ws://127.0.0.1:{wrong}/"), &[]);
+    // Without it, lighttpd sends the backend "Connection: close".
+    refused.assert_missing_101(426);
+    assert_mentions(
+        "body",
+        refused.str_at("/response/body_snippet"),
+        &["invalid Connection header"],
+        &refused,
+    );
+    assert_mentions(
+        "hint",
+        refused.str_at("/hint"),
+        &["lighttpd: proxy.header = ( \"upgrade\" => \"enable\" )"],
+        &refused,
+    );
 }
 
 /// A fresh directory under `dir`, for a second server of the same kind.

@@ -50,6 +50,45 @@ pub fn write_config(dir: &Path, template: &str, name: &str, values: &[(&str, &st
     path
 }
 
+/// How to run a third-party server from a config template.
+pub struct Launch {
+    /// The installed binary, e.g. "/usr/sbin/haproxy".
+    pub binary: &'static str,
+    /// The Debian package that provides it, for the failure message.
+    pub package: &'static str,
+    /// The template under `tests/interop/`, ending in `.in`.
+    pub template: &'static str,
+    /// Arguments before the config file's path (e.g. `["-D", "-f"]`).
+    pub before_config: &'static [&'static str],
+    /// Arguments after it (e.g. `["-DFOREGROUND"]`).
+    pub after_config: &'static [&'static str],
+}
+
+impl Launch {
+    /// Renders the template into `dir` with `DIR` (`dir` itself), `PORT` (a
+    /// free port) and `values`, starts the server and waits until it listens.
+    pub fn start(&self, dir: &Path, values: &[(&str, &str)]) -> (Server, u16) {
+        require_binary(self.binary, self.package);
+        let port = free_port();
+        let port_text = port.to_string();
+        let mut all = vec![
+            ("DIR", dir.to_str().expect("UTF-8 temp path")),
+            ("PORT", port_text.as_str()),
+        ];
+        all.extend_from_slice(values);
+        let name = self.template.trim_end_matches(".in");
+        let config = write_config(dir, self.template, name, &all);
+        let mut command = Command::new(self.binary);
+        command
+            .args(self.before_config)
+            .arg(&config)
+            .args(self.after_config);
+        let mut server = Server::spawn(self.package, command, dir);
+        server.wait_ready(port);
+        (server, port)
+    }
+}
+
 /// A spawned third-party server, killed when dropped (also when a test
 /// panics), with its output captured in files for failure messages.
 pub struct Server {

@@ -6,6 +6,9 @@
 //!   typed values carrying their evidence.
 //! * [`classify`]: pure mapping from a typed failure to its class, phase, message
 //!   and the hint an on-call engineer reads; one file per class with its hints.
+//!   [`product`]: the proxy, load balancer or CDN an answer names, with its WebSocket
+//!   fixes; [`refusal`]: what a refused upgrade's answer says (plain HTTP to a TLS
+//!   port, subprotocol required, the credentials wanted).
 //! * [`report`]: the typed, versioned report document (`report::document`, its JSON
 //!   Schema in `docs/report.schema.json`) and the renderers: text, json, junit, nagios.
 //! * [`config`]: monitors.yaml → validated [`config::Config`]; every error is
@@ -28,6 +31,8 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod notification;
+pub mod product;
+pub mod refusal;
 pub mod report;
 pub mod schedule;
 pub mod serve;

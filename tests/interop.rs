@@ -11,22 +11,21 @@
 //! `.ci/run` installs them and runs `cargo test -- --ignored`. A missing
 //! package fails the test with a message saying what to install.
 
-use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+mod support;
+mod support_interop;
 
-use serde_json::Value;
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use support_interop::{
+    Server, assert_mentions, close_codes_seen_by, free_port, python_echo_server, require_binary,
+    write_config, wsprobe_check,
+};
 use tempfile::TempDir;
 
-/// Debian's interpreter: the `python3` on PATH may be another build that does
-/// not see Debian's `python3-websockets`.
-const PYTHON: &str = "/usr/bin/python3";
 const NGINX: &str = "/usr/sbin/nginx";
-/// Upper bound for a spawned server to start listening.
-const READY_WITHIN: Duration = Duration::from_secs(10);
 
 /// nginx `location /` body of a correct WebSocket reverse proxy, with a
 /// `proxy_read_timeout` to fill in.
@@ -37,137 +36,33 @@ const WEBSOCKET_PROXY: &str = "
             proxy_set_header Connection \"upgrade\";
             proxy_read_timeout @READ_TIMEOUT@;";
 
-/// A spawned third-party server, killed when dropped (also when a test
-/// panics), with its output captured in files for failure messages.
-struct Server {
-    name: &'static str,
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Server {
-    /// Spawns `command` with stdout and stderr sent to files in `dir`.
-    fn spawn(name: &'static str, mut command: Command, dir: &Path) -> Server {
-        let stdout = dir.join(format!("{name}.stdout"));
-        let stderr = dir.join(format!("{name}.stderr"));
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&stdout).expect("create stdout file"))
-            .stderr(fs::File::create(&stderr).expect("create stderr file"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        Server {
-            name,
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Polls a TCP connect to `port` until it succeeds; fails the test if the
-    /// server exits or is not listening within [`READY_WITHIN`].
-    fn wait_ready(&mut self, port: u16) {
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll child") {
-                panic!(
-                    "{} exited ({status}) before listening on {address}\n{}",
-                    self.name,
-                    self.output()
-                );
-            }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "{} not listening on {address} within {READY_WITHIN:?}\n{}",
-                    self.name,
-                    self.output()
-                );
-            }
-            sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn stdout(&self) -> String {
-        fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    /// Both captured streams, for failure messages.
-    fn output(&self) -> String {
-        let stderr = fs::read_to_string(&self.stderr).unwrap_or_default();
-        format!(
-            "--- {} stdout ---\n{}--- {} stderr ---\n{stderr}",
-            self.name,
-            self.stdout(),
-            self.name
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port that was free a moment ago, for servers whose port must be written
-/// into their command line or config. The listener is released on return, so
-/// another process could take it in between; on 127.0.0.1 in a test run that
-/// is rare enough.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
-/// Starts `tests/interop/echo_server.py` on a fresh port.
-fn python_echo_server(dir: &Path) -> (Server, u16) {
-    let probe = Command::new(PYTHON)
-        .args(["-c", "import websockets"])
-        .output()
-        .unwrap_or_else(|e| panic!("{PYTHON} not runnable ({e}); install Debian's python3"));
-    assert!(
-        probe.status.success(),
-        "{PYTHON} cannot import websockets; install Debian's python3-websockets:\n{}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
-    let port = free_port();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/echo_server.py");
-    let mut command = Command::new(PYTHON);
-    command.arg(script).arg(port.to_string());
-    let mut server = Server::spawn("echo_server.py", command, dir);
-    server.wait_ready(port);
-    (server, port)
-}
-
 /// Starts nginx on a fresh port with `location` as the body of `location /`,
 /// its prefix, config, pid and temp files in `dir`.
 fn nginx(dir: &Path, location: &str) -> (Server, u16) {
-    assert!(
-        Path::new(NGINX).is_file(),
-        "{NGINX} not found; install Debian's nginx"
-    );
+    nginx_with(dir, location, "", "")
+}
+
+/// [`nginx`] with `listen_options` after the listen address (e.g. ` ssl`) and
+/// `server` directives added to the server block.
+fn nginx_with(dir: &Path, location: &str, listen_options: &str, server: &str) -> (Server, u16) {
+    require_binary(NGINX, "nginx");
     let prefix = dir.join("nginx");
     for sub in ["logs", "tmp"] {
         fs::create_dir_all(prefix.join(sub)).expect("create nginx prefix");
     }
     let port = free_port();
-    let template = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/nginx.conf.in"),
-    )
-    .expect("read tests/interop/nginx.conf.in");
-    let config = template
-        .replace("@LOCATION@", location)
-        .replace("@PREFIX@", prefix.to_str().expect("UTF-8 temp path"))
-        .replace("@PORT@", &port.to_string());
-    let config_path = prefix.join("nginx.conf");
-    fs::write(&config_path, &config).expect("write nginx.conf");
+    let config_path = write_config(
+        &prefix,
+        "nginx.conf.in",
+        "nginx.conf",
+        &[
+            ("LOCATION", location),
+            ("PREFIX", prefix.to_str().expect("UTF-8 temp path")),
+            ("PORT", &port.to_string()),
+            ("LISTEN_OPTIONS", listen_options),
+            ("SERVER", server),
+        ],
+    );
     let mut command = Command::new(NGINX);
     command
         .arg("-p")
@@ -185,102 +80,6 @@ fn websocket_proxy(upstream: u16, read_timeout: &str) -> String {
     WEBSOCKET_PROXY
         .replace("@UPSTREAM@", &upstream.to_string())
         .replace("@READ_TIMEOUT@", read_timeout)
-}
-
-/// What one `wsprobe check --format json` run produced.
-struct Outcome {
-    exit: i32,
-    report: Value,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    /// The report field at a JSON pointer, failing with the whole output when
-    /// it is absent.
-    fn at(&self, pointer: &str) -> &Value {
-        self.report
-            .pointer(pointer)
-            .unwrap_or_else(|| panic!("no {pointer} in the report\n{self}"))
-    }
-
-    fn str_at(&self, pointer: &str) -> &str {
-        self.at(pointer)
-            .as_str()
-            .unwrap_or_else(|| panic!("{pointer} is not a string\n{self}"))
-    }
-
-    fn f64_at(&self, pointer: &str) -> f64 {
-        self.at(pointer)
-            .as_f64()
-            .unwrap_or_else(|| panic!("{pointer} is not a number\n{self}"))
-    }
-
-    /// Asserts the exit code and that the report's field at each pointer
-    /// equals the given JSON value.
-    fn assert_fields(&self, exit: i32, fields: &[(&str, Value)]) {
-        assert_eq!(self.exit, exit, "exit code\n{self}");
-        for (pointer, expected) in fields {
-            assert_eq!(self.at(pointer), expected, "{pointer}\n{self}");
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "--- wsprobe exit {} stdout ---\n{}\n--- wsprobe stderr ---\n{}",
-            self.exit, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `wsprobe check URL --format json ARGS…` and parses its report.
-fn wsprobe_check(url: &str, args: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_wsprobe"))
-        .args(["check", url, "--format", "json", "--no-proxy"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run wsprobe");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("wsprobe printed no JSON report ({e})\n{stdout}\n{stderr}"));
-    Outcome {
-        exit: output.status.code().expect("wsprobe killed by a signal"),
-        report,
-        stdout,
-        stderr,
-    }
-}
-
-/// Waits (bounded) until the echo server has logged `count` closed
-/// connections and returns their close codes.
-fn close_codes_seen_by(server: &Server, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let codes: Vec<String> = server
-            .stdout()
-            .lines()
-            .filter_map(|line| line.strip_prefix("closed "))
-            .map(str::to_owned)
-            .collect();
-        if codes.len() >= count || Instant::now() > deadline {
-            return codes;
-        }
-        sleep(Duration::from_millis(50));
-    }
-}
-
-/// Asserts that `text` mentions at least one of `needles` (case-insensitive).
-fn assert_mentions(what: &str, text: &str, needles: &[&str], outcome: &Outcome) {
-    let lower = text.to_lowercase();
-    assert!(
-        needles.iter().any(|n| lower.contains(&n.to_lowercase())),
-        "{what} {text:?} mentions none of {needles:?}\n{outcome}"
-    );
 }
 
 #[test]
@@ -377,16 +176,9 @@ fn nginx_speaking_http10_to_the_backend_breaks_the_upgrade() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &[]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            // websockets answers an HTTP/1.0 request with 400 "did not
-            // receive a valid HTTP request" before looking at the headers.
-            ("/response/status", 400.into()),
-        ],
-    );
+    // websockets answers an HTTP/1.0 request with 400 "did not receive a
+    // valid HTTP request" before looking at the headers.
+    outcome.assert_missing_101(400);
     assert_mentions(
         "hint",
         outcome.str_at("/hint"),
@@ -407,14 +199,7 @@ fn nginx_gateway_timeout_is_reported_as_missing_101_504() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "5s"]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 504.into()),
-        ],
-    );
+    outcome.assert_missing_101(504);
     assert_mentions("hint", outcome.str_at("/hint"), &["upstream"], &outcome);
     drop(silent);
 }
@@ -428,13 +213,35 @@ fn nginx_bad_gateway_is_502() {
 
     let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "5s"]);
 
-    outcome.assert_fields(
-        2,
-        &[
-            ("/class", "missing_101".into()),
-            ("/phase", "upgrade".into()),
-            ("/response/status", 502.into()),
-        ],
-    );
+    outcome.assert_missing_101(502);
     assert_mentions("hint", outcome.str_at("/hint"), &["upstream"], &outcome);
+}
+
+#[test]
+#[ignore = "needs Debian packages: python3-websockets, nginx (installed by .ci/run)"]
+fn plain_ws_to_an_nginx_tls_port_is_a_400_whose_hint_says_wss() {
+    let dir = TempDir::new().expect("tempdir");
+    let identity = support::TestCa::new("wsprobe interop CA")
+        .server(&["127.0.0.1"], support::Validity::Current);
+    let cert = dir.path().join("server.pem");
+    let key = dir.path().join("server.key");
+    fs::write(&cert, &identity.cert_chain_pem).expect("write certificate");
+    fs::write(&key, &identity.key_pem).expect("write key");
+    let server_tls = format!(
+        "        ssl_certificate {};\n        ssl_certificate_key {};",
+        cert.display(),
+        key.display()
+    );
+    let (_nginx, port) = nginx_with(dir.path(), "            return 404;", " ssl", &server_tls);
+
+    let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &[]);
+
+    outcome.assert_missing_101(400);
+    assert_mentions(
+        "body",
+        outcome.str_at("/response/body_snippet"),
+        &["The plain HTTP request was sent to HTTPS port"],
+        &outcome,
+    );
+    assert_mentions("hint", outcome.str_at("/hint"), &["use wss://"], &outcome);
 }

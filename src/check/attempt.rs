@@ -10,6 +10,7 @@ use super::spec::CheckSpec;
 use super::timeline::{Timeline, round2};
 use super::upgrade::RequestHead;
 use crate::classify;
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -107,7 +108,10 @@ pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken
     let result = phase::run(&mut attempt).await;
     report.timings.total_ms = round2(budget.elapsed_ms());
     if let Err(err) = result {
-        let verdict = classify::verdict(&err);
+        // The answer to the upgrade names the product in front, whose own
+        // settings explain what it does to the connection afterwards.
+        let front = report.response.as_ref().and_then(Product::in_answer);
+        let verdict = classify::verdict(&err, front);
         log.event(verdict.phase, format!("failed: {}", verdict.message));
         report.class = verdict.class;
         report.phase = Some(verdict.phase);

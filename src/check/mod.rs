@@ -13,13 +13,14 @@
 //!   which proxy hop failed) from which the classification decides
 //! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
-//! * [`redact`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
-//!   are credentials, the values one check sent, and the pass that removes them
+//! * [`redact`], [`challenge`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
+//!   are credentials (an auth challenge's scheme and realm are not), the values one check sent, and the pass that removes them
 //!   from the finished report before anyone reads it
 //! * [`wire`]: reading a stored [`CheckError`] back from its JSON
 
 pub mod attempt;
 pub mod budget;
+pub mod challenge;
 pub mod error;
 pub mod failure;
 pub mod flood;

@@ -3,6 +3,8 @@
 //! recorded. Values are scrubbed wherever else they turn up by
 //! [`super::secrets::Secrets`]; this module decides which names are secret.
 
+use super::challenge::{challenge_for_evidence, is_challenge_header};
+
 /// What a credential header's value is replaced with.
 pub const REDACTED: &str = "[redacted]";
 /// What a secret in a URL (userinfo, credential parameter) or in free text is
@@ -84,9 +86,12 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-/// The value to record for a header: itself, or [`REDACTED`].
+/// The value to record for a header: itself, or [`REDACTED`]; a challenge
+/// (`WWW-Authenticate`) keeps its scheme and realm, which are no secret.
 pub fn header_value_for_evidence(name: &str, value: &str) -> String {
-    if is_secret_header(name) {
+    if is_challenge_header(name) {
+        challenge_for_evidence(value)
+    } else if is_secret_header(name) {
         REDACTED.to_string()
     } else {
         value.to_string()
@@ -181,6 +186,18 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_challenge_keeps_its_scheme_and_realm() {
+        assert_eq!(
+            header_value_for_evidence("WWW-Authenticate", "Basic realm=\"ops\""),
+            "Basic realm=\"ops\""
+        );
+        assert_eq!(
+            header_value_for_evidence("proxy-authenticate", "Digest realm=\"p\", nonce=\"abc\""),
+            "Digest realm=\"p\", nonce=***"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod unexpected_message;
 
 use crate::check::CheckError;
 use crate::check::model::{Class, Phase};
+use crate::product::Product;
 
 /// What a failure means, for the report: its class, phase, message and hint.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,18 +34,21 @@ pub struct Verdict {
     pub hint: String,
 }
 
-/// Class, phase, message and hint of a failure, all derived from its type.
-pub fn verdict(err: &CheckError) -> Verdict {
+/// Class, phase, message and hint of a failure, all derived from its type;
+/// `front` is the product the answer to the upgrade named, if any
+/// ([`Product::in_answer`]), whose settings explain a later cut.
+pub fn verdict(err: &CheckError, front: Option<Product>) -> Verdict {
     Verdict {
         class: err.class(),
         phase: err.phase(),
         message: err.to_string(),
-        hint: hint(err),
+        hint: hint(err, front),
     }
 }
 
-/// The hint for a failure.
-pub fn hint(err: &CheckError) -> String {
+/// The hint for a failure, naming the fix of the product in `front` where it
+/// has its own. A refused upgrade names its product by its own answer.
+pub fn hint(err: &CheckError, front: Option<Product>) -> String {
     match err {
         CheckError::Dns { .. } => dns::hint(),
         CheckError::Connect { failures } => connect::hint(failures),
@@ -76,6 +80,7 @@ pub fn hint(err: &CheckError) -> String {
                 ms_after_101: *ms_after_101,
                 idle_ms: *idle_ms,
                 while_held: *while_held,
+                front,
             },
         ),
         CheckError::Local { resource, .. } => local::hint(*resource),
@@ -83,6 +88,8 @@ pub fn hint(err: &CheckError) -> String {
     }
 }
 
+#[cfg(test)]
+mod front_tests;
 #[cfg(test)]
 mod subkind_tests;
 #[cfg(test)]

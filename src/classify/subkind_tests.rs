@@ -68,7 +68,7 @@ fn every_awaited_step_has_its_own_timeout_hint() {
     let cases = every_awaited()
         .into_iter()
         .map(|a| {
-            let hint = hint(&timeout(Phase::Open, a.clone(), 0));
+            let hint = hint(&timeout(Phase::Open, a.clone(), 0), None);
             let word = awaited_word(&a);
             (a, hint, word)
         })
@@ -86,7 +86,7 @@ fn an_expect_pattern_that_mentions_pong_still_gets_the_expect_hint() {
             },
             0,
         );
-        let h = hint(&err);
+        let h = hint(&err, None);
         assert!(
             h.contains("--expect") && !h.contains("ping"),
             "{pattern}: {h}"
@@ -155,10 +155,11 @@ fn every_rule() -> Vec<ProtocolRule> {
 #[test]
 fn every_protocol_rule_has_a_hint_and_a_101_without_accept_is_no_replayed_answer() {
     for rule in every_rule() {
-        let h = hint(&CheckError::Protocol {
+        let err = CheckError::Protocol {
             phase: Phase::Upgrade,
             rule: rule.clone(),
-        });
+        };
+        let h = hint(&err, None);
         let word = rule_word(&rule);
         assert!(
             h.contains(word),
@@ -190,9 +191,10 @@ fn every_connect_cause_has_a_hint() {
         (AddrCause::Other, "see the error for each address"),
     ];
     for (cause, word) in cases {
-        let h = hint(&CheckError::Connect {
+        let err = CheckError::Connect {
             failures: vec![addr(cause)],
-        });
+        };
+        let h = hint(&err, None);
         assert!(h.contains(word), "{cause:?}: {h}");
     }
 }
@@ -245,7 +247,7 @@ fn every_proxy_hop_names_the_hop_and_the_proxy() {
             proxy: "http://p:3128".into(),
             hop: ProxyHop::from_reply(reply.clone()),
         };
-        let h = hint(&err);
+        let h = hint(&err, None);
         assert!(h.contains(word), "{reply:?}: {h}");
         assert!(
             h.contains("http://p:3128") && h.contains(&reply.to_string()),
@@ -258,6 +260,6 @@ fn every_proxy_hop_names_the_hop_and_the_proxy() {
             failures: vec![addr(AddrCause::Refused)],
         },
     };
-    let h = hint(&down);
+    let h = hint(&down, None);
     assert!(h.contains("The proxy http://p:3128 is down"), "{h}");
 }

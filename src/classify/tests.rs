@@ -7,7 +7,8 @@ use crate::check::local::LocalResource;
 use crate::check::model::{CloseFrameInfo, PeerEnd, ResponseHead};
 use crate::check::tls_failure::TlsFailure;
 
-fn response(version: &str, status: u16) -> ResponseHead {
+/// A bare answer with a Location; shared with the product tests.
+pub(super) fn response(version: &str, status: u16) -> ResponseHead {
     ResponseHead {
         version: version.into(),
         status,
@@ -17,7 +18,13 @@ fn response(version: &str, status: u16) -> ResponseHead {
     }
 }
 
-fn early(phase: Phase, end: Option<PeerEnd>, after: Option<f64>, held: bool) -> CheckError {
+/// An early end without a Close frame; shared with the product tests.
+pub(super) fn early(
+    phase: Phase,
+    end: Option<PeerEnd>,
+    after: Option<f64>,
+    held: bool,
+) -> CheckError {
     CheckError::EarlyFin {
         phase,
         peer_end: end,
@@ -169,7 +176,7 @@ fn every_classic_incident_gets_its_hint() {
         ),
     ];
     for (err, want) in cases {
-        let h = hint(&err);
+        let h = hint(&err, None);
         assert!(
             h.contains(want),
             "hint for {err:?}\n  was: {h}\n  wanted: {want}"
@@ -196,7 +203,11 @@ fn a_server_close_frame_is_explained_by_its_code() {
             idle_ms: None,
             while_held: true,
         };
-        assert!(hint(&err).contains(want), "{code:?}: {}", hint(&err));
+        assert!(
+            hint(&err, None).contains(want),
+            "{code:?}: {}",
+            hint(&err, None)
+        );
     }
 }
 
@@ -274,7 +285,7 @@ fn every_failure_class_has_its_own_specific_hint() {
             class,
             "the sample for {class} is of another class"
         );
-        let h = hint(&err);
+        let h = hint(&err, None);
         assert!(
             h.contains(word),
             "hint for {class} should mention {word:?}: {h}"

@@ -19,6 +19,8 @@
 
 pub mod attempt;
 pub mod budget;
+pub mod close_code;
+pub mod close_watch;
 pub mod error;
 pub mod failure;
 pub mod flood;

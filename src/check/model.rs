@@ -2,6 +2,7 @@
 //! attempt records. These types are the stable contract behind the JSON output,
 //! the alerts and the metrics, so renaming a variant is a breaking change.
 
+use super::close_code::CloseCategory;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -203,6 +204,13 @@ pub struct CloseFrameInfo {
     pub code: Option<u16>,
     /// The reason text, possibly empty.
     pub reason: String,
+    /// What the code means (RFC 6455 §7.4, IANA registry); `None` without a code.
+    #[serde(default)]
+    pub category: Option<CloseCategory>,
+    /// The code's registered name, e.g. "Going Away"; `None` where the
+    /// registry names none (library and application codes).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// How the connection ended.

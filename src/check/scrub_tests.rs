@@ -89,10 +89,7 @@ fn one_error_of_each_kind() -> Vec<CheckError> {
         CheckError::EarlyFin {
             phase: Phase::Open,
             peer_end: None,
-            close_frame: Some(CloseFrameInfo {
-                code: Some(4001),
-                reason: s(),
-            }),
+            close_frame: Some(CloseFrameInfo::new(Some(4001), s())),
             ms_after_101: None,
             idle_ms: None,
             while_held: false,
@@ -125,10 +122,7 @@ fn attempt_with(error: CheckError) -> AttemptReport {
         }),
         close: Some(CloseInfo {
             initiated_by: Closer::Server,
-            server_frame: Some(CloseFrameInfo {
-                code: Some(4001),
-                reason: s(),
-            }),
+            server_frame: Some(CloseFrameInfo::new(Some(4001), s())),
             peer_end: None,
             peer_end_at_ms: None,
             clean: false,

@@ -5,8 +5,10 @@
 //! rewording a message cannot change a hint. Pure, so every rule is
 //! table-tested; one file per class holds that class's hints:
 //! [`dns`], [`connect`] (with the proxy hops), [`tls`], [`timeout`],
-//! [`missing_101`], [`protocol`], [`early_fin`], [`local`], [`unexpected_message`].
+//! [`missing_101`], [`protocol`], [`early_fin`] (with [`close_code`]), [`local`],
+//! [`unexpected_message`].
 
+mod close_code;
 mod connect;
 mod dns;
 mod early_fin;

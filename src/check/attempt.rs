@@ -106,7 +106,12 @@ pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken
     let result = phase::run(&mut attempt).await;
     report.timings.total_ms = round2(budget.elapsed_ms());
     if let Err(err) = result {
-        let verdict = classify::verdict(&err);
+        let client_cert = report
+            .tls
+            .as_ref()
+            .map(|t| t.client_certificate)
+            .unwrap_or_default();
+        let verdict = classify::verdict(&err, client_cert);
         log.event(verdict.phase, format!("failed: {}", verdict.message));
         report.class = verdict.class;
         report.phase = Some(verdict.phase);

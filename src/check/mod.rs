@@ -19,6 +19,7 @@
 
 pub mod attempt;
 pub mod budget;
+pub mod client_cert;
 pub mod close_code;
 pub mod close_watch;
 pub mod error;

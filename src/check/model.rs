@@ -2,6 +2,7 @@
 //! attempt records. These types are the stable contract behind the JSON output,
 //! the alerts and the metrics, so renaming a variant is a breaking change.
 
+use super::client_cert::ClientCertRequest;
 use super::close_code::CloseCategory;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -271,6 +272,8 @@ pub struct TlsInfo {
     pub certificate: Option<CertInfo>,
     /// True when `--insecure` turned verification off.
     pub verification_disabled: bool,
+    /// Whether the server asked for a client certificate, and if one was sent.
+    pub client_certificate: ClientCertRequest,
 }
 
 /// The parts of a certificate an engineer needs to see.

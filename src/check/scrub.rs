@@ -269,6 +269,7 @@ impl Scrub for TlsInfo {
             cipher,
             certificate,
             verification_disabled: _,
+            client_certificate: _,
         } = self;
         version.scrub(secrets);
         cipher.scrub(secrets);

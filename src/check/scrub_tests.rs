@@ -1,5 +1,6 @@
 //! Tests of [`Scrub`](super::Scrub): every string of every failure kind.
 use super::*;
+use crate::check::client_cert::ClientCertRequest;
 use crate::check::model::{Closer, Phase};
 
 const SECRET: &str = "S3CRET-VALUE";
@@ -119,6 +120,7 @@ fn attempt_with(error: CheckError) -> AttemptReport {
             cipher: Some(s()),
             certificate: Some(certificate()),
             verification_disabled: false,
+            client_certificate: ClientCertRequest::NoneConfigured,
         }),
         close: Some(CloseInfo {
             initiated_by: Closer::Server,

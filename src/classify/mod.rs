@@ -4,10 +4,11 @@
 //! refused, which TLS check failed), never the words of a message, so
 //! rewording a message cannot change a hint. Pure, so every rule is
 //! table-tested; one file per class holds that class's hints:
-//! [`dns`], [`connect`] (with the proxy hops), [`tls`], [`timeout`],
+//! [`dns`], [`connect`] (with the proxy hops), [`tls`] (with [`client_cert`]), [`timeout`],
 //! [`missing_101`], [`protocol`], [`early_fin`] (with [`close_code`]), [`local`],
 //! [`unexpected_message`].
 
+mod client_cert;
 mod close_code;
 mod connect;
 mod dns;
@@ -20,6 +21,7 @@ mod tls;
 mod unexpected_message;
 
 use crate::check::CheckError;
+use crate::check::client_cert::ClientCertRequest;
 use crate::check::model::{Class, Phase};
 
 /// What a failure means, for the report: its class, phase, message and hint.
@@ -35,13 +37,15 @@ pub struct Verdict {
     pub hint: String,
 }
 
-/// Class, phase, message and hint of a failure, all derived from its type.
-pub fn verdict(err: &CheckError) -> Verdict {
+/// Class, phase, message and hint of a failure, all derived from its type
+/// and, when the server asked for a client certificate in the handshake,
+/// from what became of that request: it explains the failure that follows.
+pub fn verdict(err: &CheckError, client_cert: ClientCertRequest) -> Verdict {
     Verdict {
         class: err.class(),
         phase: err.phase(),
         message: err.to_string(),
-        hint: hint(err),
+        hint: client_cert::hint(err, client_cert).unwrap_or_else(|| hint(err)),
     }
 }
 

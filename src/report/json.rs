@@ -40,6 +40,7 @@ pub fn to_value(r: &CheckReport) -> Value {
             "not_after": cert.map(|c| c.not_after.clone()),
             "days_left": cert.map(|c| c.days_left),
             "verification_disabled": t.verification_disabled,
+            "client_certificate": t.client_certificate,
         })
     });
     let response = last.response.as_ref().map(|h| {

@@ -379,9 +379,12 @@ fn tls_acceptor(identity: &ServerIdentity) -> TlsAcceptor {
                     .add(cert.expect("parse client CA PEM"))
                     .expect("add client CA to root store");
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .expect("build client certificate verifier");
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if identity.client_cert_optional {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier.build().expect("build client certificate verifier");
             builder.with_client_cert_verifier(verifier)
         }
     };

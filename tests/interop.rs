@@ -5,7 +5,8 @@
 //! well and badly (`tests/interop/nginx.conf.in`). They check that what
 //! wsprobe reports about real software matches what that software does: a
 //! clean close the server agrees with, a proxy's idle cut, a proxy that drops
-//! the upgrade, and the proxy's own 502 and 504.
+//! the upgrade, the proxy's own 502 and 504, and nginx requiring a client
+//! certificate (`ssl_verify_client on`) answered with and without `--cert`.
 //!
 //! The tests are ignored by default because they need Debian packages;
 //! `.ci/run` installs them and runs `cargo test -- --ignored`. A missing
@@ -20,6 +21,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
+
+#[path = "support/pki.rs"]
+mod pki;
 
 /// Debian's interpreter: the `python3` on PATH may be another build that does
 /// not see Debian's `python3-websockets`.
@@ -149,6 +153,12 @@ fn python_echo_server(dir: &Path) -> (Server, u16) {
 /// Starts nginx on a fresh port with `location` as the body of `location /`,
 /// its prefix, config, pid and temp files in `dir`.
 fn nginx(dir: &Path, location: &str) -> (Server, u16) {
+    nginx_site(dir, "", "", location)
+}
+
+/// [`nginx`] with options for the listen directive (`ssl`) and server-level
+/// directives (certificates, client verification).
+fn nginx_site(dir: &Path, listen: &str, server: &str, location: &str) -> (Server, u16) {
     assert!(
         Path::new(NGINX).is_file(),
         "{NGINX} not found; install Debian's nginx"
@@ -164,6 +174,8 @@ fn nginx(dir: &Path, location: &str) -> (Server, u16) {
     .expect("read tests/interop/nginx.conf.in");
     let config = template
         .replace("@LOCATION@", location)
+        .replace("@LISTEN@", listen)
+        .replace("@SERVER@", server)
         .replace("@PREFIX@", prefix.to_str().expect("UTF-8 temp path"))
         .replace("@PORT@", &port.to_string());
     let config_path = prefix.join("nginx.conf");
@@ -437,4 +449,78 @@ fn nginx_bad_gateway_is_502() {
         ],
     );
     assert_mentions("hint", outcome.str_at("/hint"), &["upstream"], &outcome);
+}
+
+#[test]
+#[ignore = "needs Debian packages: nginx (installed by .ci/run)"]
+fn nginx_requiring_a_client_certificate_is_named_whatever_it_answers() {
+    let dir = TempDir::new().expect("tempdir");
+    let host = "wsprobe.test";
+    let ca = pki::TestCa::new("wsprobe interop CA");
+    let identity = ca.server(&[host], pki::Validity::Current);
+    let ca_file = ca.write_ca_pem(dir.path());
+    let write = |name: &str, pem: &str| {
+        let path = dir.path().join(name);
+        fs::write(&path, pem).expect("write PEM");
+        path.display().to_string()
+    };
+    let server_cert = write("server.pem", &identity.cert_chain_pem);
+    let server_key = write("server.key", &identity.key_pem);
+    let server = format!(
+        "        ssl_certificate {server_cert};\n        ssl_certificate_key {server_key};\n        ssl_client_certificate {};\n        ssl_verify_client on;",
+        ca_file.display()
+    );
+    let (_nginx, port) = nginx_site(
+        dir.path(),
+        "ssl",
+        &server,
+        "            return 200 \"ok\\n\";",
+    );
+    let url = format!("wss://{host}:{port}/");
+    let resolve = format!("{host}:{port}:127.0.0.1");
+    let ca_path = ca_file.display().to_string();
+    let base = [
+        "--timeout",
+        "5s",
+        "--resolve",
+        &resolve,
+        "--ca-file",
+        &ca_path,
+    ];
+
+    let outcome = wsprobe_check(&url, &base);
+
+    // nginx completes the handshake and answers over HTTP.
+    outcome.assert_fields(
+        2,
+        &[
+            ("/class", "missing_101".into()),
+            ("/response/status", 400.into()),
+            ("/tls/client_certificate", "none_configured".into()),
+        ],
+    );
+    assert_mentions(
+        "hint",
+        outcome.str_at("/hint"),
+        &["requires a client certificate"],
+        &outcome,
+    );
+
+    // With a certificate from the CA nginx trusts, the request gets past TLS:
+    // nginx answers its 200 to the upgrade (it proxies nothing here).
+    let (client_cert, client_key) = ca.client("wsprobe-client");
+    let (cert, key) = (
+        write("client.pem", &client_cert),
+        write("client.key", &client_key),
+    );
+    let mut with_cert = base.to_vec();
+    with_cert.extend(["--cert", &cert, "--key", &key]);
+    let outcome = wsprobe_check(&url, &with_cert);
+    outcome.assert_fields(
+        2,
+        &[
+            ("/response/status", 200.into()),
+            ("/tls/client_certificate", "sent".into()),
+        ],
+    );
 }

@@ -2,7 +2,7 @@
 //! failure that follows — a TLS alert, a reset or EOF before the 101, an
 //! HTTP 400 or 403 (nginx: "No required SSL certificate was sent") — is
 //! explained by that request, whatever its surface; when one was sent and
-//! the server then refused the handshake, by the certificate. Decided from
+//! the server then refused the TLS session, by the certificate. Decided from
 //! the recorded request ([`ClientCertRequest`]) and the failure's type.
 
 use crate::check::CheckError;
@@ -23,7 +23,9 @@ pub(super) fn hint(err: &CheckError, request: ClientCertRequest) -> Option<Strin
         ClientCertRequest::NoneConfigured => follows_the_request(err).then(|| {
             "The server requires a client certificate and none was configured: pass one with --cert and --key (PEM), issued by a CA the server trusts (its ssl_client_certificate / ca file).".to_string()
         }),
-        ClientCertRequest::Sent => follows_the_request(err).then(|| {
+        // Past a handshake that took the certificate, a 401 or 403 is the
+        // application's own authorization: only a TLS refusal blames it.
+        ClientCertRequest::Sent => (matches!(err, CheckError::Tls { .. }) && follows_the_request(err)).then(|| {
             "The server asked for a client certificate and refused the one sent (--cert): it is not issued by a CA the server trusts, has expired, or lacks the clientAuth usage.".to_string()
         }),
     }
@@ -147,7 +149,8 @@ mod tests {
     fn a_refused_certificate_is_named_and_no_request_leaves_the_hint_alone() {
         for (err, explained) in cases() {
             let sent = hint(&err, ClientCertRequest::Sent);
-            assert_eq!(sent.is_some(), explained, "{err:?}");
+            let refused_in_tls = explained && matches!(err, CheckError::Tls { .. });
+            assert_eq!(sent.is_some(), refused_in_tls, "{err:?}");
             assert!(sent.is_none_or(|h| h.contains("refused the one sent")));
             assert_eq!(hint(&err, ClientCertRequest::NotRequested), None);
         }

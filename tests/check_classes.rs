@@ -463,35 +463,6 @@ async fn pinging_while_holding_keeps_an_idle_cutting_server_open() {
 }
 
 #[tokio::test]
-async fn a_going_away_close_while_holding_is_an_early_fin_with_code_1001() {
-    let server = FaultServer::start(Behavior::CloseFrameAfter {
-        after: Duration::from_millis(300),
-        code: 1001,
-    })
-    .await;
-    let run = check([
-        "--format",
-        "json",
-        "--timeout",
-        "2s",
-        "--hold",
-        "2s",
-        &server.ws_url("/"),
-    ])
-    .await;
-
-    let v = run.verdict(2, "early_fin", Some("open"));
-    assert_eq!(num(&v, "/close/code"), 1001.0);
-    assert_eq!(text(&v, "/close/initiated_by"), "server");
-    assert_eq!(num(&v, "/evidence/close_frame/code"), 1001.0);
-    assert!(flag(&v, "/evidence/while_held"));
-    assert_mentions(&v, "/hint", &["going away"]);
-    // wsprobe answered the server's Close, so the server saw a proper close.
-    let rec = &server.wait_records(1, RECORD_WAIT).await[0];
-    assert!(rec.clean_close && rec.client_error.is_none(), "{rec:?}");
-}
-
-#[tokio::test]
 async fn a_reply_matching_expect_passes() {
     let server = FaultServer::start(Behavior::Healthy).await;
     let run = check([

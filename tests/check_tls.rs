@@ -193,6 +193,7 @@ async fn mutual_tls_passes_with_a_client_certificate_and_fails_without_one() {
     .await;
     let v = with.verdict(0, "ok", None);
     assert!(flag(&v, "/close/clean"));
+    assert_eq!(text(&v, "/tls/client_certificate"), "sent");
 
     let without = check_wss(&server, Some(&pki.ca_file), &[]).await;
     // With TLS 1.3 the refusal arrives after our side of the handshake is
@@ -200,7 +201,12 @@ async fn mutual_tls_passes_with_a_client_certificate_and_fails_without_one() {
     let v = without.verdict(2, "tls_error", Some("tls"));
     assert_mentions(&v, "/evidence/reason", &["refused", "alert"]);
     assert_mentions(&v, "/evidence/certificate/subject", &[HOST]);
-    assert_mentions(&v, "/hint", &["client certificate"]);
+    assert_eq!(text(&v, "/tls/client_certificate"), "none_configured");
+    assert_mentions(
+        &v,
+        "/hint",
+        &["requires a client certificate", "--cert and --key"],
+    );
 
     let records = server
         .wait_records(2, std::time::Duration::from_secs(5))
@@ -283,4 +289,51 @@ async fn the_exit_code_is_the_worst_status_of_all_urls() {
         .collect();
     assert_eq!(statuses, ["ok", "warning"], "{run}");
     assert_eq!(run.code, 1, "{run}");
+}
+
+/// nginx's answer over HTTP when `ssl_verify_client` finds no certificate.
+fn nginx_no_certificate_400() -> Behavior {
+    Behavior::http(
+        400,
+        "Bad Request",
+        "<html><head><title>400 No required SSL certificate was sent</title></head></html>",
+    )
+}
+
+#[tokio::test]
+async fn a_400_after_the_server_asked_for_a_client_certificate_is_explained_by_the_request() {
+    let pki = Pki::new();
+    let mut identity = pki.server(Validity::Current);
+    identity.client_ca_pem = Some(pki.ca.cert_pem.clone());
+    // The handshake completes without a certificate and the server answers
+    // over HTTP, as nginx does.
+    identity.client_cert_optional = true;
+    let server = FaultServer::start_tls(nginx_no_certificate_400(), identity).await;
+
+    let run = check_wss(&server, Some(&pki.ca_file), &[]).await;
+
+    let v = run.verdict(2, "missing_101", Some("upgrade"));
+    assert_eq!(num(&v, "/response/status"), 400.0);
+    assert_eq!(text(&v, "/tls/client_certificate"), "none_configured");
+    assert_mentions(
+        &v,
+        "/hint",
+        &["requires a client certificate", "--cert and --key"],
+    );
+}
+
+#[tokio::test]
+async fn the_same_400_from_a_server_that_asked_for_no_certificate_gets_the_ordinary_hint() {
+    let pki = Pki::new();
+    let server =
+        FaultServer::start_tls(nginx_no_certificate_400(), pki.server(Validity::Current)).await;
+
+    let run = check_wss(&server, Some(&pki.ca_file), &[]).await;
+
+    let v = run.verdict(2, "missing_101", Some("upgrade"));
+    assert_eq!(text(&v, "/tls/client_certificate"), "not_requested");
+    assert!(
+        !text(&v, "/hint").contains("client certificate"),
+        "the body's words alone must not decide: {v:#}"
+    );
 }

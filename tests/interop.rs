@@ -245,3 +245,77 @@ fn plain_ws_to_an_nginx_tls_port_is_a_400_whose_hint_says_wss() {
     );
     assert_mentions("hint", outcome.str_at("/hint"), &["use wss://"], &outcome);
 }
+
+#[test]
+#[ignore = "needs Debian packages: nginx (installed by .ci/run)"]
+fn nginx_requiring_a_client_certificate_is_named_whatever_it_answers() {
+    let dir = TempDir::new().expect("tempdir");
+    let host = "wsprobe.test";
+    let ca = support::TestCa::new("wsprobe interop CA");
+    let identity = ca.server(&[host], support::Validity::Current);
+    let ca_file = ca.write_ca_pem(dir.path());
+    let write = |name: &str, pem: &str| {
+        let path = dir.path().join(name);
+        fs::write(&path, pem).expect("write PEM");
+        path.display().to_string()
+    };
+    let server_cert = write("server.pem", &identity.cert_chain_pem);
+    let server_key = write("server.key", &identity.key_pem);
+    let server = format!(
+        "        ssl_certificate {server_cert};\n        ssl_certificate_key {server_key};\n        ssl_client_certificate {};\n        ssl_verify_client on;",
+        ca_file.display()
+    );
+    let (_nginx, port) = nginx_with(
+        dir.path(),
+        "            return 200 \"ok\\n\";",
+        " ssl",
+        &server,
+    );
+    let url = format!("wss://{host}:{port}/");
+    let resolve = format!("{host}:{port}:127.0.0.1");
+    let ca_path = ca_file.display().to_string();
+    let base = [
+        "--timeout",
+        "5s",
+        "--resolve",
+        &resolve,
+        "--ca-file",
+        &ca_path,
+    ];
+
+    let outcome = wsprobe_check(&url, &base);
+
+    // nginx completes the handshake and answers over HTTP.
+    outcome.assert_fields(
+        2,
+        &[
+            ("/class", "missing_101".into()),
+            ("/response/status", 400.into()),
+            ("/tls/client_certificate", "none_configured".into()),
+        ],
+    );
+    assert_mentions(
+        "hint",
+        outcome.str_at("/hint"),
+        &["requires a client certificate"],
+        &outcome,
+    );
+
+    // With a certificate from the CA nginx trusts, the request gets past TLS:
+    // nginx answers its 200 to the upgrade (it proxies nothing here).
+    let (client_cert, client_key) = ca.client("wsprobe-client");
+    let (cert, key) = (
+        write("client.pem", &client_cert),
+        write("client.key", &client_key),
+    );
+    let mut with_cert = base.to_vec();
+    with_cert.extend(["--cert", &cert, "--key", &key]);
+    let outcome = wsprobe_check(&url, &with_cert);
+    outcome.assert_fields(
+        2,
+        &[
+            ("/response/status", 200.into()),
+            ("/tls/client_certificate", "sent".into()),
+        ],
+    );
+}

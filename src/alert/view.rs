@@ -380,10 +380,8 @@ mod tests {
     fn who_closed_and_when_is_in_the_evidence() {
         let close = |initiated_by, frame: Option<(u16, &str)>, peer_end, at_ms, clean| CloseInfo {
             initiated_by,
-            server_frame: frame.map(|(code, reason)| CloseFrameInfo {
-                code: Some(code),
-                reason: reason.into(),
-            }),
+            server_frame: frame
+                .map(|(code, reason)| CloseFrameInfo::new(Some(code), reason.into())),
             peer_end: Some(peer_end),
             peer_end_at_ms: Some(at_ms),
             clean,

@@ -109,9 +109,15 @@ pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken
     report.timings.total_ms = round2(budget.elapsed_ms());
     if let Err(err) = result {
         // The answer to the upgrade names the product in front, whose own
-        // settings explain what it does to the connection afterwards.
+        // settings explain what it does to the connection afterwards; a
+        // client certificate the server asked for explains what follows.
         let front = report.response.as_ref().and_then(Product::in_answer);
-        let verdict = classify::verdict(&err, front);
+        let client_cert = report
+            .tls
+            .as_ref()
+            .map(|t| t.client_certificate)
+            .unwrap_or_default();
+        let verdict = classify::verdict(&err, front, client_cert);
         log.event(verdict.phase, format!("failed: {}", verdict.message));
         report.class = verdict.class;
         report.phase = Some(verdict.phase);

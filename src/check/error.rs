@@ -327,10 +327,7 @@ mod tests {
             CheckError::EarlyFin {
                 phase: Phase::Open,
                 peer_end: None,
-                close_frame: Some(CloseFrameInfo {
-                    code: Some(1001),
-                    reason: String::new(),
-                }),
+                close_frame: Some(CloseFrameInfo::new(Some(1001), String::new())),
                 ms_after_101: Some(1.0),
                 idle_ms: None,
                 while_held: false,

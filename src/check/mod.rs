@@ -21,6 +21,9 @@
 pub mod attempt;
 pub mod budget;
 pub mod challenge;
+pub mod client_cert;
+pub mod close_code;
+pub mod close_watch;
 pub mod error;
 pub mod failure;
 pub mod flood;

@@ -2,6 +2,8 @@
 //! attempt records. These types are the stable contract behind the JSON output,
 //! the alerts and the metrics, so renaming a variant is a breaking change.
 
+use super::client_cert::ClientCertRequest;
+use super::close_code::CloseCategory;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strum::VariantArray;
@@ -236,6 +238,13 @@ pub struct CloseFrameInfo {
     pub code: Option<u16>,
     /// The reason text, possibly empty.
     pub reason: String,
+    /// What the code means (RFC 6455 §7.4, IANA registry); `None` without a code.
+    #[serde(default)]
+    pub category: Option<CloseCategory>,
+    /// The code's registered name, e.g. "Going Away"; `None` where the
+    /// registry names none (library and application codes).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// How the connection ended.
@@ -296,6 +305,10 @@ pub struct TlsInfo {
     pub certificate: Option<CertInfo>,
     /// True when `--insecure` turned verification off.
     pub verification_disabled: bool,
+    /// Whether the server asked for a client certificate, and if one was sent
+    /// (absent from reports stored before it was recorded: not requested).
+    #[serde(default)]
+    pub client_certificate: ClientCertRequest,
 }
 
 /// The parts of a certificate an engineer needs to see.

@@ -202,6 +202,12 @@ impl Scrub for ProtocolRule {
             | R::InvalidFrame { detail: text }
             | R::InvalidUtf8 { detail: text }
             | R::ConnectionFailed { message: text } => text.scrub(secrets),
+            // Escaped, a secret in the reason keeps its ASCII spelling; the
+            // server fits its reason into 123 bytes, so it may cut one.
+            R::InvalidCloseReason {
+                code: _,
+                reason_bytes,
+            } => secrets.scrub_capped(reason_bytes),
             // Limits and absences: nothing a peer wrote.
             R::IncompleteHead
             | R::TooManyHeaders { .. }
@@ -263,6 +269,7 @@ impl Scrub for TlsInfo {
             cipher,
             certificate,
             verification_disabled: _,
+            client_certificate: _,
         } = self;
         version.scrub(secrets);
         cipher.scrub(secrets);
@@ -302,7 +309,12 @@ impl Scrub for CloseInfo {
 
 impl Scrub for CloseFrameInfo {
     fn scrub(&mut self, secrets: &Secrets) {
-        let CloseFrameInfo { code: _, reason } = self;
+        let CloseFrameInfo {
+            code: _,
+            reason,
+            category: _,
+            name: _,
+        } = self;
         // The server fits its reason into 123 bytes: it may cut a secret.
         secrets.scrub_capped(reason);
     }

@@ -1,5 +1,6 @@
 //! Tests of [`Scrub`](super::Scrub): every string of every failure kind.
 use super::*;
+use crate::check::client_cert::ClientCertRequest;
 use crate::check::model::{Closer, Phase};
 
 const SECRET: &str = "S3CRET-VALUE";
@@ -89,10 +90,7 @@ fn one_error_of_each_kind() -> Vec<CheckError> {
         CheckError::EarlyFin {
             phase: Phase::Open,
             peer_end: None,
-            close_frame: Some(CloseFrameInfo {
-                code: Some(4001),
-                reason: s(),
-            }),
+            close_frame: Some(CloseFrameInfo::new(Some(4001), s())),
             ms_after_101: None,
             idle_ms: None,
             while_held: false,
@@ -122,13 +120,11 @@ fn attempt_with(error: CheckError) -> AttemptReport {
             cipher: Some(s()),
             certificate: Some(certificate()),
             verification_disabled: false,
+            client_certificate: ClientCertRequest::NoneConfigured,
         }),
         close: Some(CloseInfo {
             initiated_by: Closer::Server,
-            server_frame: Some(CloseFrameInfo {
-                code: Some(4001),
-                reason: s(),
-            }),
+            server_frame: Some(CloseFrameInfo::new(Some(4001), s())),
             peer_end: None,
             peer_end_at_ms: None,
             clean: false,

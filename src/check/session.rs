@@ -4,6 +4,7 @@
 //! are [`open`](super::phase::open) and [`close`](super::phase::close).
 
 use super::budget::Budget;
+use super::close_watch::{RawClose, escape_bytes};
 use super::error::CheckError;
 use super::failure::{Awaited, ProtocolRule};
 use super::flood::{ControlFrame, ControlFrameCounter, MAX_CONTROL_FRAMES_PER_SECOND};
@@ -163,8 +164,19 @@ impl<'a> Session<'a> {
             Some(WsError::Protocol(p)) => Some(ProtocolRule::InvalidFrame {
                 detail: p.to_string(),
             }),
-            Some(WsError::Utf8(e)) => Some(ProtocolRule::InvalidUtf8 {
-                detail: e.to_string(),
+            // tungstenite says the same for a text message and a Close
+            // reason: the Close frame as sent tells them apart.
+            Some(WsError::Utf8(e)) => Some(match self.ws.get_ref().server_close() {
+                Some(RawClose {
+                    code: Some(code),
+                    reason,
+                }) if std::str::from_utf8(&reason).is_err() => ProtocolRule::InvalidCloseReason {
+                    code,
+                    reason_bytes: escape_bytes(&reason),
+                },
+                _ => ProtocolRule::InvalidUtf8 {
+                    detail: e.to_string(),
+                },
             }),
             Some(WsError::Io(ref e))
                 if !matches!(
@@ -220,7 +232,7 @@ impl<'a> Session<'a> {
         while_held: bool,
         budget: &Budget,
     ) -> CheckError {
-        let info = frame_info(frame);
+        let info = self.frame_info(frame);
         let arrived = Instant::now();
         let limit = budget.step(FIN_WAIT);
         while let Ok(Incoming::Message(_)) = self
@@ -259,15 +271,16 @@ impl<'a> Session<'a> {
     }
 }
 
-pub(in crate::check) fn frame_info(frame: Option<CloseFrame>) -> CloseFrameInfo {
-    match frame {
-        Some(f) => CloseFrameInfo {
-            code: Some(u16::from(f.code)),
-            reason: f.reason.to_string(),
-        },
-        None => CloseFrameInfo {
-            code: None,
-            reason: String::new(),
-        },
+impl Session<'_> {
+    /// The server's Close frame as it sent it: tungstenite's `frame` has a
+    /// code that must not be sent replaced by 1002, so the wire decides.
+    pub(in crate::check) fn frame_info(&self, frame: Option<CloseFrame>) -> CloseFrameInfo {
+        match (self.ws.get_ref().server_close(), frame) {
+            (Some(raw), _) => {
+                CloseFrameInfo::new(raw.code, String::from_utf8_lossy(&raw.reason).into_owned())
+            }
+            (None, Some(f)) => CloseFrameInfo::new(Some(u16::from(f.code)), f.reason.to_string()),
+            (None, None) => CloseFrameInfo::new(None, String::new()),
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! and when the peer ended the connection (FIN or RST), so "who closed and when"
 //! is evidence rather than a guess from a library error.
 
+use super::close_watch::{CloseWatch, RawClose};
 use super::model::PeerEnd;
 use std::io;
 use std::pin::Pin;
@@ -20,6 +21,8 @@ pub struct Tap {
     sent: u64,
     received: u64,
     peer_end: Option<(PeerEnd, f64)>,
+    /// Follows the frames once the 101 is read (see [`Tap::watch_frames`]).
+    close_watch: Option<CloseWatch>,
 }
 
 impl Tap {
@@ -31,7 +34,21 @@ impl Tap {
             sent: 0,
             received: 0,
             peer_end: None,
+            close_watch: None,
         }
+    }
+
+    /// From here on, follow the server's frames for its Close frame;
+    /// `already_read` are the bytes read past the 101's head.
+    pub fn watch_frames(&mut self, already_read: &[u8]) {
+        let mut watch = CloseWatch::default();
+        watch.feed(already_read);
+        self.close_watch = Some(watch);
+    }
+
+    /// The latest Close frame the server sent, as sent.
+    pub fn server_close(&self) -> Option<RawClose> {
+        self.close_watch.as_ref()?.last_close()
     }
 
     /// Bytes written so far on this connection.
@@ -84,6 +101,10 @@ impl AsyncRead for Tap {
                     self.note_end(PeerEnd::Fin);
                 } else {
                     self.received += n as u64;
+                    let fresh = &buf.filled()[before..];
+                    if let Some(watch) = &mut self.close_watch {
+                        watch.feed(fresh);
+                    }
                 }
             }
             Poll::Ready(Err(e)) => self.note_error(e),

@@ -2,6 +2,7 @@
 //! the timed handshake, and the certificate evidence — recorded even when
 //! verification fails, because "expired" means little without the date.
 
+use super::client_cert::RecordingResolver;
 use super::error::CheckError;
 use super::model::{CertInfo, TlsInfo};
 use super::spec::SpecError;
@@ -175,6 +176,10 @@ impl TlsSetup {
         config
             .dangerous()
             .set_certificate_verifier(recorder.clone());
+        let client_auth = Arc::new(RecordingResolver::new(
+            config.client_auth_cert_resolver.clone(),
+        ));
+        config.client_auth_cert_resolver = client_auth.clone();
         let name = ServerName::try_from(host.to_string()).map_err(|e| CheckError::Tls {
             kind: TlsFailure::InvalidServerName,
             reason: format!("{host:?} is not a valid TLS server name: {e}"),
@@ -183,6 +188,7 @@ impl TlsSetup {
         let result = TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await;
+        info.client_certificate = client_auth.outcome();
         let seen = recorder.seen.lock().map(|s| s.clone()).unwrap_or(None);
         info.certificate = seen.as_ref().and_then(|der| cert_info(der));
         match result {

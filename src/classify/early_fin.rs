@@ -1,5 +1,6 @@
 //! `early_fin`: the server ended the connection before the check finished;
-//! by its Close code when it sent one, else by when and how it closed.
+//! by its Close code when it sent one ([`super::close_code`]), else by when
+//! and how it closed.
 
 use crate::check::model::{CloseFrameInfo, PeerEnd, Phase};
 use crate::product::Product;
@@ -21,22 +22,8 @@ pub(super) struct EarlyEnd {
 /// The hint for an early end: the Close code explains it when there is one.
 pub(super) fn hint(close_frame: Option<&CloseFrameInfo>, end: EarlyEnd) -> String {
     match close_frame {
-        Some(frame) => close_code_hint(frame.code),
+        Some(frame) => super::close_code::hint(frame.code),
         None => early_fin_hint(end),
-    }
-}
-
-pub(super) fn close_code_hint(code: Option<u16>) -> String {
-    match code {
-        Some(1000) => "The server ended the session normally, earlier than the check expected: it closes idle or unauthenticated clients.".into(),
-        Some(1001) => "The server is going away: a restart, deploy or scale-in drained this connection.".into(),
-        Some(1008) => "The server closed for a policy violation: authentication, origin or message checks failed after the upgrade.".into(),
-        Some(1009) => "The server closed because a message was too big for it.".into(),
-        Some(1011) => "The server hit an internal error: see its logs.".into(),
-        Some(1012) => "The server is restarting.".into(),
-        Some(1013) => "The server is overloaded and asks clients to try again later.".into(),
-        Some(c) => format!("The server closed the session with code {c}: see the reason and the application's close codes."),
-        None => "The server sent an empty Close frame: it ended the session deliberately but gave no code.".into(),
     }
 }
 

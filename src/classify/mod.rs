@@ -4,9 +4,12 @@
 //! refused, which TLS check failed), never the words of a message, so
 //! rewording a message cannot change a hint. Pure, so every rule is
 //! table-tested; one file per class holds that class's hints:
-//! [`dns`], [`connect`] (with the proxy hops), [`tls`], [`timeout`],
-//! [`missing_101`], [`protocol`], [`early_fin`], [`local`], [`unexpected_message`].
+//! [`dns`], [`connect`] (with the proxy hops), [`tls`] (with [`client_cert`]), [`timeout`],
+//! [`missing_101`], [`protocol`], [`early_fin`] (with [`close_code`]), [`local`],
+//! [`unexpected_message`].
 
+mod client_cert;
+mod close_code;
 mod connect;
 mod dns;
 mod early_fin;
@@ -18,6 +21,7 @@ mod tls;
 mod unexpected_message;
 
 use crate::check::CheckError;
+use crate::check::client_cert::ClientCertRequest;
 use crate::check::model::{Class, Phase};
 use crate::product::Product;
 
@@ -36,13 +40,19 @@ pub struct Verdict {
 
 /// Class, phase, message and hint of a failure, all derived from its type;
 /// `front` is the product the answer to the upgrade named, if any
-/// ([`Product::in_answer`]), whose settings explain a later cut.
-pub fn verdict(err: &CheckError, front: Option<Product>) -> Verdict {
+/// ([`Product::in_answer`]), whose settings explain a later cut; and when the
+/// server asked for a client certificate in the handshake, what became of
+/// that request explains the failure that follows.
+pub fn verdict(
+    err: &CheckError,
+    front: Option<Product>,
+    client_cert: ClientCertRequest,
+) -> Verdict {
     Verdict {
         class: err.class(),
         phase: err.phase(),
         message: err.to_string(),
-        hint: hint(err, front),
+        hint: client_cert::hint(err, client_cert).unwrap_or_else(|| hint(err, front)),
     }
 }
 

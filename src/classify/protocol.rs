@@ -14,6 +14,7 @@ pub(super) fn hint(rule: &ProtocolRule) -> String {
         R::HeadCutShort { .. } => "The connection closed in the middle of the response head: the server or a proxy crashed or gave up while answering.",
         R::UnrequestedSubprotocol { .. } | R::UnofferedSubprotocol { .. } | R::UnrequestedExtension { .. } => "The server negotiated something the client did not offer; strict clients (browsers) abort such connections.",
         R::WrongHttpVersion { .. } | R::MissingUpgrade | R::WrongUpgrade { .. } | R::MissingConnectionUpgrade => "A proxy altered the upgrade response (dropped Upgrade/Connection headers or changed the HTTP version): check how it forwards WebSocket upgrades.",
+        R::InvalidCloseReason { .. } => "The server's Close frame carries a reason that is not UTF-8, which RFC 6455 forbids: a server that cuts its reason mid-character or puts binary there; strict clients (browsers) fail the connection instead of reading the code.",
         R::ReadFailed { .. } | R::InvalidFrame { .. } | R::InvalidUtf8 { .. } | R::ConnectionFailed { .. } => "The server broke the WebSocket protocol: a server bug, or a proxy mangling frames.",
     }
     .into()

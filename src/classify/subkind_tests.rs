@@ -111,6 +111,7 @@ fn rule_word(rule: &ProtocolRule) -> &'static str {
         R::UnrequestedSubprotocol { .. }
         | R::UnofferedSubprotocol { .. }
         | R::UnrequestedExtension { .. } => "did not offer",
+        R::InvalidCloseReason { .. } => "reason that is not UTF-8",
         R::ReadFailed { .. }
         | R::InvalidFrame { .. }
         | R::InvalidUtf8 { .. }
@@ -148,6 +149,10 @@ fn every_rule() -> Vec<ProtocolRule> {
         R::UnrequestedExtension { extension: t() },
         R::InvalidFrame { detail: t() },
         R::InvalidUtf8 { detail: t() },
+        R::InvalidCloseReason {
+            code: 1000,
+            reason_bytes: t(),
+        },
         R::ConnectionFailed { message: t() },
     ]
 }

@@ -1,6 +1,7 @@
 //! Every class, every sub-kind: each gets its own hint, asserted by a word.
 
 use super::*;
+use crate::check::close_code::CloseCategory;
 use crate::check::error::{AddrCause, AddrFailure};
 use crate::check::failure::{Awaited, ProtocolRule};
 use crate::check::local::LocalResource;
@@ -184,21 +185,45 @@ fn every_classic_incident_gets_its_hint() {
     }
 }
 
+/// What the hint for a code of `category` must say, for a sample code of it.
+fn close_code_expectation(category: CloseCategory) -> (u16, &'static str) {
+    use CloseCategory as C;
+    match category {
+        C::Normal => (1000, "normally (1000)"),
+        C::GoingAway => (1001, "going away (1001): a deploy, restart"),
+        C::ProtocolError => (1002, "broke the protocol (1002)"),
+        C::UnsupportedData => (1003, "kind of data"),
+        C::InvalidPayload => (1007, "does not fit its type (1007)"),
+        C::PolicyViolation => (1008, "policy violation (1008): authentication, origin"),
+        C::MessageTooBig => (1009, "too big"),
+        C::MandatoryExtension => (1010, "extension"),
+        C::InternalError => (1011, "internal error (1011)"),
+        C::ServiceRestart => (1012, "restarting (1012)"),
+        C::TryAgainLater => (1013, "try again later (1013)"),
+        C::BadGateway => (1014, "upstream (1014)"),
+        C::MustNotBeSent => (1006, "code 1006, which RFC 6455 reserves"),
+        C::Reserved => (2000, "code 2000, reserved"),
+        C::Library => (3001, "code 3001, in the range registered for libraries"),
+        C::Application => (4001, "application-defined code 4001"),
+        C::OutOfRange => (999, "999, which is not a close code"),
+    }
+}
+
 #[test]
-fn a_server_close_frame_is_explained_by_its_code() {
-    for (code, want) in [
-        (Some(1001), "going away"),
-        (Some(1008), "policy"),
-        (Some(4000), "code 4000"),
-        (None, "empty Close"),
-    ] {
+fn a_server_close_frame_is_explained_by_its_code_category() {
+    let cases = CloseCategory::ALL
+        .into_iter()
+        .map(|category| {
+            let (code, want) = close_code_expectation(category);
+            assert_eq!(CloseCategory::of(code), category, "sample code {code}");
+            (Some(code), want)
+        })
+        .chain([(None, "empty Close")]);
+    for (code, want) in cases {
         let err = CheckError::EarlyFin {
             phase: Phase::Open,
             peer_end: Some(PeerEnd::Fin),
-            close_frame: Some(CloseFrameInfo {
-                code,
-                reason: String::new(),
-            }),
+            close_frame: Some(CloseFrameInfo::new(code, String::new())),
             ms_after_101: Some(5.0),
             idle_ms: None,
             while_held: true,

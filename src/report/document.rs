@@ -7,6 +7,7 @@
 //! The top level summarises the decisive attempt; `attempt_details` keeps
 //! every attempt's full evidence.
 
+use crate::check::client_cert::ClientCertRequest;
 use crate::check::model::{
     CloseInfo, Closer, Event, PeerEnd, ResponseHead, Timings, TlsInfo, Warning,
 };
@@ -126,6 +127,10 @@ pub struct TlsSummary {
     pub days_left: Option<i64>,
     /// True when `--insecure` turned verification off.
     pub verification_disabled: bool,
+    /// Whether the server asked for a client certificate, and whether one
+    /// was sent (`not_requested`, `sent`, `none_configured`).
+    #[serde(default)]
+    pub client_certificate: ClientCertRequest,
 }
 
 impl TlsSummary {
@@ -140,6 +145,7 @@ impl TlsSummary {
             not_after: cert.map(|c| c.not_after.clone()),
             days_left: cert.map(|c| c.days_left),
             verification_disabled: t.verification_disabled,
+            client_certificate: t.client_certificate,
         }
     }
 }

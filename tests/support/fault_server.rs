@@ -124,6 +124,16 @@ pub enum Behavior {
     /// arrived (without waiting): far less than the pongs a client owes, so
     /// they pile up. Ends when a write fails, i.e. when the client has gone.
     PingFlood,
+    /// Valid 101, then at once a Close frame written by hand with `code` and
+    /// exactly these reason bytes, which tungstenite would refuse to send
+    /// (a reason that is not UTF-8, a code that must not be sent); then it
+    /// records the client's Close and closes TCP.
+    RawClose {
+        /// Status code of the Close frame, any number.
+        code: u16,
+        /// Reason bytes, not necessarily UTF-8.
+        reason: Vec<u8>,
+    },
     /// Valid 101, then never reads another byte and never writes one; the
     /// socket stays open until the server is dropped.
     NeverReads,
@@ -369,9 +379,12 @@ fn tls_acceptor(identity: &ServerIdentity) -> TlsAcceptor {
                     .add(cert.expect("parse client CA PEM"))
                     .expect("add client CA to root store");
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .expect("build client certificate verifier");
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if identity.client_cert_optional {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier.build().expect("build client certificate verifier");
             builder.with_client_cert_verifier(verifier)
         }
     };
@@ -598,6 +611,14 @@ async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
                 ping_flood(&mut s, rec).await;
             }
         }
+        Behavior::RawClose { code, reason } => {
+            if send(&mut s, response_101(&head, Upgrade::Valid).as_bytes())
+                .await
+                .is_ok()
+            {
+                raw_close(&mut s, rec, *code, reason).await;
+            }
+        }
         Behavior::NeverReads => {
             if send(&mut s, response_101(&head, Upgrade::Valid).as_bytes())
                 .await
@@ -607,6 +628,29 @@ async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
             }
         }
     }
+}
+
+/// Sends a Close frame with `code` and `reason` as given, records the
+/// client's answer, then ends TCP first as RFC 6455 §7.1.1 asks of a server.
+async fn raw_close<S: Conn>(s: &mut S, rec: &Recorder, code: u16, reason: &[u8]) {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason);
+    if let Err(e) = frames::write_frame(s, opcode::CLOSE, &payload).await {
+        return rec.error(format!("writing Close: {e}"));
+    }
+    loop {
+        match timeout(CLOSE_GRACE, frames::read_frame(s)).await {
+            Ok(Ok(Some(frame))) if frame.opcode == opcode::CLOSE => {
+                rec.update(|r| r.close_code_received = frame.close_code());
+                break;
+            }
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => return rec.error("client closed TCP without answering the Close"),
+            Ok(Err(e)) => return rec.error(describe_io(&e)),
+            Err(_) => return rec.error("client never answered the server's Close frame"),
+        }
+    }
+    close_gracefully(s).await;
 }
 
 /// Pings without end, draining now and then, until the client goes away.

@@ -36,8 +36,12 @@ pub struct ServerIdentity {
     pub cert_chain_pem: String,
     /// PEM (PKCS#8) of the leaf's private key.
     pub key_pem: String,
-    /// If set, the server demands a client certificate issued by this CA.
+    /// If set, the server asks for a client certificate issued by this CA.
     pub client_ca_pem: Option<String>,
+    /// With `client_ca_pem`: a client without a certificate still completes
+    /// the handshake (nginx's `ssl_verify_client optional`, and what nginx
+    /// does under `on` too, to answer 400 over HTTP instead of an alert).
+    pub client_cert_optional: bool,
 }
 
 /// A self-signed test certificate authority.
@@ -90,6 +94,7 @@ impl TestCa {
             cert_chain_pem: cert_pem,
             key_pem,
             client_ca_pem: None,
+            client_cert_optional: false,
         }
     }
 
@@ -135,6 +140,7 @@ pub fn self_signed_ca_server(hosts: &[&str]) -> ServerIdentity {
         cert_chain_pem: cert.pem(),
         key_pem: key.serialize_pem(),
         client_ca_pem: None,
+        client_cert_optional: false,
     }
 }
 

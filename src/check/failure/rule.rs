@@ -88,6 +88,13 @@ pub enum ProtocolRule {
         /// The decoder's account.
         detail: String,
     },
+    /// A Close frame whose reason is not UTF-8 (RFC 6455 §5.5.1 requires it).
+    InvalidCloseReason {
+        /// The Close frame's status code.
+        code: u16,
+        /// The reason bytes, non-ASCII escaped (`\xff`).
+        reason_bytes: String,
+    },
     /// The connection failed in a way that is neither a FIN nor a reset.
     ConnectionFailed {
         /// The operating system's text.
@@ -145,6 +152,10 @@ impl fmt::Display for ProtocolRule {
             ),
             R::InvalidFrame { detail } => write!(f, "invalid WebSocket data: {detail}"),
             R::InvalidUtf8 { detail } => write!(f, "text frame is not valid UTF-8: {detail}"),
+            R::InvalidCloseReason { code, reason_bytes } => write!(
+                f,
+                "Close reason is not valid UTF-8 (Close {code}, reason bytes \"{reason_bytes}\")"
+            ),
             R::ConnectionFailed { message } => write!(f, "connection error: {message}"),
         }
     }

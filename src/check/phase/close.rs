@@ -6,7 +6,7 @@ use crate::check::budget::Budget;
 use crate::check::error::CheckError;
 use crate::check::failure::Awaited;
 use crate::check::model::{CloseInfo, Closer, PeerEnd, Phase};
-use crate::check::session::{FIN_WAIT, Incoming, Session, frame_info};
+use crate::check::session::{FIN_WAIT, Incoming, Session};
 use crate::check::timeline::Timeline;
 use futures_util::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
@@ -43,7 +43,7 @@ impl Session<'_> {
                 .recv(limit.saturating_sub(started.elapsed()), Phase::Close)
                 .await?
             {
-                Incoming::Message(Message::Close(frame)) => break frame_info(frame),
+                Incoming::Message(Message::Close(frame)) => break self.frame_info(frame),
                 Incoming::Message(_) => continue,
                 Incoming::Ended(e) => return Err(self.ended(Phase::Close, e, false)),
                 Incoming::TimedOut => {

@@ -73,6 +73,7 @@ pub(super) async fn run<'s>(
     };
     a.report.subprotocol = upgraded.subprotocol.clone();
     let config = session_config(spec);
+    tap.watch_frames(&upgraded.leftover);
     let ws =
         WebSocketStream::from_partially_read(tap, upgraded.leftover, Role::Client, Some(config))
             .await;

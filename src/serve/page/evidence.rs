@@ -119,10 +119,7 @@ mod tests {
         let closed = CheckError::EarlyFin {
             phase: Phase::Open,
             peer_end: Some(PeerEnd::Fin),
-            close_frame: Some(CloseFrameInfo {
-                code: Some(1001),
-                reason: "bye".into(),
-            }),
+            close_frame: Some(CloseFrameInfo::new(Some(1001), "bye".into())),
             ms_after_101: Some(0.5),
             idle_ms: None,
             while_held: false,
@@ -139,7 +136,9 @@ mod tests {
             (
                 closed,
                 rows(&[
+                    ("close frame category", "going_away"),
                     ("close frame code", "1001"),
+                    ("close frame name", "Going Away"),
                     ("close frame reason", "bye"),
                     ("ms after 101", "0.5"),
                     ("peer end", "fin"),

@@ -23,10 +23,7 @@ fn failed_row(at: DateTime<Utc>) -> ResultRow {
     report.evidence = Some(CheckError::EarlyFin {
         phase: Phase::Open,
         peer_end: Some(PeerEnd::Fin),
-        close_frame: Some(CloseFrameInfo {
-            code: Some(4000),
-            reason: HOSTILE.into(),
-        }),
+        close_frame: Some(CloseFrameInfo::new(Some(4000), HOSTILE.into())),
         ms_after_101: Some(0.12),
         idle_ms: None,
         while_held: false,

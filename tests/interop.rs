@@ -2,10 +2,12 @@
 //!
 //! The servers are Debian's `python3-websockets` (an echo server,
 //! `tests/interop/echo_server.py`) and nginx as a reverse proxy configured
-//! well and badly (`tests/interop/nginx.conf.in`). They check that what
-//! wsprobe reports about real software matches what that software does: a
-//! clean close the server agrees with, a proxy's idle cut, a proxy that drops
-//! the upgrade, and the proxy's own 502 and 504.
+//! well and badly (`tests/interop/nginx.conf.in`), and Debian's
+//! `python3-aiosmtpd` as a port that speaks another protocol. They check that
+//! what wsprobe reports about real software matches what that software does:
+//! a clean close the server agrees with, a proxy's idle cut, a proxy that
+//! drops the upgrade, the proxy's own 502 and 504, and an SMTP greeting
+//! named at once.
 //!
 //! The tests are ignored by default because they need Debian packages;
 //! `.ci/run` installs them and runs `cargo test -- --ignored`. A missing
@@ -126,22 +128,42 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `tests/interop/echo_server.py` on a fresh port.
-fn python_echo_server(dir: &Path) -> (Server, u16) {
+/// Fails the test, saying what to install, unless Debian's python can
+/// import `module` (from the Debian package `package`).
+fn require_python_module(module: &str, package: &str) {
     let probe = Command::new(PYTHON)
-        .args(["-c", "import websockets"])
+        .args(["-c", &format!("import {module}")])
         .output()
         .unwrap_or_else(|e| panic!("{PYTHON} not runnable ({e}); install Debian's python3"));
     assert!(
         probe.status.success(),
-        "{PYTHON} cannot import websockets; install Debian's python3-websockets:\n{}",
+        "{PYTHON} cannot import {module}; install Debian's {package}:\n{}",
         String::from_utf8_lossy(&probe.stderr)
     );
+}
+
+/// Starts `tests/interop/echo_server.py` on a fresh port.
+fn python_echo_server(dir: &Path) -> (Server, u16) {
+    require_python_module("websockets", "python3-websockets");
     let port = free_port();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/echo_server.py");
     let mut command = Command::new(PYTHON);
     command.arg(script).arg(port.to_string());
     let mut server = Server::spawn("echo_server.py", command, dir);
+    server.wait_ready(port);
+    (server, port)
+}
+
+/// Starts aiosmtpd, an SMTP server, on a fresh port: a service that speaks
+/// first, and not HTTP.
+fn aiosmtpd(dir: &Path) -> (Server, u16) {
+    require_python_module("aiosmtpd", "python3-aiosmtpd");
+    let port = free_port();
+    let mut command = Command::new(PYTHON);
+    command
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"));
+    let mut server = Server::spawn("aiosmtpd", command, dir);
     server.wait_ready(port);
     (server, port)
 }
@@ -437,4 +459,35 @@ fn nginx_bad_gateway_is_502() {
         ],
     );
     assert_mentions("hint", outcome.str_at("/hint"), &["upstream"], &outcome);
+}
+
+#[test]
+#[ignore = "needs Debian packages: python3-aiosmtpd (installed by .ci/run)"]
+fn an_smtp_server_on_the_port_is_named_at_once_instead_of_timing_out() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_server, port) = aiosmtpd(dir.path());
+
+    let started = Instant::now();
+    let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "10s"]);
+
+    outcome.assert_fields(
+        2,
+        &[
+            ("/class", "protocol_error".into()),
+            ("/phase", "upgrade".into()),
+            ("/evidence/rule", "not_http".into()),
+            ("/evidence/protocol", "smtp".into()),
+        ],
+    );
+    assert!(
+        outcome.str_at("/evidence/first_bytes").starts_with("220 "),
+        "{outcome}"
+    );
+    assert_mentions(
+        "hint",
+        outcome.str_at("/hint"),
+        &["This port speaks SMTP: wrong port?"],
+        &outcome,
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{outcome}");
 }

@@ -65,6 +65,21 @@ async fn subprotocols_offered_and_none_chosen_fail_as_browsers_fail_them() {
 }
 
 #[tokio::test]
+async fn a_credential_among_the_subprotocols_offered_stays_out_of_the_evidence() {
+    let token = "czNjcjN0LXQwa2Vu";
+    let credential = format!("base64url.bearer.authorization.k8s.io.{token}");
+    let (v, _server) = negotiation_error(
+        Behavior::IgnoresSubprotocols,
+        &["chat", &credential],
+        "no_subprotocol_chosen",
+    )
+    .await;
+    let shown = v.to_string();
+    assert!(!shown.contains(token), "{v:#}");
+    assert_eq!(v["evidence"]["offered"][0], "chat", "{v:#}");
+}
+
+#[tokio::test]
 async fn a_subprotocol_other_than_those_offered_names_both() {
     let (v, _server) = negotiation_error(
         Behavior::UnrequestedSubprotocol,

@@ -147,14 +147,8 @@ pub async fn upgrade(
     let mut buf = Vec::with_capacity(1024);
     let end = match tokio::time::timeout_at(deadline, read_response_head(io, &mut buf)).await {
         Err(_) => {
-            let detail = if buf.is_empty() {
-                None
-            } else {
-                Some(format!(
-                    "partial response: {}",
-                    printable_snippet(&buf, 120)
-                ))
-            };
+            let detail = (!buf.is_empty())
+                .then(|| format!("partial response: {}", printable_snippet(&buf, 120)));
             return Err(UpgradeFailure::TimedOut(Awaited::ResponseHead, detail));
         }
         Ok(Ok(end)) => end,

@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 
 use support::fault_server::GARBAGE;
+use support::foreign;
 use support::frames::{self, opcode};
 use support::{Behavior, FaultServer, TestCa, Validity, backlog, refused_port};
 
@@ -336,6 +337,44 @@ async fn unrequested_subprotocol_is_named_although_none_was_offered() {
     assert_eq!(
         frames::header_value(&head, "Sec-WebSocket-Protocol"),
         Some("surprise")
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_server_that_speaks_first_greets_before_any_request() {
+    let server = FaultServer::start(Behavior::Foreign(foreign::SMTP)).await;
+    let mut s = connect(&server).await;
+    assert_eq!(read_all(&mut s).await, foreign::SMTP.banner);
+}
+
+#[tokio::test]
+async fn a_foreign_server_that_answers_sends_its_bytes_only_after_the_request() {
+    let server = FaultServer::start(Behavior::Foreign(foreign::TLS_ALERT)).await;
+    let mut s = connect(&server).await;
+    let mut early = [0u8; 1];
+    let nothing_yet = timeout(Duration::from_millis(200), s.read(&mut early)).await;
+    assert!(
+        nothing_yet.is_err(),
+        "sent before the request: {nothing_yet:?}"
+    );
+    s.write_all(upgrade_request("").as_bytes()).await.unwrap();
+    assert_eq!(read_all(&mut s).await, foreign::TLS_ALERT.banner);
+}
+
+#[tokio::test]
+async fn a_server_ignoring_subprotocols_or_adding_an_extension_says_so_in_its_101() {
+    let server = FaultServer::start(Behavior::IgnoresSubprotocols).await;
+    let mut s = connect(&server).await;
+    let head = request_upgrade(&mut s, "Sec-WebSocket-Protocol: chat\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert_eq!(frames::header_value(&head, "Sec-WebSocket-Protocol"), None);
+
+    let server = FaultServer::start(Behavior::UnrequestedExtension).await;
+    let mut s = connect(&server).await;
+    let head = request_upgrade(&mut s, "").await;
+    assert_eq!(
+        frames::header_value(&head, "Sec-WebSocket-Extensions"),
+        Some("permessage-deflate")
     );
 }
 

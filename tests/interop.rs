@@ -5,7 +5,8 @@
 //! well and badly (`tests/interop/nginx.conf.in`). They check that what
 //! wsprobe reports about real software matches what that software does: a
 //! clean close the server agrees with, a proxy's idle cut, a proxy that drops
-//! the upgrade, and the proxy's own 502 and 504.
+//! the upgrade, the proxy's own 502 and 504; and Debian's `python3-aiosmtpd`
+//! as a port that speaks another protocol, named at once.
 //!
 //! The tests are ignored by default because they need Debian packages;
 //! `.ci/run` installs them and runs `cargo test -- --ignored`. A missing
@@ -20,8 +21,8 @@ use std::path::Path;
 use std::process::Command;
 
 use support_interop::{
-    Server, assert_mentions, close_codes_seen_by, free_port, python_echo_server, require_binary,
-    write_config, wsprobe_check,
+    Server, aiosmtpd, assert_mentions, close_codes_seen_by, free_port, python_echo_server,
+    require_binary, write_config, wsprobe_check,
 };
 use tempfile::TempDir;
 
@@ -317,5 +318,39 @@ fn nginx_requiring_a_client_certificate_is_named_whatever_it_answers() {
             ("/response/status", 200.into()),
             ("/tls/client_certificate", "sent".into()),
         ],
+    );
+}
+
+#[test]
+#[ignore = "needs Debian packages: python3-aiosmtpd (installed by .ci/run)"]
+fn an_smtp_server_on_the_port_is_named_at_once_instead_of_timing_out() {
+    let dir = TempDir::new().expect("tempdir");
+    let (_server, port) = aiosmtpd(dir.path());
+
+    let started = std::time::Instant::now();
+    let outcome = wsprobe_check(&format!("ws://127.0.0.1:{port}/"), &["--timeout", "10s"]);
+
+    outcome.assert_fields(
+        2,
+        &[
+            ("/class", "protocol_error".into()),
+            ("/phase", "upgrade".into()),
+            ("/evidence/rule", "not_http".into()),
+            ("/evidence/protocol", "smtp".into()),
+        ],
+    );
+    assert!(
+        outcome.str_at("/evidence/first_bytes").starts_with("220 "),
+        "{outcome}"
+    );
+    assert_mentions(
+        "hint",
+        outcome.str_at("/hint"),
+        &["This port speaks SMTP: wrong port?"],
+        &outcome,
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{outcome}"
     );
 }

@@ -1,9 +1,11 @@
-//! Reading and parsing an HTTP/1.x response head from an untrusted peer:
-//! bounded in size (the caller bounds it in time), never panicking on any input.
+//! Reading and parsing an HTTP/1.x head from an untrusted peer: bounded in
+//! size (the caller bounds it in time), a response given up on as soon as it
+//! cannot be HTTP, never panicking on any input.
 
 use super::failure::ProtocolRule;
 use super::model::ResponseHead;
 use super::redact::header_value_for_evidence;
+use super::sniff::may_be_http;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Largest response head accepted.
@@ -18,17 +20,38 @@ pub enum HeadReadError {
     Eof,
     /// The head grew past [`MAX_HEAD_BYTES`].
     TooLarge,
+    /// What arrived cannot begin an HTTP/1.x response: another protocol
+    /// answered, and no blank line need be waited for.
+    NotHttp,
     /// A read failed.
     Io(std::io::Error),
 }
 
-/// Read until the blank line ending the head. `buf` keeps what arrived, so a
-/// caller that times out can still report the partial response.
-/// Returns the length of the head (including the blank line); bytes after it
-/// in `buf` belong to the next layer.
+/// Read a request head until the blank line ending it. `buf` keeps what
+/// arrived; returns the length of the head (including the blank line), and
+/// bytes after it in `buf` belong to the next layer.
 pub async fn read_head<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
+) -> Result<usize, HeadReadError> {
+    read_until_head_end(stream, buf, |_| true).await
+}
+
+/// Read a response head like [`read_head`], but stop as soon as what arrived
+/// cannot begin an HTTP/1.x response ([`HeadReadError::NotHttp`]). `buf`
+/// keeps what arrived, so a caller that times out can still report the
+/// partial response.
+pub async fn read_response_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<usize, HeadReadError> {
+    read_until_head_end(stream, buf, may_be_http).await
+}
+
+async fn read_until_head_end<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    may_be_head: fn(&[u8]) -> bool,
 ) -> Result<usize, HeadReadError> {
     let mut chunk = [0u8; 2048];
     loop {
@@ -43,6 +66,9 @@ pub async fn read_head<S: AsyncRead + Unpin>(
             Ok(0) => return Err(HeadReadError::Eof),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) => return Err(HeadReadError::Io(e)),
+        }
+        if !may_be_head(buf) {
+            return Err(HeadReadError::NotHttp);
         }
     }
 }
@@ -62,7 +88,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<ResponseHead, ProtocolRule> {
             return Err(ProtocolRule::TooManyHeaders { limit: MAX_HEADERS });
         }
         Err(e) => {
-            return Err(ProtocolRule::NotHttp {
+            return Err(ProtocolRule::MalformedHead {
                 parser_error: e.to_string(),
                 first_bytes: printable_snippet(bytes, 64),
             });
@@ -132,10 +158,10 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_reported_with_escaped_first_bytes() {
-        let e = parse_head(b"\x00\xffSSH-2.0\r\n\r\n").unwrap_err();
+    fn a_malformed_head_is_reported_with_escaped_first_bytes() {
+        let e = parse_head(b"HTTP/1.1 101 \x00\xff\r\n\r\n").unwrap_err();
         assert!(
-            matches!(&e, ProtocolRule::NotHttp { first_bytes, .. } if first_bytes.contains("\\x00\\xffSSH-2.0")),
+            matches!(&e, ProtocolRule::MalformedHead { first_bytes, .. } if first_bytes.contains("101 \\x00\\xff")),
             "{e}"
         );
     }
@@ -147,6 +173,23 @@ mod tests {
         let r = read_head(&mut &endless[..], &mut buf).await;
         assert!(matches!(r, Err(HeadReadError::TooLarge)));
         assert!(buf.len() <= MAX_HEAD_BYTES + 4);
+    }
+
+    #[tokio::test]
+    async fn reading_stops_at_the_first_bytes_that_cannot_be_http() {
+        // A banner and then silence: the reader must not wait for more.
+        let (mut server, mut client) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut server, b"SSH-2.0-OpenSSH_9.2\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let within = std::time::Duration::from_secs(10);
+        let r = tokio::time::timeout(within, read_response_head(&mut client, &mut buf))
+            .await
+            .expect("the reader waited for more after a banner");
+        assert!(matches!(r, Err(HeadReadError::NotHttp)), "{r:?}");
+        assert_eq!(buf, b"SSH-2.0-OpenSSH_9.2\r\n");
+        drop(server);
     }
 
     #[tokio::test]

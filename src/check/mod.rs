@@ -11,7 +11,7 @@
 //! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures;
 //!   [`failure`]: their typed sub-kinds (what was awaited, which rule broke,
 //!   which proxy hop failed) from which the classification decides
-//! * [`stream`], [`head`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
+//! * [`stream`], [`head`], [`sniff`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
 //!   reads bounded and evidence honest
 //! * [`redact`], [`challenge`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
 //!   are credentials (an auth challenge's scheme and realm are not), the values one check sent, and the pass that removes them
@@ -37,6 +37,7 @@ pub mod redact;
 pub mod scrub;
 pub mod secrets;
 pub mod session;
+pub mod sniff;
 pub mod spec;
 pub mod stream;
 pub mod target;

@@ -3,7 +3,7 @@
 
 use super::error::{CheckError, os_message};
 use super::failure::{ProxyHop, ProxyReply, Socks5Reply};
-use super::head::{HeadReadError, parse_head, read_head};
+use super::head::{HeadReadError, parse_head, printable_snippet, read_response_head};
 use super::spec::{SpecError, Target};
 use base64::Engine;
 use tokio::io::AsyncWriteExt;
@@ -148,7 +148,7 @@ impl Proxy {
             .await
             .map_err(|e| malformed(format!("writing CONNECT failed: {}", os_message(&e))))?;
         let mut buf = Vec::new();
-        let end = match read_head(&mut tcp, &mut buf).await {
+        let end = match read_response_head(&mut tcp, &mut buf).await {
             Ok(end) => end,
             Err(HeadReadError::Eof) => {
                 return Err(malformed(
@@ -157,6 +157,12 @@ impl Proxy {
             }
             Err(HeadReadError::TooLarge) => {
                 return Err(malformed("the proxy's answer head is too large".into()));
+            }
+            Err(HeadReadError::NotHttp) => {
+                return Err(malformed(format!(
+                    "the proxy answered CONNECT with bytes that are not HTTP: {}",
+                    printable_snippet(&buf, 64)
+                )));
             }
             Err(HeadReadError::Io(e)) => {
                 return Err(malformed(format!(

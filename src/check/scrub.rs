@@ -178,7 +178,8 @@ impl Scrub for ProtocolRule {
     fn scrub(&mut self, secrets: &Secrets) {
         use ProtocolRule as R;
         match self {
-            R::NotHttp {
+            R::NotHttp { first_bytes, .. } => first_bytes.scrub(secrets),
+            R::MalformedHead {
                 parser_error,
                 first_bytes,
             } => {
@@ -189,6 +190,7 @@ impl Scrub for ProtocolRule {
                 received.scrub(secrets);
                 expected.scrub(secrets);
             }
+            R::NoSubprotocolChosen { offered } => offered.scrub(secrets),
             R::UnofferedSubprotocol { chosen, offered } => {
                 chosen.scrub(secrets);
                 offered.scrub(secrets);

@@ -5,9 +5,10 @@
 
 use super::error::CheckError;
 use super::failure::{Awaited, ProtocolRule};
-use super::head::{HeadReadError, parse_head, printable_snippet, read_head};
+use super::head::{HeadReadError, parse_head, printable_snippet, read_response_head};
 use super::model::{Phase, ResponseHead};
 use super::redact::header_value_for_evidence;
+use super::sniff::recognize;
 use super::spec::CheckSpec;
 use super::stream::Tap;
 use base64::Engine;
@@ -20,6 +21,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// How much of a non-101 body is kept as evidence.
 pub const BODY_SNIPPET_BYTES: usize = 512;
+/// How many of the first bytes of an answer that is not HTTP are shown:
+/// enough for a banner or greeting line, or a few frame headers.
+const FIRST_BYTES_SHOWN: usize = 64;
 
 /// The request as sent, with secrets redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -141,45 +145,14 @@ pub async fn upgrade(
         Ok(Ok(())) => {}
     }
     let mut buf = Vec::with_capacity(1024);
-    let end = match tokio::time::timeout_at(deadline, read_head(io, &mut buf)).await {
+    let end = match tokio::time::timeout_at(deadline, read_response_head(io, &mut buf)).await {
         Err(_) => {
-            let detail = if buf.is_empty() {
-                None
-            } else {
-                Some(format!(
-                    "partial response: {}",
-                    printable_snippet(&buf, 120)
-                ))
-            };
+            let detail = (!buf.is_empty())
+                .then(|| format!("partial response: {}", printable_snippet(&buf, 120)));
             return Err(UpgradeFailure::TimedOut(Awaited::ResponseHead, detail));
         }
         Ok(Ok(end)) => end,
-        Ok(Err(HeadReadError::TooLarge)) => {
-            return Err(UpgradeFailure::Failed(CheckError::Protocol {
-                phase: Phase::Upgrade,
-                rule: ProtocolRule::HeadTooLarge {
-                    limit_bytes: super::head::MAX_HEAD_BYTES,
-                },
-            }));
-        }
-        Ok(Err(HeadReadError::Eof)) if !buf.is_empty() => {
-            return Err(UpgradeFailure::Failed(CheckError::Protocol {
-                phase: Phase::Upgrade,
-                rule: ProtocolRule::HeadCutShort {
-                    partial: printable_snippet(&buf, 120),
-                },
-            }));
-        }
-        Ok(Err(HeadReadError::Eof)) => {
-            return Err(UpgradeFailure::Failed(closed_before_answer(io, None, spec)));
-        }
-        Ok(Err(HeadReadError::Io(e))) => {
-            return Err(UpgradeFailure::Failed(closed_before_answer(
-                io,
-                Some(e),
-                spec,
-            )));
-        }
+        Ok(Err(e)) => return Err(UpgradeFailure::Failed(head_failure(e, &buf, io, spec))),
     };
     let head = parse_head(&buf[..end]).map_err(|rule| {
         UpgradeFailure::Failed(CheckError::Protocol {
@@ -208,6 +181,29 @@ pub async fn upgrade(
         leftover,
         subprotocol,
     })
+}
+
+/// The failure for a head that could not be read, from what had arrived.
+fn head_failure(err: HeadReadError, received: &[u8], io: &Tap, spec: &CheckSpec) -> CheckError {
+    let rule = match err {
+        HeadReadError::TooLarge => ProtocolRule::HeadTooLarge {
+            limit_bytes: super::head::MAX_HEAD_BYTES,
+        },
+        HeadReadError::NotHttp => ProtocolRule::NotHttp {
+            first_bytes: printable_snippet(received, FIRST_BYTES_SHOWN),
+            protocol: recognize(received),
+            over_tls: spec.target.secure,
+        },
+        HeadReadError::Eof if !received.is_empty() => ProtocolRule::HeadCutShort {
+            partial: printable_snippet(received, 120),
+        },
+        HeadReadError::Eof => return closed_before_answer(io, None, spec),
+        HeadReadError::Io(e) => return closed_before_answer(io, Some(e), spec),
+    };
+    CheckError::Protocol {
+        phase: Phase::Upgrade,
+        rule,
+    }
 }
 
 fn closed_before_answer(io: &Tap, err: Option<std::io::Error>, spec: &CheckSpec) -> CheckError {
@@ -308,25 +304,42 @@ pub fn validate_101(
         }
         None => return Err(ProtocolRule::MissingAccept),
     }
-    let subprotocol = match head.header("sec-websocket-protocol") {
-        None => None,
-        Some(p) if spec.subprotocols.iter().any(|o| o == p.trim()) => Some(p.trim().to_string()),
-        Some(p) if spec.subprotocols.is_empty() => {
-            return Err(ProtocolRule::UnrequestedSubprotocol { chosen: p.into() });
-        }
-        Some(p) => {
-            return Err(ProtocolRule::UnofferedSubprotocol {
-                chosen: p.into(),
-                offered: spec.subprotocols.clone(),
-            });
-        }
-    };
+    let subprotocol = chosen_subprotocol(head, &spec.subprotocols)?;
     if let Some(ext) = head.header("sec-websocket-extensions") {
         return Err(ProtocolRule::UnrequestedExtension {
             extension: ext.into(),
         });
     }
     Ok(subprotocol)
+}
+
+/// The subprotocol the 101 chose, checked against those `offered` (RFC 6455
+/// §4.1: one not offered fails the connection). Choosing none when some were
+/// offered is allowed by RFC 6455 but fails in browsers (WHATWG WebSockets,
+/// "establish a WebSocket connection": a missing or empty header fails when
+/// protocols were requested), so a monitor standing in for them fails too.
+fn chosen_subprotocol(
+    head: &ResponseHead,
+    offered: &[String],
+) -> Result<Option<String>, ProtocolRule> {
+    let chosen = head
+        .header("sec-websocket-protocol")
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    match chosen {
+        None if offered.is_empty() => Ok(None),
+        None => Err(ProtocolRule::NoSubprotocolChosen {
+            offered: offered.to_vec(),
+        }),
+        Some(p) if offered.iter().any(|o| o == p) => Ok(Some(p.to_string())),
+        Some(p) if offered.is_empty() => {
+            Err(ProtocolRule::UnrequestedSubprotocol { chosen: p.into() })
+        }
+        Some(p) => Err(ProtocolRule::UnofferedSubprotocol {
+            chosen: p.into(),
+            offered: offered.to_vec(),
+        }),
+    }
 }
 
 #[cfg(test)]

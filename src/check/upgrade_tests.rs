@@ -94,6 +94,51 @@ fn each_broken_101_names_the_rule_it_broke() {
 }
 
 #[test]
+fn subprotocols_offered_and_none_chosen_or_another_chosen_name_what_was_offered() {
+    let offered = spec(&["chat", "v2.chat"]);
+    let want_offered = vec!["chat".to_string(), "v2.chat".to_string()];
+    let cases: Vec<(Vec<(&str, &str)>, ProtocolRule)> = vec![
+        (
+            vec![],
+            ProtocolRule::NoSubprotocolChosen {
+                offered: want_offered.clone(),
+            },
+        ),
+        (
+            vec![("Sec-WebSocket-Protocol", " ")],
+            ProtocolRule::NoSubprotocolChosen {
+                offered: want_offered.clone(),
+            },
+        ),
+        (
+            vec![("Sec-WebSocket-Protocol", "mqtt")],
+            ProtocolRule::UnofferedSubprotocol {
+                chosen: "mqtt".into(),
+                offered: want_offered.clone(),
+            },
+        ),
+        (
+            vec![("Sec-WebSocket-Protocol", "chat, v2.chat")],
+            ProtocolRule::UnofferedSubprotocol {
+                chosen: "chat, v2.chat".into(),
+                offered: want_offered,
+            },
+        ),
+    ];
+    for (extra, want) in cases {
+        assert_eq!(
+            validate_101(&head_101(&extra, "k"), "k", &offered),
+            Err(want)
+        );
+    }
+    let second = head_101(&[("Sec-WebSocket-Protocol", "v2.chat")], "k");
+    assert_eq!(
+        validate_101(&second, "k", &offered),
+        Ok(Some("v2.chat".into()))
+    );
+}
+
+#[test]
 fn the_request_record_hides_credentials_but_the_wire_carries_them() {
     let opts = CheckOptions {
         headers: vec!["Authorization: Bearer t0ken".into(), "X-Trace: 1".into()],

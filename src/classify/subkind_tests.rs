@@ -6,7 +6,9 @@
 use super::tests::timeout;
 use super::*;
 use crate::check::error::{AddrCause, AddrFailure};
-use crate::check::failure::{Awaited, ProtocolRule, ProxyHop, ProxyReply, Socks5Reply};
+use crate::check::failure::{
+    Awaited, ForeignProtocol, ProtocolRule, ProxyHop, ProxyReply, Socks5Reply,
+};
 
 /// Asserts that every hint of `cases` contains its word, and that no two
 /// distinct sub-kinds share a hint.
@@ -98,8 +100,15 @@ fn an_expect_pattern_that_mentions_pong_still_gets_the_expect_hint() {
 fn rule_word(rule: &ProtocolRule) -> &'static str {
     use ProtocolRule as R;
     match rule {
-        R::NotHttp { .. } => "wss://",
-        R::IncompleteHead | R::TooManyHeaders { .. } => "could not be parsed",
+        R::NotHttp { protocol: None, .. } => "Something other than an HTTP server answered",
+        R::NotHttp {
+            protocol: Some(protocol),
+            over_tls,
+            ..
+        } => foreign_word(*protocol, *over_tls),
+        R::IncompleteHead | R::TooManyHeaders { .. } | R::MalformedHead { .. } => {
+            "could not be parsed"
+        }
         R::HeadTooLarge { .. } => "size limit",
         R::HeadCutShort { .. } => "in the middle of the response head",
         R::WrongHttpVersion { .. }
@@ -108,6 +117,7 @@ fn rule_word(rule: &ProtocolRule) -> &'static str {
         | R::MissingConnectionUpgrade => "proxy altered the upgrade response",
         R::MissingAccept => "did not complete the WebSocket handshake",
         R::WrongAccept { .. } => "caching proxy",
+        R::NoSubprotocolChosen { .. } => "browsers fail this connection",
         R::UnrequestedSubprotocol { .. }
         | R::UnofferedSubprotocol { .. }
         | R::UnrequestedExtension { .. } => "did not offer",
@@ -119,11 +129,63 @@ fn rule_word(rule: &ProtocolRule) -> &'static str {
     }
 }
 
+/// The words the hint for an answer in `protocol` must contain; exhaustive,
+/// so a new protocol does not compile until its hint is decided.
+fn foreign_word(protocol: ForeignProtocol, over_tls: bool) -> &'static str {
+    use ForeignProtocol as P;
+    match protocol {
+        P::Ssh => "This port speaks SSH: wrong port?",
+        P::Smtp => "This port speaks SMTP: wrong port?",
+        P::Ftp => "This port speaks FTP: wrong port?",
+        P::Greeting220 => "This port speaks SMTP or FTP: wrong port?",
+        P::Pop3 => "This port speaks POP3: wrong port?",
+        P::Imap => "This port speaks IMAP: wrong port?",
+        P::Redis => "This port speaks Redis: wrong port?",
+        P::Mysql => "This port speaks MySQL: wrong port?",
+        P::Postgres => "This port speaks PostgreSQL: wrong port?",
+        P::Amqp => "This port speaks AMQP: wrong port?",
+        P::Tls if over_tls => "backend port that expects TLS",
+        P::Tls => "use wss://",
+        P::Http2 => "only HTTP/2 (h2c with prior knowledge)",
+    }
+}
+
+/// Every protocol, in a chain the compiler checks: each variant names the
+/// next, so a new one cannot be left out of [`every_rule`].
+fn every_foreign_protocol() -> Vec<ForeignProtocol> {
+    use ForeignProtocol as P;
+    let next = |p: P| match p {
+        P::Ssh => Some(P::Smtp),
+        P::Smtp => Some(P::Ftp),
+        P::Ftp => Some(P::Greeting220),
+        P::Greeting220 => Some(P::Pop3),
+        P::Pop3 => Some(P::Imap),
+        P::Imap => Some(P::Tls),
+        P::Tls => Some(P::Http2),
+        P::Http2 => Some(P::Redis),
+        P::Redis => Some(P::Mysql),
+        P::Mysql => Some(P::Postgres),
+        P::Postgres => Some(P::Amqp),
+        P::Amqp => None,
+    };
+    std::iter::successors(Some(P::Ssh), |&p| next(p)).collect()
+}
+
 fn every_rule() -> Vec<ProtocolRule> {
     use ProtocolRule as R;
     let t = || "x".to_string();
-    vec![
-        R::NotHttp {
+    let not_http = |protocol, over_tls| R::NotHttp {
+        first_bytes: t(),
+        protocol,
+        over_tls,
+    };
+    let mut rules: Vec<ProtocolRule> = every_foreign_protocol()
+        .into_iter()
+        .flat_map(|p| [not_http(Some(p), false), not_http(Some(p), true)])
+        .collect();
+    rules.extend([not_http(None, false), not_http(None, true)]);
+    rules.extend([
+        R::MalformedHead {
             parser_error: t(),
             first_bytes: t(),
         },
@@ -142,6 +204,7 @@ fn every_rule() -> Vec<ProtocolRule> {
             expected: t(),
         },
         R::UnrequestedSubprotocol { chosen: t() },
+        R::NoSubprotocolChosen { offered: vec![t()] },
         R::UnofferedSubprotocol {
             chosen: t(),
             offered: vec![t()],
@@ -154,7 +217,8 @@ fn every_rule() -> Vec<ProtocolRule> {
             reason_bytes: t(),
         },
         R::ConnectionFailed { message: t() },
-    ]
+    ]);
+    rules
 }
 
 #[test]

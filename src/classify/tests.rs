@@ -169,8 +169,9 @@ fn every_classic_incident_gets_its_hint() {
             CheckError::Protocol {
                 phase: Phase::Upgrade,
                 rule: ProtocolRule::NotHttp {
-                    parser_error: "invalid token".into(),
-                    first_bytes: "SSH-2.0".into(),
+                    first_bytes: "\\x15\\x03\\x03\\x00\\x02\\x02\\x32".into(),
+                    protocol: Some(crate::check::failure::ForeignProtocol::Tls),
+                    over_tls: false,
                 },
             },
             "wss://",

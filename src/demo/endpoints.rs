@@ -91,7 +91,12 @@ async fn handle(mut stream: TcpStream, behavior: Behavior) {
     let mut buf = Vec::new();
     let end = match read_head(&mut stream, &mut buf).await {
         Ok(end) => end,
-        Err(HeadReadError::Eof | HeadReadError::TooLarge | HeadReadError::Io(_)) => return,
+        Err(
+            HeadReadError::Eof
+            | HeadReadError::TooLarge
+            | HeadReadError::NotHttp
+            | HeadReadError::Io(_),
+        ) => return,
     };
     let key = request_key(&buf[..end]);
     match behavior {

@@ -31,6 +31,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use super::foreign::{AfterBanner, Foreign};
 use super::frames::{self, opcode};
 use super::pki::ServerIdentity;
 
@@ -87,6 +88,14 @@ pub enum Behavior {
     MissingAcceptKey,
     /// 101 carrying `Sec-WebSocket-Protocol: surprise` whatever the client asked for.
     UnrequestedSubprotocol,
+    /// 101 without `Sec-WebSocket-Protocol` whatever the client offered.
+    IgnoresSubprotocols,
+    /// 101 carrying `Sec-WebSocket-Extensions: permessage-deflate` although
+    /// the client offered no extension.
+    UnrequestedExtension,
+    /// Speaks another protocol (see [`super::foreign`]): its banner, on
+    /// connect or after reading the request, then a close or silence.
+    Foreign(Foreign),
     /// Sends [`GARBAGE`] (non-HTTP bytes) and closes.
     Garbage,
     /// Sends "HTTP/1.1 101 Switching Protocols\r\n" then one `X-Big: aaa…`
@@ -459,6 +468,8 @@ enum Upgrade {
     NoUpgradeHeader,
     NoAccept,
     UnrequestedProtocol,
+    NoProtocol,
+    UnrequestedExtension,
 }
 
 fn response_101(request_head: &str, kind: Upgrade) -> String {
@@ -477,9 +488,14 @@ fn response_101(request_head: &str, kind: Upgrade) -> String {
     if kind != Upgrade::NoAccept {
         resp.push_str(&format!("Sec-WebSocket-Accept: {accept}\r\n"));
     }
+    if kind == Upgrade::UnrequestedExtension {
+        resp.push_str("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+    }
     if kind == Upgrade::UnrequestedProtocol {
         resp.push_str("Sec-WebSocket-Protocol: surprise\r\n");
-    } else if frames::header_has_token(request_head, "Sec-WebSocket-Protocol", "chat") {
+    } else if kind != Upgrade::NoProtocol
+        && frames::header_has_token(request_head, "Sec-WebSocket-Protocol", "chat")
+    {
         resp.push_str("Sec-WebSocket-Protocol: chat\r\n");
     }
     resp.push_str("\r\n");
@@ -509,6 +525,9 @@ async fn send<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) -> io::Result<()> 
 }
 
 async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
+    if let Behavior::Foreign(foreign) = behavior {
+        return speak_foreign(s, foreign, rec).await;
+    }
     let head = match frames::read_head(&mut s).await {
         Ok(head) => head,
         Err(e) => return rec.error(format!("reading request head: {e}")),
@@ -588,6 +607,10 @@ async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
         Behavior::UnrequestedSubprotocol => {
             bad_101(s, &head, Upgrade::UnrequestedProtocol).await;
         }
+        Behavior::IgnoresSubprotocols => bad_101(s, &head, Upgrade::NoProtocol).await,
+        Behavior::UnrequestedExtension => bad_101(s, &head, Upgrade::UnrequestedExtension).await,
+        // Served before the request is read.
+        Behavior::Foreign(_) => unreachable!("handled at the top of serve"),
         Behavior::Garbage => {
             if send(&mut s, GARBAGE).await.is_ok() {
                 close_gracefully(&mut s).await;
@@ -651,6 +674,26 @@ async fn raw_close<S: Conn>(s: &mut S, rec: &Recorder, code: u16, reason: &[u8])
         }
     }
     close_gracefully(s).await;
+}
+
+/// Sends another protocol's banner, before or after reading the request,
+/// then closes or falls silent until the client goes away.
+async fn speak_foreign<S: Conn>(mut s: S, foreign: &Foreign, rec: &Recorder) {
+    if !foreign.speaks_first {
+        match frames::read_head(&mut s).await {
+            Ok(head) => rec.update(|r| r.request_head = head),
+            Err(e) => return rec.error(format!("reading request head: {e}")),
+        }
+    }
+    if send(&mut s, foreign.banner).await.is_err() {
+        return;
+    }
+    match foreign.after {
+        AfterBanner::Close => close_gracefully(&mut s).await,
+        AfterBanner::Silent => {
+            drain(&mut s).await;
+        }
+    }
 }
 
 /// Pings without end, draining now and then, until the client goes away.

@@ -1,7 +1,8 @@
 //! Shared fixtures for the integration tests: a misbehaving WebSocket server
 //! ([`fault_server`]), the raw frame codec it needs ([`frames`]), a
 //! throwaway PKI for TLS tests ([`pki`]) and a server that reflects the
-//! request back ([`reflect_server`]) with the search for leaked secrets in
+//! request back ([`reflect_server`]), the first bytes of other protocols'
+//! servers ([`foreign`]) with the search for leaked secrets in
 //! what it provokes ([`leaks`]), and a proxy that refuses every tunnel
 //! ([`refusing_proxy`]).
 //!
@@ -9,6 +10,7 @@
 //! of it, hence the `dead_code` allowances in the submodules.
 
 pub mod fault_server;
+pub mod foreign;
 pub mod frames;
 pub mod leaks;
 pub mod pki;

@@ -191,22 +191,42 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `tests/interop/echo_server.py` on a fresh port.
-pub fn python_echo_server(dir: &Path) -> (Server, u16) {
+/// Fails the test, saying what to install, unless Debian's python can
+/// import `module` (from the Debian package `package`).
+pub fn require_python_module(module: &str, package: &str) {
     let probe = Command::new(PYTHON)
-        .args(["-c", "import websockets"])
+        .args(["-c", &format!("import {module}")])
         .output()
         .unwrap_or_else(|e| panic!("{PYTHON} not runnable ({e}); install Debian's python3"));
     assert!(
         probe.status.success(),
-        "{PYTHON} cannot import websockets; install Debian's python3-websockets:\n{}",
+        "{PYTHON} cannot import {module}; install Debian's {package}:\n{}",
         String::from_utf8_lossy(&probe.stderr)
     );
+}
+
+/// Starts `tests/interop/echo_server.py` on a fresh port.
+pub fn python_echo_server(dir: &Path) -> (Server, u16) {
+    require_python_module("websockets", "python3-websockets");
     let port = free_port();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/echo_server.py");
     let mut command = Command::new(PYTHON);
     command.arg(script).arg(port.to_string());
     let mut server = Server::spawn("echo_server.py", command, dir);
+    server.wait_ready(port);
+    (server, port)
+}
+
+/// Starts aiosmtpd, an SMTP server, on a fresh port: a service that speaks
+/// first, and not HTTP.
+pub fn aiosmtpd(dir: &Path) -> (Server, u16) {
+    require_python_module("aiosmtpd", "python3-aiosmtpd");
+    let port = free_port();
+    let mut command = Command::new(PYTHON);
+    command
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"));
+    let mut server = Server::spawn("aiosmtpd", command, dir);
     server.wait_ready(port);
     (server, port)
 }

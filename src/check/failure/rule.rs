@@ -2,6 +2,7 @@
 //! hint is chosen from the variant; Display is only the words of the message.
 //! New detections add a variant here (and the compiler asks for its hint).
 
+use super::foreign::ForeignProtocol;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -9,8 +10,18 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum ProtocolRule {
-    /// The answer does not parse as an HTTP/1.x response head.
+    /// The first bytes of the answer cannot begin an HTTP/1.x status line:
+    /// another protocol answered (known as soon as they arrive).
     NotHttp {
+        /// The first bytes, printable ASCII kept and everything else escaped.
+        first_bytes: String,
+        /// The protocol they belong to, when it is recognisable.
+        protocol: Option<ForeignProtocol>,
+        /// They came inside TLS (`wss://`), after a completed handshake.
+        over_tls: bool,
+    },
+    /// The answer began as HTTP/1.x but its head does not parse.
+    MalformedHead {
         /// The parser's account.
         parser_error: String,
         /// The first bytes, printable.
@@ -66,6 +77,12 @@ pub enum ProtocolRule {
         /// What the server chose.
         chosen: String,
     },
+    /// Subprotocols offered and none chosen: RFC 6455 lets a server do that,
+    /// but the WHATWG WebSocket standard (what browsers follow) fails it.
+    NoSubprotocolChosen {
+        /// What we offered.
+        offered: Vec<String>,
+    },
     /// A subprotocol chosen that is not among those offered.
     UnofferedSubprotocol {
         /// What the server chose.
@@ -107,11 +124,24 @@ impl fmt::Display for ProtocolRule {
         use ProtocolRule as R;
         match self {
             R::NotHttp {
+                first_bytes,
+                protocol: Some(protocol),
+                ..
+            } => write!(
+                f,
+                "not an HTTP/1.x response: the server speaks {protocol}; first bytes: {first_bytes}"
+            ),
+            R::NotHttp {
+                first_bytes,
+                protocol: None,
+                ..
+            } => write!(f, "not an HTTP/1.x response; first bytes: {first_bytes}"),
+            R::MalformedHead {
                 parser_error,
                 first_bytes,
             } => write!(
                 f,
-                "not an HTTP/1.x response ({parser_error}); first bytes: {first_bytes}"
+                "malformed HTTP/1.x response head ({parser_error}); first bytes: {first_bytes}"
             ),
             R::IncompleteHead => write!(f, "incomplete HTTP response head"),
             R::TooManyHeaders { limit } => write!(f, "more than {limit} response headers"),
@@ -141,6 +171,10 @@ impl fmt::Display for ProtocolRule {
             R::UnrequestedSubprotocol { chosen } => write!(
                 f,
                 "server chose subprotocol {chosen:?} although none was requested"
+            ),
+            R::NoSubprotocolChosen { offered } => write!(
+                f,
+                "server chose no subprotocol although {offered:?} were offered (Sec-WebSocket-Protocol missing from the 101)"
             ),
             R::UnofferedSubprotocol { chosen, offered } => write!(
                 f,

@@ -12,7 +12,7 @@
 use crate::check::model::ResponseHead;
 
 /// A product that handles WebSocket traffic on the way to the endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Product {
     /// nginx (and OpenResty, which is nginx).
     Nginx,
@@ -97,23 +97,9 @@ const VIA_SIGNATURES: [(&str, Product); 5] = [
 ];
 
 impl Product {
-    /// Every product, for tables and tests.
-    pub const ALL: [Product; 14] = [
-        Product::Nginx,
-        Product::ApacheHttpd,
-        Product::Caddy,
-        Product::Lighttpd,
-        Product::Haproxy,
-        Product::Envoy,
-        Product::Traefik,
-        Product::AwsElb,
-        Product::CloudFront,
-        Product::GoogleCloudLb,
-        Product::Cloudflare,
-        Product::Varnish,
-        Product::Akamai,
-        Product::Heroku,
-    ];
+    /// Every product, for tables and tests, in declaration order.
+    pub const ALL: [Product; <Product as strum::VariantArray>::VARIANTS.len()] =
+        crate::check::model::variant_array(<Product as strum::VariantArray>::VARIANTS);
 
     /// The reverse proxies a self-hosted endpoint most often sits behind:
     /// their fixes are listed when the answer names no product.

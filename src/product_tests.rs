@@ -151,34 +151,6 @@ fn an_error_page_names_the_hop_that_wrote_it_over_the_server_header() {
     assert_eq!(Product::in_answer(&head), Some(Product::Nginx));
 }
 
-/// Its place in [`Product::ALL`]; exhaustive, so a new product cannot be
-/// left out of the list.
-fn position(product: Product) -> usize {
-    match product {
-        Product::Nginx => 0,
-        Product::ApacheHttpd => 1,
-        Product::Caddy => 2,
-        Product::Lighttpd => 3,
-        Product::Haproxy => 4,
-        Product::Envoy => 5,
-        Product::Traefik => 6,
-        Product::AwsElb => 7,
-        Product::CloudFront => 8,
-        Product::GoogleCloudLb => 9,
-        Product::Cloudflare => 10,
-        Product::Varnish => 11,
-        Product::Akamai => 12,
-        Product::Heroku => 13,
-    }
-}
-
-#[test]
-fn the_list_of_products_holds_every_variant_once() {
-    for (i, product) in Product::ALL.into_iter().enumerate() {
-        assert_eq!(position(product), i, "{product:?}");
-    }
-}
-
 #[test]
 fn every_product_has_a_name_and_what_it_knows_is_specific() {
     let mut names = Vec::new();

@@ -20,7 +20,9 @@ fn main() -> ExitCode {
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    let runtime = match runtime_headroom().and_then(|()| builder.enable_all().build()) {
+    let runtime = match wsprobe::check::local::descriptor_headroom(RUNTIME_DESCRIPTORS)
+        .and_then(|()| builder.enable_all().build())
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!(
@@ -35,13 +37,4 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(wsprobe::cli::execute(cli))
-}
-
-/// Fails when fewer than [`RUNTIME_DESCRIPTORS`] descriptors can be opened.
-fn runtime_headroom() -> std::io::Result<()> {
-    let mut held = Vec::with_capacity(RUNTIME_DESCRIPTORS / 2);
-    for _ in 0..RUNTIME_DESCRIPTORS / 2 {
-        held.push(std::os::unix::net::UnixStream::pair()?);
-    }
-    Ok(())
 }

@@ -76,6 +76,20 @@ impl fmt::Display for LocalResource {
     }
 }
 
+/// Fails, with the operating system's error, when this process cannot open
+/// `count` more descriptors at once. Each is a socket (so a shortage of
+/// socket buffers shows too) and all are closed again before returning.
+pub fn descriptor_headroom(count: usize) -> std::io::Result<()> {
+    let mut held = Vec::with_capacity(count);
+    for _ in 0..count {
+        held.push(std::net::UdpSocket::bind((
+            std::net::Ipv4Addr::LOCALHOST,
+            0,
+        ))?);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

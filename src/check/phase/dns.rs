@@ -5,10 +5,10 @@
 use super::{Attempt, phase_ms};
 use crate::check::error::{CheckError, errno_name, os_message};
 use crate::check::failure::Awaited;
-use crate::check::local::LocalResource;
+use crate::check::local::{LocalResource, descriptor_headroom};
 use crate::check::model::Phase;
 use crate::check::spec::CheckSpec;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// Descriptors a lookup may hold at once (nsswitch.conf, /etc/hosts,
@@ -84,21 +84,13 @@ pub async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, CheckError
 /// a failed lookup is the endpoint's only if this host can still open the
 /// descriptors a lookup needs; otherwise it is the monitor's own problem.
 fn local_shortage() -> Option<CheckError> {
-    let mut held = Vec::with_capacity(LOOKUP_DESCRIPTORS);
-    for _ in 0..LOOKUP_DESCRIPTORS {
-        match UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) {
-            Ok(socket) => held.push(socket),
-            Err(e) => {
-                return LocalResource::from_connect_error(&e).map(|resource| CheckError::Local {
-                    phase: Phase::Dns,
-                    resource,
-                    errno: errno_name(&e),
-                    message: os_message(&e),
-                });
-            }
-        }
-    }
-    None
+    let e = descriptor_headroom(LOOKUP_DESCRIPTORS).err()?;
+    LocalResource::from_connect_error(&e).map(|resource| CheckError::Local {
+        phase: Phase::Dns,
+        resource,
+        errno: errno_name(&e),
+        message: os_message(&e),
+    })
 }
 
 /// Work out what to dial for `spec`. The caller bounds this in time.

@@ -24,7 +24,7 @@ use wsprobe::check::{CheckError, Class, Phase};
 use wsprobe::daemon::shared::Shared;
 use wsprobe::report::document::{ReportDocument, sample_document};
 use wsprobe::state::machine::{Health, MonitorState};
-use wsprobe::state::store::{ResultRow, Store, StoredReport};
+use wsprobe::state::store::{ResultRow, SavedState, Store, StoredReport};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -103,7 +103,7 @@ async fn seed(store: &Store, failing: &[String]) {
                 })),
             };
             store
-                .commit_run(name, &down_state(now), &row, None)
+                .commit_run(name, runs - i, &down_state(now), &row, None)
                 .await
                 .expect("seed a run");
         }
@@ -161,7 +161,7 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let now = Utc::now();
-    let states: HashMap<String, MonitorState> = names
+    let states: HashMap<String, SavedState> = names
         .iter()
         .map(|n| {
             let state = if failing.contains(n) {
@@ -174,7 +174,12 @@ async fn main() {
                     ..MonitorState::default()
                 }
             };
-            (n.clone(), state)
+            let saved = SavedState {
+                state,
+                revision: 0,
+                saved_at: now,
+            };
+            (n.clone(), saved)
         })
         .collect();
     let shared = Arc::new(Shared::new(store, HashMap::new(), states, &config));

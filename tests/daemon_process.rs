@@ -423,7 +423,7 @@ async fn results_older_than_the_retention_are_pruned_at_start_and_recent_ones_ke
     let server = FaultServer::start(Behavior::Healthy).await;
     let scratch = Scratch::new();
     let store = Store::open(&scratch.state()).expect("open the state file");
-    for days_ago in [30, 10, 1] {
+    for (revision, days_ago) in [30, 10, 1].into_iter().enumerate() {
         let row = Row {
             at: chrono::Utc::now() - chrono::Duration::days(days_ago),
             ok: true,
@@ -436,7 +436,13 @@ async fn results_older_than_the_retention_are_pruned_at_start_and_recent_ones_ke
             )),
         };
         store
-            .commit_run("kept", &MonitorState::default(), &row, None)
+            .commit_run(
+                "kept",
+                revision as i64,
+                &MonitorState::default(),
+                &row,
+                None,
+            )
             .await
             .expect("seed a result");
     }

@@ -266,7 +266,7 @@ async fn seed_week(store: Store) {
                 ..MonitorState::default()
             };
             store
-                .commit_run(monitor, &state, &row, None)
+                .commit_run(monitor, runs - i, &state, &row, None)
                 .await
                 .expect("seed a run");
         }

@@ -33,7 +33,7 @@ fn channels() -> Vec<String> {
 }
 
 /// What the daemon does after each run: apply the machine, commit the outcome.
-async fn run_once(store: &Store, state: &MonitorState, at: i64) -> MonitorState {
+async fn run_once(store: &Store, state: &MonitorState, revision: i64, at: i64) -> MonitorState {
     let run = failing_run();
     let outcome = RunOutcome {
         at: t(at),
@@ -48,6 +48,7 @@ async fn run_once(store: &Store, state: &MonitorState, at: i64) -> MonitorState 
     store
         .commit_run(
             "api",
+            revision,
             &next,
             &row,
             note.as_ref().map(|n| (n, &channels[..])),
@@ -67,12 +68,15 @@ async fn state_history_and_outbox_survive_a_reopen() {
     let path = dir.path().join("state.db");
     let down = {
         let store = open(&path);
-        run_once(&store, &MonitorState::default(), 0).await
+        run_once(&store, &MonitorState::default(), 0, 0).await
     };
     assert_eq!(down.health, Health::Down);
 
     let store = open(&path);
-    assert_eq!(store.load_states().await.expect("states")["api"], down);
+    assert_eq!(
+        store.load_states().await.expect("states")["api"].state,
+        down
+    );
     let results = store.recent_results("api", t(0)).await.expect("results");
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].class, Class::ConnectError);
@@ -86,7 +90,7 @@ async fn a_crash_between_commit_and_delivery_delivers_exactly_once_after_restart
     {
         // The run is committed, then the process dies before delivering.
         let store = open(&path);
-        run_once(&store, &MonitorState::default(), 0).await;
+        run_once(&store, &MonitorState::default(), 0, 0).await;
     }
 
     let store = open(&path);
@@ -109,8 +113,8 @@ async fn a_crash_between_commit_and_delivery_delivers_exactly_once_after_restart
 
     // The next failing run after the restart starts from the saved Down state:
     // no second DOWN is enqueued.
-    let state = store.load_states().await.expect("states")["api"].clone();
-    run_once(&store, &state, 60).await;
+    let saved = store.load_states().await.expect("states")["api"].clone();
+    run_once(&store, &saved.state, saved.revision, 60).await;
     drop(store);
 
     let store = open(&path);
@@ -131,7 +135,7 @@ async fn a_failed_delivery_keeps_its_retry_time_across_a_restart() {
     let path = dir.path().join("state.db");
     {
         let store = open(&path);
-        run_once(&store, &MonitorState::default(), 0).await;
+        run_once(&store, &MonitorState::default(), 0, 0).await;
         for d in store.due_deliveries(t(0), 10).await.expect("due") {
             let next = t(0) + wsprobe::state::retry_backoff(d.attempts + 1);
             store

@@ -8,12 +8,16 @@ use crate::check::run_check_until;
 use crate::config::{Config, Monitor};
 use crate::schedule::Schedule;
 use crate::state::machine::{self, RunOutcome, RunSummary};
-use crate::state::store::{Durability, ResultRow};
+use crate::state::store::{Durability, ResultRow, SavedState, StoreError};
 use chrono::{DateTime, Utc};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// How many times one run is applied again to a state another instance
+/// changed meanwhile before it is given up (each retry rereads the state).
+const MAX_CONFLICTS: u32 = 3;
 
 /// A stable offset in `[0, jitter)` from the monitor's name, so 1,000 monitors
 /// on the same schedule spread out the same way after every restart.
@@ -162,29 +166,62 @@ async fn record(
         summary: &summary,
         in_maintenance,
     };
-    let before = shared.state(&monitor.name);
-    let (after, notification) = machine::apply(&before, &outcome, &monitor.policy);
-    let enqueue = notification.as_ref().map(|n| (n, monitor.alert.as_slice()));
-    // A disk that refuses the write does not make this an error: the store
-    // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.
-    let durability = match shared
-        .store
-        .commit_run(&monitor.name, &after, &row, enqueue)
-        .await
-    {
-        Ok(durability) => durability,
-        Err(e) => {
-            // Without the commit the state must not move either, or a restart
-            // would disagree with what was alerted.
-            tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
-            return;
+    let mut before = shared.saved(&monitor.name);
+    // A conflict means another instance checked this monitor since our copy
+    // of its state was read (ownership moved): apply this run to the state it
+    // saved, so thresholds and the open incident carry over.
+    let mut tries = 0;
+    let (after, notification, durability, revision) = loop {
+        let (state, revision) = match &before {
+            Some(saved) => (saved.state.clone(), saved.revision),
+            None => (Default::default(), 0),
+        };
+        let (after, notification) = machine::apply(&state, &outcome, &monitor.policy);
+        let enqueue = notification.as_ref().map(|n| (n, monitor.alert.as_slice()));
+        // A disk that refuses the write does not make this an error: the store
+        // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.
+        match shared
+            .store
+            .commit_run(&monitor.name, revision, &after, &row, enqueue)
+            .await
+        {
+            Ok(durability) => break (after, notification, durability, revision + 1),
+            Err(StoreError::Conflict { .. }) if tries < MAX_CONFLICTS => {
+                tries += 1;
+                match shared
+                    .store
+                    .load_states_of(vec![monitor.name.clone()])
+                    .await
+                {
+                    Ok(mut saved) => before = saved.remove(&monitor.name),
+                    Err(e) => {
+                        tracing::error!(monitor = %monitor.name, error = %e,
+                            "could not reread a state another instance changed; result not recorded");
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                // Without the commit the state must not move either, or a restart
+                // would disagree with what was alerted.
+                tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
+                return;
+            }
         }
     };
+    let was = before.map(|saved| saved.state.health).unwrap_or_default();
     let durable = durability == Durability::Durable;
-    if before.health != after.health {
-        tracing::info!(monitor = %monitor.name, from = ?before.health, to = ?after.health, class = %row.class, "health changed");
+    if was != after.health {
+        tracing::info!(monitor = %monitor.name, from = ?was, to = ?after.health, class = %row.class, "health changed");
     }
-    shared.set_state(&monitor.name, after);
+    shared.set_state(
+        &monitor.name,
+        SavedState {
+            state: after,
+            revision,
+            saved_at: at,
+        },
+    );
     if let Some(n) = notification {
         if n.in_maintenance {
             tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");

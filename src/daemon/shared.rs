@@ -9,7 +9,7 @@ use crate::alert::channel::AlertChannel;
 use crate::config::Config;
 use crate::serve::metrics::DaemonMetrics;
 use crate::state::machine::MonitorState;
-use crate::state::store::Store;
+use crate::state::store::{SavedState, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -20,7 +20,8 @@ pub struct Shared {
     /// Durable state and outbox.
     pub store: Store,
     channels: RwLock<HashMap<String, Arc<dyn AlertChannel>>>,
-    states: Mutex<HashMap<String, MonitorState>>,
+    /// The last committed state of each monitor, with its store revision.
+    states: Mutex<HashMap<String, SavedState>>,
     /// Caps the number of checks in flight.
     pub slots: RwLock<Arc<Semaphore>>,
     /// Wakes the dispatcher when the outbox has new work.
@@ -39,7 +40,7 @@ impl Shared {
     pub fn new(
         store: Store,
         channels: HashMap<String, Arc<dyn AlertChannel>>,
-        states: HashMap<String, MonitorState>,
+        states: HashMap<String, SavedState>,
         config: &Config,
     ) -> Shared {
         let mut metrics = DaemonMetrics::new();
@@ -115,7 +116,17 @@ impl Shared {
     /// The last known state of a monitor.
     pub fn state(&self, monitor: &str) -> MonitorState {
         let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        states.get(monitor).cloned().unwrap_or_default()
+        states
+            .get(monitor)
+            .map(|saved| saved.state.clone())
+            .unwrap_or_default()
+    }
+
+    /// The last known state of a monitor with its store revision (0 and
+    /// Unknown when none was saved).
+    pub fn saved(&self, monitor: &str) -> Option<SavedState> {
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.get(monitor).cloned()
     }
 
     /// Forget the states of monitors not in `names` (removed by a reload).
@@ -124,8 +135,9 @@ impl Shared {
         states.retain(|monitor, _| names.contains(monitor));
     }
 
-    /// Remember a monitor's new state (after it is committed to the store).
-    pub fn set_state(&self, monitor: &str, state: MonitorState) {
+    /// Remember a monitor's new state (after it is committed to the store,
+    /// or read back from it).
+    pub fn set_state(&self, monitor: &str, state: SavedState) {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
         states.insert(monitor.to_string(), state);
     }

@@ -1,5 +1,8 @@
-//! The durable store: one SQLite file (WAL) holding each monitor's state, the
-//! history of runs and the alert outbox.
+//! The durable store: each monitor's state, the history of runs and the alert
+//! outbox, behind one [`Backend`] trait with two implementations:
+//!
+//! * [`sqlite`]: one file, one daemon (a lock), the embedded default; kept in
+//!   memory and delivered from there while the disk refuses writes
 //!
 //! A run's new state, its result row and its notifications are written in one
 //! transaction ([`Store::commit_run`]), so a crash can never leave a state
@@ -14,49 +17,27 @@
 //! * `delivered` — done; kept for the record until [`Store::prune`].
 //! * `dead` — its notification no longer decodes (written by another version);
 //!   set aside so it cannot block the outbox.
-//!
-//! SQLite calls block, so every async method runs on tokio's blocking pool
-//! behind one connection and a std mutex; the async runtime never waits on disk.
-//! Runs are written by group commit (`store/group_commit.rs`): many runs, one
-//! transaction, each caller answered once its run is durable.
-//!
-//! When the disk refuses writes (full, read-only) the store does not stop:
-//! what it cannot write is kept in memory (`store/overlay.rs`) and delivered
-//! from there, [`Store::health`] says why it is not durable, and the next
-//! commit that succeeds writes the memory first (`store/health.rs`). A state
-//! file deleted or replaced under the daemon is recreated from the open
-//! database (`store/file.rs`).
 
+mod backend;
 mod error;
-mod file;
-mod group_commit;
 mod health;
-mod lock;
-mod outbox;
-mod overlay;
 mod rows;
-mod schema;
+pub mod sqlite;
 
+pub use backend::{Backend, Member, OutboxRows, RunRows, SavedState};
 pub use error::StoreError;
 pub use health::StoreHealth;
-pub use lock::{LockError, StateLock, lock_path};
 pub use rows::{Delivery, ResultPoint, ResultRow, StoredReport};
+pub use sqlite::{LockError, StateLock, lock_path};
 
 use super::machine::MonitorState;
-use crate::notification::Notification;
+use crate::notification::{Notification, NotificationKind};
 use chrono::{DateTime, Utc};
-use file::StateFile;
-use group_commit::{OutboxRows, RunQueue, RunRows};
-use overlay::Overlay;
-use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a statement waits for a lock held by another connection (e.g. a
-/// backup or `sqlite3` shell) before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// First retry delay of a failed delivery; doubles per failure.
 const RETRY_BASE: Duration = Duration::from_secs(5);
 /// Longest delay between two delivery attempts.
@@ -67,168 +48,79 @@ const RETRY_CAP: Duration = Duration::from_secs(600);
 pub enum Durability {
     /// On disk: it survives a restart.
     Durable,
-    /// Only in memory, because the disk refused it (see [`Store::health`]);
-    /// written as soon as the disk takes writes again.
+    /// Only in memory, because the database refused it (see [`Store::health`]);
+    /// written as soon as it takes writes again.
     MemoryOnly,
 }
 
-/// The connection, and what stands in for the file while it cannot be
-/// written. Lock order: `conn`, then `overlay`.
-#[derive(Debug)]
-struct Disk {
-    conn: Mutex<Connection>,
-    overlay: Mutex<Overlay>,
-    health: StoreHealth,
-    /// The file the connection has open (`None` in memory).
-    file: Option<StateFile>,
-}
-
-impl Disk {
-    /// A write failed: note the condition (logged once) naming the file.
-    fn write_failed(&self, error: &StoreError) {
-        self.failed("write", error);
-    }
-
-    /// A read failed (the outbox while alerts wait in memory): the same
-    /// condition as a failed write, since the store cannot be relied on.
-    fn read_failed(&self, error: &StoreError) {
-        self.failed("read", error);
-    }
-
-    fn failed(&self, verb: &str, error: &StoreError) {
-        let cause = match error {
-            StoreError::Sqlite(e) => e.to_string(),
-            other => other.to_string(),
-        };
-        let reason = match &self.file {
-            Some(file) => format!("cannot {verb} {}: {cause}", file.path().display()),
-            None => format!("cannot {verb} the state database: {cause}"),
-        };
-        self.health.failed(reason);
-    }
-}
-
-/// The state database. Cheap to clone: clones share one connection.
+/// The state store. Cheap to clone: clones share one backend.
 #[derive(Debug, Clone)]
 pub struct Store {
-    disk: Arc<Disk>,
-    /// Runs waiting for the next transaction ([`Store::commit_run`]).
-    runs: Arc<RunQueue>,
-    /// This process owns the file (`None` in memory).
-    _lock: Option<Arc<StateLock>>,
+    backend: Arc<dyn Backend>,
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `path`: exclusive lock (one
-    /// daemon per file), WAL journal, no mmap, busy timeout, schema created or
-    /// upgraded.
+    /// Open (creating if needed) the SQLite database at `path`; see
+    /// [`sqlite::SqliteStore::open`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        // Before touching the database: a second daemon must not even open it.
-        let lock = StateLock::acquire(path)?;
-        let mut conn = configure(path)?;
-        schema::migrate(&mut conn, path)?;
-        let file = StateFile::opened(path);
-        Ok(Store::from_connection(conn, Some(lock), file))
+        Ok(Store::from_backend(sqlite::SqliteStore::open(path)?))
     }
 
-    /// A fresh database that lives only as long as this store (tests, `demo`).
+    /// A fresh SQLite database that lives only as long as this store (tests, `demo`).
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        let path = Path::new(":memory:");
-        let mut conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        schema::migrate(&mut conn, path)?;
-        Ok(Store::from_connection(conn, None, None))
+        Ok(Store::from_backend(sqlite::SqliteStore::open_in_memory()?))
     }
 
-    fn from_connection(
-        conn: Connection,
-        lock: Option<StateLock>,
-        file: Option<StateFile>,
-    ) -> Store {
+    /// A store over any backend.
+    pub fn from_backend(backend: impl Backend + 'static) -> Store {
         Store {
-            disk: Arc::new(Disk {
-                conn: Mutex::new(conn),
-                overlay: Mutex::default(),
-                health: StoreHealth::default(),
-                file,
-            }),
-            runs: Arc::default(),
-            _lock: lock.map(Arc::new),
+            backend: Arc::new(backend),
         }
     }
 
     /// Whether the store is durable now, and its failure counters.
     pub fn health(&self) -> &StoreHealth {
-        &self.disk.health
+        self.backend.health()
     }
 
-    /// Run `job` on the blocking pool with the connection.
-    async fn with<T, F>(&self, job: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.with_disk(move |conn, _| job(conn)).await
-    }
-
-    /// Like [`Store::with`], with the rest of the disk (overlay, health) too.
-    async fn with_disk<T, F>(&self, job: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection, &Disk) -> Result<T, StoreError> + Send + 'static,
-    {
-        let disk = Arc::clone(&self.disk);
-        tokio::task::spawn_blocking(move || {
-            // A panic mid-job drops its transaction, which rolls back: the
-            // connection is still sound, so a poisoned lock is usable.
-            let mut conn = disk.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            job(&mut conn, &disk)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+    /// Whether several daemons can share this store (a cluster).
+    pub fn shared(&self) -> bool {
+        self.backend.shared()
     }
 
     /// Every saved monitor state, by monitor name. A state this version cannot
     /// read is skipped with a warning: that monitor starts again from Unknown
     /// rather than keeping the daemon from starting.
-    pub async fn load_states(&self) -> Result<HashMap<String, MonitorState>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare("SELECT monitor, state_json FROM monitor_state")?;
-            let rows = stmt.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?;
-            let mut states = HashMap::new();
-            for row in rows {
-                let (monitor, json) = row?;
-                match serde_json::from_str(&json) {
-                    Ok(state) => {
-                        states.insert(monitor, state);
-                    }
-                    Err(error) => tracing::warn!(
-                        monitor = %monitor, %error,
-                        "saved state unreadable; the monitor starts from unknown"
-                    ),
-                }
-            }
-            Ok(states)
-        })
-        .await
+    pub async fn load_states(&self) -> Result<HashMap<String, SavedState>, StoreError> {
+        self.backend.load_states(None).await
+    }
+
+    /// The saved states of `monitors` (those that have one): what an
+    /// instance reads when it takes them over.
+    pub async fn load_states_of(
+        &self,
+        monitors: Vec<String>,
+    ) -> Result<HashMap<String, SavedState>, StoreError> {
+        self.backend.load_states(Some(monitors)).await
     }
 
     /// Atomically: save the new state, append the result row, and enqueue the
     /// notification once per channel (held when it was produced in
     /// maintenance). One transaction, so a crash never leaves a state change
-    /// without its alert or an alert without its state. Returns once the run
-    /// is committed; runs committed at the same time share a transaction
-    /// (group commit, see `store/group_commit.rs`). When the disk refuses
-    /// it, the run is kept in memory and its alerts are still due
-    /// ([`Durability::MemoryOnly`]): an error is only a run that cannot be
-    /// encoded.
+    /// without its alert or an alert without its state.
+    ///
+    /// `revision` is that of the state the run was applied to (0 when none was
+    /// saved); if the saved state has moved on since (another instance
+    /// checked the monitor), nothing is written and the answer is
+    /// [`StoreError::Conflict`]: apply the run to the saved state and commit
+    /// again. On success the saved revision is `revision + 1`.
+    ///
+    /// When the database refuses the write, the SQLite store keeps the run in
+    /// memory and its alerts are still due ([`Durability::MemoryOnly`]).
     pub async fn commit_run(
         &self,
         monitor: &str,
+        revision: i64,
         state: &MonitorState,
         result: &ResultRow,
         notification: Option<(&Notification, &[String])>,
@@ -243,16 +135,20 @@ impl Store {
                 },
                 at: micros(note.at),
                 channels: channels.to_vec(),
+                // A held alert is never sent: a later DOWN of the same
+                // incident, once the window ends, must not collide with it.
+                incident_key: incident_key(note).filter(|_| !note.in_maintenance),
             }),
             None => None,
         };
         let run = RunRows {
             monitor: monitor.to_string(),
+            revision,
             state_json: encode("monitor state", state)?,
             result: result.clone(),
             outbox,
         };
-        self.runs.commit(&self.disk, run).await
+        self.backend.commit_run(run).await
     }
 
     /// Results of `monitor` at or after `since`, oldest first.
@@ -261,8 +157,8 @@ impl Store {
         monitor: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ResultRow>, StoreError> {
-        let monitor = monitor.to_string();
-        self.with(move |conn| rows::results_since(conn, &monitor, micros(since)))
+        self.backend
+            .recent_results(monitor.to_string(), micros(since))
             .await
     }
 
@@ -273,8 +169,8 @@ impl Store {
         monitor: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ResultPoint>, StoreError> {
-        let monitor = monitor.to_string();
-        self.with(move |conn| rows::points_since(conn, &monitor, micros(since)))
+        self.backend
+            .result_points(monitor.to_string(), micros(since))
             .await
     }
 
@@ -285,8 +181,8 @@ impl Store {
         monitor: &str,
         failed_only: bool,
     ) -> Result<Option<ResultRow>, StoreError> {
-        let monitor = monitor.to_string();
-        self.with(move |conn| rows::latest(conn, &monitor, failed_only))
+        self.backend
+            .latest_result(monitor.to_string(), failed_only)
             .await
     }
 
@@ -294,18 +190,7 @@ impl Store {
     /// (delivered, held, dead) created before it. Pending deliveries are never
     /// pruned. Returns the number of rows deleted.
     pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.with(move |conn| {
-            let cutoff = micros(older_than);
-            let tx = conn.transaction()?;
-            let results = tx.execute("DELETE FROM result WHERE at < ?1", [cutoff])?;
-            let outbox = tx.execute(
-                "DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?1",
-                [cutoff],
-            )?;
-            tx.commit()?;
-            Ok((results + outbox) as u64)
-        })
-        .await
+        self.backend.prune(micros(older_than)).await
     }
 
     /// Forget the state and results of every monitor not in `names` (after a
@@ -313,57 +198,97 @@ impl Store {
     /// alerts of removed monitors are still delivered.
     pub async fn forget_monitors_except(&self, names: &[String]) -> Result<(), StoreError> {
         let keep: HashSet<String> = names.iter().cloned().collect();
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
-            let known: Vec<String> = tx
-                .prepare(
-                    "SELECT monitor FROM monitor_state UNION SELECT DISTINCT monitor FROM result",
-                )?
-                .query_map([], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            for gone in known.iter().filter(|m| !keep.contains(*m)) {
-                tx.execute("DELETE FROM monitor_state WHERE monitor = ?1", [gone])?;
-                tx.execute("DELETE FROM result WHERE monitor = ?1", [gone])?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        self.backend.forget_monitors_except(keep).await
+    }
+
+    /// Up to `limit` pending deliveries whose next attempt is due at `now`,
+    /// oldest first. Held rows are never returned. Per monitor and channel
+    /// only the oldest pending row is returned, so a RECOVERED never
+    /// overtakes the DOWN it answers while that DOWN is waiting for a retry.
+    pub async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.backend.due(None, now, limit).await
+    }
+
+    /// [`Store::due_deliveries`] of one channel only, so each channel's
+    /// deliverer reads its own work and a channel with a long queue never
+    /// hides another channel's alerts behind the limit.
+    pub async fn due_deliveries_for(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.backend
+            .due(Some(channel.to_string()), now, limit)
+            .await
+    }
+
+    /// The delivery succeeded: it is never due again (kept as a record until pruned).
+    pub async fn mark_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.backend.settle(id, None).await
+    }
+
+    /// The delivery failed: count the attempt, keep the error, and retry at
+    /// `next_attempt_at` (typically `now + retry_backoff(delivery.attempts + 1)`).
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.backend
+            .settle(id, Some((error.to_string(), next_attempt_at)))
+            .await
+    }
+
+    /// Pending deliveries, due or waiting for a retry (held ones excluded).
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        self.backend.outbox_depth().await
+    }
+
+    /// Record `me`'s heartbeat; every instance heard from within `keep`.
+    pub async fn beat(&self, me: &Member, keep: Duration) -> Result<Vec<Member>, StoreError> {
+        self.backend.beat(me, keep).await
+    }
+
+    /// Remove `name`'s heartbeat row (a clean shutdown).
+    pub async fn leave(&self, name: &str) -> Result<(), StoreError> {
+        self.backend.leave(name).await
     }
 }
 
-/// Open the file at `path` for the store: busy timeout, writable (or a clear
-/// error), no mmap, WAL.
-fn configure(path: &Path) -> Result<Connection, StoreError> {
-    let open_error = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
+/// The key that makes a DOWN or RECOVERED unique cluster-wide: one per
+/// incident (monitor and first failed run) and kind. Reminders repeat by
+/// design and have none.
+fn incident_key(note: &Notification) -> Option<String> {
+    let kind = match note.kind {
+        NotificationKind::Down => "down",
+        NotificationKind::Recovered => "recovered",
+        NotificationKind::Reminder => return None,
     };
-    let conn = Connection::open(path).map_err(open_error)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-    // SQLite falls back to read-only when the file cannot be opened for
-    // writing; say so now rather than fail at the first run.
-    if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_error)? {
-        return Err(StoreError::ReadOnly {
-            path: path.to_path_buf(),
-        });
+    Some(format!(
+        "{}/{}/{kind}",
+        note.monitor,
+        note.first_seen.timestamp_micros()
+    ))
+}
+
+/// A saved state's JSON, or `None` (with a warning) when this version cannot
+/// read it: that monitor starts again from Unknown rather than keeping the
+/// daemon from starting.
+fn decode_state(monitor: &str, json: &str) -> Option<MonitorState> {
+    match serde_json::from_str(json) {
+        Ok(state) => Some(state),
+        Err(error) => {
+            tracing::warn!(monitor = %monitor, %error,
+                "saved state unreadable; the monitor starts from unknown");
+            None
+        }
     }
-    // No memory map: a mapped file that cannot grow or be written (full
-    // disk, immutable, truncated by someone else) kills the process with
-    // SIGBUS; with plain reads and writes it is an error SQLite returns.
-    conn.pragma_update(None, "mmap_size", 0)
-        .map_err(open_error)?;
-    // WAL: readers (e.g. an operator's sqlite3 shell) never block the
-    // daemon's writes, and a commit is one append.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
-        .map_err(open_error)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        // Some filesystems (e.g. network mounts) refuse WAL; SQLite keeps
-        // its rollback journal, which is slower but just as durable.
-        tracing::warn!(path = %path.display(), %mode, "state database is not in WAL mode");
-    }
-    Ok(conn)
 }
 
 /// Delay before the next attempt after `attempts` failed ones: 5 s, 10 s,
@@ -381,6 +306,3 @@ fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, 
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
-
-#[cfg(test)]
-mod tests;

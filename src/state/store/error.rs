@@ -1,6 +1,6 @@
 //! [`StoreError`]: why the state store failed, naming the file where there is one.
 
-use super::lock::LockError;
+use super::sqlite::LockError;
 use std::path::PathBuf;
 
 /// Why the store failed.
@@ -76,6 +76,15 @@ pub enum StoreError {
         what: &'static str,
         /// The value found.
         value: String,
+    },
+    /// The saved state moved on since the run was applied to it: another
+    /// instance checked the monitor. Apply the run to the saved state again.
+    #[error(
+        "the saved state of monitor {monitor:?} changed under this run (another instance checked it)"
+    )]
+    Conflict {
+        /// Monitor name.
+        monitor: String,
     },
     /// No pending delivery has this id (already delivered, or never existed).
     #[error("no pending delivery with id {0}")]

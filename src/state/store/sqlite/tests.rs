@@ -1,7 +1,72 @@
+use super::super::{RunRows, Store, StoredReport, encode, retry_backoff};
 use super::*;
 use crate::check::{Class, Phase};
-use crate::notification::NotificationKind;
-use crate::state::machine::{Health, Incident};
+use crate::notification::{Notification, NotificationKind};
+use crate::state::machine::{Health, Incident, MonitorState};
+
+/// The SQLite store twice: through the [`Store`] handle, as the daemon uses
+/// it, and as itself, for what only SQLite has (its connection, group commit).
+#[derive(Clone)]
+struct Sqlite {
+    raw: SqliteStore,
+    store: Store,
+    /// Each monitor's revision after its last commit, as the daemon keeps it.
+    revisions: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+impl std::ops::Deref for Sqlite {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl Sqlite {
+    fn in_memory() -> Sqlite {
+        Sqlite::from(SqliteStore::open_in_memory().expect("open"))
+    }
+
+    fn from(raw: SqliteStore) -> Sqlite {
+        Sqlite {
+            store: Store::from_backend(raw.clone()),
+            raw,
+            revisions: Arc::default(),
+        }
+    }
+
+    /// Commit at the revision of this store's last commit of `monitor`, as
+    /// the one daemon of a file does.
+    async fn commit_run(
+        &self,
+        monitor: &str,
+        state: &MonitorState,
+        result: &ResultRow,
+        notification: Option<(&Notification, &[String])>,
+    ) -> Result<Durability, StoreError> {
+        let revision = *self
+            .revisions
+            .lock()
+            .unwrap()
+            .entry(monitor.into())
+            .or_default();
+        let committed = self
+            .store
+            .commit_run(monitor, revision, state, result, notification)
+            .await;
+        if committed.is_ok() {
+            self.revisions
+                .lock()
+                .unwrap()
+                .insert(monitor.into(), revision + 1);
+        }
+        committed
+    }
+
+    async fn load_states(&self) -> Result<HashMap<String, MonitorState>, StoreError> {
+        let saved = self.store.load_states().await?;
+        Ok(saved.into_iter().map(|(m, s)| (m, s.state)).collect())
+    }
+}
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("valid timestamp")
@@ -16,7 +81,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         phase: Some(Phase::Upgrade),
         message: Some("upgrade: the 101 response took longer than 5000 ms".to_string()),
         hint: Some("a proxy buffering the upgrade".to_string()),
-        first_seen: t(0),
+        first_seen: t(at),
         at: t(at),
         outage_secs: None,
         previous_class: None,
@@ -63,8 +128,9 @@ fn channels(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
-async fn status_of(store: &Store, id: i64) -> String {
+async fn status_of(store: &Sqlite, id: i64) -> String {
     store
+        .raw
         .with(move |conn| {
             Ok(
                 conn.query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| {
@@ -76,7 +142,7 @@ async fn status_of(store: &Store, id: i64) -> String {
         .expect("status")
 }
 
-async fn commit_down(store: &Store, monitor: &str, at: i64, to: &[&str]) {
+async fn commit_down(store: &Sqlite, monitor: &str, at: i64, to: &[&str]) {
     let n = note(NotificationKind::Down, monitor, at, false);
     store
         .commit_run(
@@ -90,32 +156,8 @@ async fn commit_down(store: &Store, monitor: &str, at: i64, to: &[&str]) {
 }
 
 #[tokio::test]
-async fn commit_run_saves_the_state_the_result_and_one_delivery_per_channel() {
-    let store = Store::open_in_memory().expect("open");
-    commit_down(&store, "api", 10, &["ops-mail", "pager"]).await;
-
-    let states = store.load_states().await.expect("states");
-    assert_eq!(states.get("api"), Some(&down_state(10)));
-    assert_eq!(
-        store.recent_results("api", t(0)).await.expect("results"),
-        vec![result(10, false)]
-    );
-    let due = store.due_deliveries(t(10), 10).await.expect("due");
-    let mut got: Vec<_> = due.iter().map(|d| d.channel.as_str()).collect();
-    got.sort_unstable();
-    assert_eq!(got, ["ops-mail", "pager"]);
-    assert_eq!(
-        due[0].notification,
-        note(NotificationKind::Down, "api", 10, false)
-    );
-    assert_eq!((due[0].attempts, &due[0].last_error), (0, &None));
-    assert_eq!(due[0].created_at, t(10));
-    assert_eq!(store.outbox_depth().await.expect("depth"), 2);
-}
-
-#[tokio::test]
 async fn a_run_without_a_notification_only_updates_state_and_history() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     commit_down(&store, "api", 0, &["pager"]).await;
     let up = MonitorState {
         health: Health::Up,
@@ -131,32 +173,8 @@ async fn a_run_without_a_notification_only_updates_state_and_history() {
 }
 
 #[tokio::test]
-async fn held_notifications_are_kept_but_never_due_nor_counted() {
-    let store = Store::open_in_memory().expect("open");
-    let held = note(NotificationKind::Down, "api", 0, true);
-    store
-        .commit_run(
-            "api",
-            &down_state(0),
-            &result(0, false),
-            Some((&held, &channels(&["pager"]))),
-        )
-        .await
-        .expect("commit");
-    assert!(
-        store
-            .due_deliveries(t(9_999), 10)
-            .await
-            .expect("due")
-            .is_empty()
-    );
-    assert_eq!(store.outbox_depth().await.expect("depth"), 0);
-    assert_eq!(status_of(&store, 1).await, "held");
-}
-
-#[tokio::test]
 async fn mark_failed_counts_the_attempt_and_postpones_the_next_one() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     commit_down(&store, "api", 0, &["pager"]).await;
     let id = store.due_deliveries(t(0), 10).await.expect("due")[0].id;
 
@@ -190,52 +208,8 @@ async fn mark_failed_counts_the_attempt_and_postpones_the_next_one() {
 }
 
 #[tokio::test]
-async fn marking_a_delivery_that_is_not_pending_is_an_error() {
-    let store = Store::open_in_memory().expect("open");
-    commit_down(&store, "api", 0, &["pager"]).await;
-    store.mark_delivered(1).await.expect("first");
-    assert!(matches!(
-        store.mark_delivered(1).await,
-        Err(StoreError::UnknownDelivery(1))
-    ));
-    assert!(matches!(
-        store.mark_failed(42, "x", t(0)).await,
-        Err(StoreError::UnknownDelivery(42))
-    ));
-}
-
-#[tokio::test]
-async fn a_later_notification_waits_behind_a_pending_one_for_the_same_monitor_and_channel() {
-    let store = Store::open_in_memory().expect("open");
-    commit_down(&store, "api", 0, &["pager"]).await; // id 1
-    commit_down(&store, "api", 60, &["pager", "mail"]).await; // ids 2, 3
-    commit_down(&store, "db", 60, &["pager"]).await; // id 4
-    store
-        .mark_failed(1, "timeout", t(600))
-        .await
-        .expect("mark failed");
-
-    let ids = |due: Vec<Delivery>| due.into_iter().map(|d| d.id).collect::<Vec<_>>();
-    assert_eq!(
-        ids(store.due_deliveries(t(60), 10).await.expect("due")),
-        [3, 4]
-    );
-    store.mark_delivered(3).await.expect("delivered");
-    store.mark_delivered(4).await.expect("delivered");
-    assert_eq!(
-        ids(store.due_deliveries(t(600), 10).await.expect("due")),
-        [1]
-    );
-    store.mark_delivered(1).await.expect("delivered");
-    assert_eq!(
-        ids(store.due_deliveries(t(600), 10).await.expect("due")),
-        [2]
-    );
-}
-
-#[tokio::test]
 async fn due_deliveries_are_oldest_first_up_to_the_limit() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     for (i, monitor) in ["a", "b", "c"].iter().enumerate() {
         commit_down(&store, monitor, 30 - i as i64 * 10, &["pager"]).await;
     }
@@ -249,9 +223,10 @@ async fn due_deliveries_are_oldest_first_up_to_the_limit() {
 
 #[tokio::test]
 async fn an_undecodable_outbox_row_is_set_aside_and_does_not_block_others() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     commit_down(&store, "api", 0, &["pager"]).await;
     store
+        .raw
         .with(|conn| {
             conn.execute(
                 "INSERT INTO outbox (monitor, channel, status, notification_json, created_at, next_attempt_at)
@@ -269,124 +244,11 @@ async fn an_undecodable_outbox_row_is_set_aside_and_does_not_block_others() {
 }
 
 #[tokio::test]
-async fn prune_removes_old_results_and_finished_alerts_but_never_pending_ones() {
-    let store = Store::open_in_memory().expect("open");
-    commit_down(&store, "api", 0, &["pager", "mail"]).await; // 1 stays pending, 2 delivered
-    store.mark_delivered(2).await.expect("delivered");
-    for at in [100, 200, 300] {
-        store
-            .commit_run("api", &down_state(0), &result(at, false), None)
-            .await
-            .expect("commit");
-    }
-
-    let removed = store.prune(t(200)).await.expect("prune");
-    assert_eq!(removed, 3, "results at 0 and 100, delivered alert 2");
-    let left: Vec<_> = store
-        .recent_results("api", t(0))
-        .await
-        .expect("results")
-        .iter()
-        .map(|r| r.at)
-        .collect();
-    assert_eq!(left, [t(200), t(300)]);
-    assert_eq!(store.outbox_depth().await.expect("depth"), 1);
-    assert_eq!(status_of(&store, 1).await, "pending");
-}
-
-#[tokio::test]
-async fn recent_results_are_per_monitor_from_since_and_round_trip_every_field() {
-    let store = Store::open_in_memory().expect("open");
-    let mut maint = result(120, true);
-    maint.in_maintenance = true;
-    maint.at += chrono::Duration::microseconds(123_456);
-    for (monitor, row) in [
-        ("api", result(0, false)),
-        ("api", result(60, false)),
-        ("db", result(90, false)),
-        ("api", maint.clone()),
-    ] {
-        store
-            .commit_run(monitor, &MonitorState::default(), &row, None)
-            .await
-            .expect("commit");
-    }
-    let got = store.recent_results("api", t(60)).await.expect("results");
-    assert_eq!(got, vec![result(60, false), maint]);
-}
-
-#[tokio::test]
-async fn result_points_are_the_results_without_their_reports() {
-    let store = Store::open_in_memory().expect("open");
-    for (monitor, row) in [
-        ("api", result(0, true)),
-        ("api", result(60, false)),
-        ("db", result(90, false)),
-    ] {
-        store
-            .commit_run(monitor, &MonitorState::default(), &row, None)
-            .await
-            .expect("commit");
-    }
-    let got = store.result_points("api", t(0)).await.expect("points");
-    let expected: Vec<_> = [result(0, true), result(60, false)]
-        .iter()
-        .map(|r| (r.at, r.ok, r.class, r.phase, r.total_ms, r.in_maintenance))
-        .collect();
-    let got: Vec<_> = got
-        .iter()
-        .map(|p| (p.at, p.ok, p.class, p.phase, p.total_ms, p.in_maintenance))
-        .collect();
-    assert_eq!(got, expected);
-}
-
-#[tokio::test]
-async fn latest_result_is_the_newest_run_or_the_newest_failure() {
-    let store = Store::open_in_memory().expect("open");
-    assert_eq!(store.latest_result("api", false).await.expect("none"), None);
-    for row in [result(0, false), result(60, false), result(120, true)] {
-        store
-            .commit_run("api", &MonitorState::default(), &row, None)
-            .await
-            .expect("commit");
-    }
-    let latest = store.latest_result("api", false).await.expect("latest");
-    assert_eq!(latest, Some(result(120, true)));
-    let failure = store.latest_result("api", true).await.expect("failure");
-    assert_eq!(failure, Some(result(60, false)));
-    assert_eq!(store.latest_result("db", true).await.expect("other"), None);
-}
-
-#[tokio::test]
-async fn forgetting_monitors_drops_their_state_and_history_but_not_their_alerts() {
-    let store = Store::open_in_memory().expect("open");
-    commit_down(&store, "kept", 0, &["pager"]).await;
-    commit_down(&store, "gone", 0, &["pager"]).await;
-    store
-        .forget_monitors_except(&channels(&["kept"]))
-        .await
-        .expect("forget");
-    let states = store.load_states().await.expect("states");
-    assert_eq!(states.keys().collect::<Vec<_>>(), ["kept"]);
-    assert!(
-        store
-            .recent_results("gone", t(0))
-            .await
-            .expect("r")
-            .is_empty()
-    );
-    assert_eq!(
-        store.recent_results("kept", t(0)).await.expect("r").len(),
-        1
-    );
-    assert_eq!(store.outbox_depth().await.expect("depth"), 2);
-}
-
-#[tokio::test]
 async fn an_unreadable_state_is_skipped_so_the_monitor_starts_unknown() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     commit_down(&store, "api", 0, &[]).await;
     store
+        .raw
         .with(|conn| {
             conn.execute(
                 "INSERT INTO monitor_state (monitor, state_json, updated_at) VALUES ('old', '{\"health\":42}', 0)",
@@ -403,8 +265,9 @@ async fn an_unreadable_state_is_skipped_so_the_monitor_starts_unknown() {
 #[tokio::test]
 async fn a_file_database_uses_wal_no_mmap_and_the_current_schema_version() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("state.db")).expect("open");
+    let store = Sqlite::from(SqliteStore::open(&dir.path().join("state.db")).expect("open"));
     let (mode, version, mmap) = store
+        .raw
         .with(|conn| {
             let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
             let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -439,17 +302,19 @@ fn retry_backoff_doubles_from_five_seconds_up_to_ten_minutes() {
     }
 }
 
-fn run_rows(monitor: &str, at: i64) -> group_commit::RunRows {
-    group_commit::RunRows {
+fn run_rows(monitor: &str, at: i64) -> RunRows {
+    RunRows {
         monitor: monitor.to_string(),
+        revision: 0,
         state_json: encode("monitor state", &MonitorState::default()).expect("encode"),
         result: result(at, true),
         outbox: None,
     }
 }
 
-async fn monitors_with_results(store: &Store) -> Vec<String> {
+async fn monitors_with_results(store: &Sqlite) -> Vec<String> {
     store
+        .raw
         .with(|conn| {
             let mut stmt = conn.prepare("SELECT DISTINCT monitor FROM result ORDER BY monitor")?;
             let names = stmt.query_map([], |r| r.get(0))?;
@@ -461,8 +326,9 @@ async fn monitors_with_results(store: &Store) -> Vec<String> {
 
 #[tokio::test]
 async fn a_run_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_is_saved() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     store
+        .raw
         .with(|conn| {
             conn.execute_batch(
                 "CREATE TRIGGER refuse_bad BEFORE INSERT ON result WHEN NEW.monitor = 'bad'
@@ -474,7 +340,7 @@ async fn a_run_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_is_s
         .expect("trigger");
     let runs = [run_rows("a", 1), run_rows("bad", 2), run_rows("c", 3)];
     let outcomes = {
-        let mut conn = store.disk.conn.lock().expect("connection");
+        let mut conn = store.raw.disk.conn.lock().expect("connection");
         group_commit::write_batch(&mut conn, &runs)
     };
     let failed: Vec<bool> = outcomes.iter().map(Result::is_err).collect();
@@ -488,11 +354,11 @@ async fn a_run_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_is_s
 
 #[tokio::test]
 async fn runs_that_queue_behind_a_busy_connection_are_all_committed_and_answered() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     // Hold the connection, as a long transaction would, while the runs arrive.
     let (held, is_held) = std::sync::mpsc::channel();
     let (release, released) = std::sync::mpsc::channel::<()>();
-    let disk = Arc::clone(&store.disk);
+    let disk = Arc::clone(&store.raw.disk);
     let holder = std::thread::spawn(move || {
         let _guard = disk.conn.lock().expect("connection");
         held.send(()).expect("held");
@@ -521,7 +387,7 @@ async fn runs_that_queue_behind_a_busy_connection_are_all_committed_and_answered
         tokio::task::yield_now().await;
     }
     assert!(
-        store.runs.waiting() > 0,
+        store.raw.runs.waiting() > 0,
         "runs wait for the transaction in progress instead of taking a thread each"
     );
     release.send(()).expect("release");
@@ -533,38 +399,9 @@ async fn runs_that_queue_behind_a_busy_connection_are_all_committed_and_answered
     assert_eq!(store.load_states().await.expect("states").len(), 50);
 }
 
-#[tokio::test]
-async fn one_channels_due_deliveries_are_not_hidden_behind_another_channels_queue() {
-    let store = Store::open_in_memory().expect("open");
-    for monitor in ["a", "b", "c"] {
-        commit_down(&store, monitor, 10, &["mail"]).await;
-    }
-    commit_down(&store, "d", 20, &["mail", "hook"]).await;
-    // The limit is filled by mail's older rows…
-    let all = store.due_deliveries(t(100), 3).await.expect("due");
-    assert!(all.iter().all(|d| d.channel == "mail"), "{all:?}");
-    // …but hook's own read still finds its row.
-    let hook = store
-        .due_deliveries_for("hook", t(100), 3)
-        .await
-        .expect("due");
-    let got: Vec<_> = hook
-        .iter()
-        .map(|d| (d.channel.as_str(), d.notification.monitor.as_str()))
-        .collect();
-    assert_eq!(got, [("hook", "d")]);
-    let mail = store
-        .due_deliveries_for("mail", t(100), 10)
-        .await
-        .expect("due");
-    assert_eq!(mail.len(), 4);
-    assert!(mail.iter().all(|d| d.channel == "mail"), "{mail:?}");
-}
-
-/// Make every insert into `result` fail while `fault` has a row: a write the
-/// database refuses, as a full disk would.
-async fn refuse_writes(store: &Store, refuse: bool) {
+async fn refuse_writes(store: &Sqlite, refuse: bool) {
     store
+        .raw
         .with(move |conn| {
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS fault (x INTEGER);
@@ -584,7 +421,7 @@ async fn refuse_writes(store: &Store, refuse: bool) {
 
 #[tokio::test]
 async fn a_run_the_disk_refuses_is_delivered_from_memory_and_written_once_the_disk_takes_writes() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     refuse_writes(&store, true).await;
     let down = note(NotificationKind::Down, "api", 0, false);
     let kept = store
@@ -652,7 +489,7 @@ async fn a_run_the_disk_refuses_is_delivered_from_memory_and_written_once_the_di
 #[tokio::test]
 async fn while_the_disk_refuses_writes_a_recovered_waits_for_its_down_and_a_failed_alert_for_its_retry()
  {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     refuse_writes(&store, true).await;
     for (kind, at) in [
         (NotificationKind::Down, 0),
@@ -692,7 +529,7 @@ async fn while_the_disk_refuses_writes_a_recovered_waits_for_its_down_and_a_fail
 
 #[tokio::test]
 async fn alerts_kept_in_memory_are_due_even_when_the_outbox_cannot_be_read() {
-    let store = Store::open_in_memory().expect("open");
+    let store = Sqlite::in_memory();
     refuse_writes(&store, true).await;
     let down = note(NotificationKind::Down, "api", 0, false);
     store
@@ -706,6 +543,7 @@ async fn alerts_kept_in_memory_are_due_even_when_the_outbox_cannot_be_read() {
         .expect("kept in memory");
     // The outbox table is gone, as from a damaged file: reading it fails.
     store
+        .raw
         .with(|conn| Ok(conn.execute_batch("ALTER TABLE outbox RENAME TO outbox_lost")?))
         .await
         .expect("break the outbox");

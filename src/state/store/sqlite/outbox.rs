@@ -1,43 +1,19 @@
-//! The outbox side of [`Store`]: what is due, and what became of a delivery.
+//! The outbox side of [`SqliteStore`]: what is due, and what became of a delivery.
 //! Alerts kept in memory while the disk refuses writes (`store/overlay.rs`)
 //! are due beside the durable ones, and a delivery whose outcome cannot be
 //! written is settled in memory, so a full disk never makes the dispatcher
 //! send the same alert again and again.
 
+use super::super::micros;
+use super::super::rows::Delivery;
 use super::overlay::Target;
-use super::rows::{self, Delivery};
-use super::{Disk, Store, StoreError, micros};
+use super::{Disk, SqliteStore, StoreError, queries};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use std::sync::PoisonError;
 
-impl Store {
-    /// Up to `limit` pending deliveries whose next attempt is due at `now`,
-    /// oldest first, then those kept in memory. Held rows are never returned.
-    /// Per monitor and channel only the oldest pending row is returned, so a
-    /// RECOVERED never overtakes the DOWN it answers while that DOWN is
-    /// waiting for a retry. [`Delivery::durable`] tells them apart.
-    pub async fn due_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        self.due(None, now, limit).await
-    }
-
-    /// [`Store::due_deliveries`] of one channel only, so each channel's
-    /// deliverer reads its own work and a channel with a long queue never
-    /// hides another channel's alerts behind the limit.
-    pub async fn due_deliveries_for(
-        &self,
-        channel: &str,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        self.due(Some(channel.to_string()), now, limit).await
-    }
-
-    async fn due(
+impl SqliteStore {
+    pub(super) async fn due_rows(
         &self,
         channel: Option<String>,
         now: DateTime<Utc>,
@@ -48,12 +24,12 @@ impl Store {
             let overlay = disk.overlay.lock().unwrap_or_else(PoisonError::into_inner);
             let channel = channel.as_deref();
             let raw = if overlay.is_empty() {
-                rows::due(conn, micros(now), sql_limit, channel)?
+                queries::due(conn, micros(now), sql_limit, channel)?
             } else {
                 // An outbox that cannot be read must not hold back the alerts
                 // kept in memory: they are what the disk refused.
-                let read = rows::due(conn, micros(now), sql_limit, channel)
-                    .and_then(|due| Ok((due, rows::pending_pairs(conn)?)));
+                let read = queries::due(conn, micros(now), sql_limit, channel)
+                    .and_then(|due| Ok((due, queries::pending_pairs(conn)?)));
                 let (durable, pending) = read.unwrap_or_else(|e| {
                     disk.read_failed(&e);
                     (Vec::new(), Vec::new())
@@ -73,27 +49,10 @@ impl Store {
         .await
     }
 
-    /// The delivery succeeded: it is never due again (kept as a record until pruned).
-    pub async fn mark_delivered(&self, id: i64) -> Result<(), StoreError> {
-        self.settle(id, None).await
-    }
-
-    /// The delivery failed: count the attempt, keep the error, and retry at
-    /// `next_attempt_at` (typically `now + retry_backoff(delivery.attempts + 1)`).
-    pub async fn mark_failed(
-        &self,
-        id: i64,
-        error: &str,
-        next_attempt_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.settle(id, Some((error.to_string(), next_attempt_at)))
-            .await
-    }
-
     /// Record a delivery's outcome: delivered (`failure` is `None`) or
     /// failed with (error, next attempt). On disk if the disk takes it, else
     /// in memory until it does.
-    async fn settle(
+    pub(super) async fn settle_row(
         &self,
         id: i64,
         failure: Option<(String, DateTime<Utc>)>,
@@ -132,7 +91,7 @@ impl Store {
 
     /// Pending deliveries, due or waiting for a retry (held ones excluded),
     /// those kept in memory included.
-    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+    pub(super) async fn pending_count(&self) -> Result<u64, StoreError> {
         self.with_disk(|conn, disk| {
             let n: i64 = conn.query_row(
                 "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",

@@ -13,8 +13,9 @@
 //! the limit — every run held a blocking-pool thread waiting for the
 //! connection, the pool grew to its 512 threads, and runs fell behind.
 
+use super::super::backend::{OutboxRows, RunRows};
 use super::overlay::Overlay;
-use super::rows::{self, ResultRow};
+use super::queries;
 use super::{Disk, Durability, StoreError};
 use rusqlite::{Connection, params};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,24 +25,6 @@ use tokio::sync::oneshot;
 /// Most runs written in one transaction, so a long queue is written in
 /// bounded steps and the first callers do not wait for the last.
 const MAX_BATCH: usize = 256;
-
-/// What one run writes: its state, its result row and its outbox rows.
-#[derive(Debug)]
-pub(super) struct RunRows {
-    pub monitor: String,
-    pub state_json: String,
-    pub result: ResultRow,
-    pub outbox: Option<OutboxRows>,
-}
-
-/// One notification, enqueued once per channel.
-#[derive(Debug)]
-pub(super) struct OutboxRows {
-    pub json: String,
-    pub status: &'static str,
-    pub at: i64,
-    pub channels: Vec<String>,
-}
 
 type Reply = oneshot::Sender<Result<Durability, StoreError>>;
 
@@ -154,6 +137,8 @@ fn write_or_keep(disk: &Disk, runs: Vec<RunRows>) -> Vec<Result<Durability, Stor
         .zip(outcomes)
         .map(|(run, outcome)| match outcome {
             Ok(()) => Ok(Durability::Durable),
+            // Not a disk failure: the state moved on under this run.
+            Err(e @ StoreError::Conflict { .. }) => Err(e),
             Err(e) => {
                 disk.write_failed(&e);
                 overlay.keep(run);
@@ -199,58 +184,99 @@ fn in_one_transaction(conn: &mut Connection, runs: &[RunRows]) -> Result<(), Sto
 }
 
 fn write_run(conn: &Connection, run: &RunRows) -> Result<(), StoreError> {
-    upsert_state(
-        conn,
-        &run.monitor,
-        &run.state_json,
-        super::micros(run.result.at),
-    )?;
-    rows::insert_result(conn, &run.monitor, &run.result)?;
+    let at = super::super::micros(run.result.at);
+    if !upsert_state(conn, &run.monitor, &run.state_json, at, run.revision, true)? {
+        return Err(StoreError::Conflict {
+            monitor: run.monitor.clone(),
+        });
+    }
+    queries::insert_result(conn, &run.monitor, &run.result)?;
     if let Some(outbox) = &run.outbox {
         for channel in &outbox.channels {
-            insert_outbox(
-                conn,
-                &run.monitor,
-                channel,
-                outbox.status,
-                &outbox.json,
-                outbox.at,
-            )?;
+            insert_outbox(conn, &NewOutboxRow::fresh(&run.monitor, channel, outbox))?;
         }
     }
     Ok(())
 }
 
-/// Save `monitor`'s state as of `at` (µs).
+/// Save `monitor`'s state as of `at` (µs) at revision `revision + 1`. When
+/// `checked`, only if the saved revision is still `revision` (0: none
+/// saved): false when it is not. Unchecked, the memory of a disk that
+/// refused writes catches up (one daemon per file, nobody else moved it).
 pub(super) fn upsert_state(
     conn: &Connection,
     monitor: &str,
     state_json: &str,
     at: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO monitor_state (monitor, state_json, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (monitor) DO UPDATE
-         SET state_json = excluded.state_json, updated_at = excluded.updated_at",
-    )?
-    .execute(params![monitor, state_json, at])?;
-    Ok(())
+    revision: i64,
+    checked: bool,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO monitor_state (monitor, state_json, updated_at, revision)
+             VALUES (?1, ?2, ?3, ?4 + 1)
+             ON CONFLICT (monitor) DO UPDATE
+             SET state_json = excluded.state_json, updated_at = excluded.updated_at,
+                 revision = excluded.revision
+             WHERE NOT ?5 OR monitor_state.revision = ?4",
+        )?
+        .execute(params![monitor, state_json, at, revision, checked])?;
+    Ok(changed > 0)
 }
 
-/// Enqueue one notification for one channel, due at once; returns its row id.
+/// One outbox row to insert.
+pub(super) struct NewOutboxRow<'a> {
+    pub monitor: &'a str,
+    pub channel: &'a str,
+    pub status: &'a str,
+    pub json: &'a str,
+    pub incident_key: Option<&'a str>,
+    pub attempts: i64,
+    pub last_error: Option<&'a str>,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+}
+
+impl<'a> NewOutboxRow<'a> {
+    /// `outbox` for `channel`, due at once.
+    pub fn fresh(monitor: &'a str, channel: &'a str, outbox: &'a OutboxRows) -> Self {
+        NewOutboxRow {
+            monitor,
+            channel,
+            status: outbox.status,
+            json: &outbox.json,
+            incident_key: outbox.incident_key.as_deref(),
+            attempts: 0,
+            last_error: None,
+            created_at: outbox.at,
+            next_attempt_at: outbox.at,
+        }
+    }
+}
+
+/// Enqueue one row; its id, or `None` when its incident key is already
+/// enqueued for its channel (another writer got there first).
 pub(super) fn insert_outbox(
     conn: &Connection,
-    monitor: &str,
-    channel: &str,
-    status: &str,
-    json: &str,
-    at: i64,
-) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (monitor, channel, status, notification_json,
-                             created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-    )?
-    .execute(params![monitor, channel, status, json, at])?;
-    Ok(conn.last_insert_rowid())
+    row: &NewOutboxRow<'_>,
+) -> Result<Option<i64>, StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO outbox (monitor, channel, status, notification_json, incident_key,
+                                 attempts, last_error, created_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (incident_key, channel) WHERE incident_key IS NOT NULL DO NOTHING",
+        )?
+        .execute(params![
+            row.monitor,
+            row.channel,
+            row.status,
+            row.json,
+            row.incident_key,
+            row.attempts,
+            row.last_error,
+            row.created_at,
+            row.next_attempt_at
+        ])?;
+    Ok((inserted > 0).then(|| conn.last_insert_rowid()))
 }

@@ -15,9 +15,11 @@
 //! beyond that the oldest are dropped with an error in the log (the states,
 //! one per monitor, are always kept).
 
-use super::group_commit::{RunRows, insert_outbox, upsert_state};
-use super::rows::{self, RawDelivery, ResultRow};
-use super::{StoreError, micros};
+use super::super::backend::RunRows;
+use super::super::micros;
+use super::super::rows::{RawDelivery, ResultRow};
+use super::group_commit::{NewOutboxRow, insert_outbox, upsert_state};
+use super::{StoreError, queries};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -35,6 +37,7 @@ struct MemoryAlert {
     channel: String,
     status: &'static str,
     json: String,
+    incident_key: Option<String>,
     attempts: i64,
     last_error: Option<String>,
     created_at: i64,
@@ -63,7 +66,8 @@ pub(super) enum Target {
 /// Everything written since the store stopped being durable.
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
-    states: HashMap<String, (String, i64)>,
+    /// Per monitor: the newest state, when it was saved, and the revision it was applied to.
+    states: HashMap<String, (String, i64, i64)>,
     results: VecDeque<(String, ResultRow)>,
     alerts: VecDeque<MemoryAlert>,
     updates: HashMap<i64, RowUpdate>,
@@ -82,8 +86,10 @@ impl Overlay {
 
     /// Keep `run` until it can be written.
     pub fn keep(&mut self, run: RunRows) {
-        self.states
-            .insert(run.monitor.clone(), (run.state_json, micros(run.result.at)));
+        self.states.insert(
+            run.monitor.clone(),
+            (run.state_json, micros(run.result.at), run.revision),
+        );
         if self.results.len() == MAX_RESULTS {
             self.results.pop_front();
             tracing::error!(
@@ -108,6 +114,7 @@ impl Overlay {
                 channel,
                 status: outbox.status,
                 json: outbox.json.clone(),
+                incident_key: outbox.incident_key.clone(),
                 attempts: 0,
                 last_error: None,
                 created_at: outbox.at,
@@ -228,27 +235,29 @@ impl Overlay {
     /// Write everything kept here (inside the caller's transaction). Returns
     /// what was written, in words, for the recovery log line.
     pub fn write(&self, conn: &Connection) -> Result<(String, HashMap<i64, i64>), StoreError> {
-        for (monitor, (json, at)) in &self.states {
-            upsert_state(conn, monitor, json, *at)?;
+        for (monitor, (json, at, revision)) in &self.states {
+            upsert_state(conn, monitor, json, *at, *revision, false)?;
         }
         for (monitor, result) in &self.results {
-            rows::insert_result(conn, monitor, result)?;
+            queries::insert_result(conn, monitor, result)?;
         }
         let mut moved = HashMap::with_capacity(self.alerts.len());
         for a in &self.alerts {
-            let id = insert_outbox(
-                conn,
-                &a.monitor,
-                &a.channel,
-                a.status,
-                &a.json,
-                a.created_at,
-            )?;
-            conn.execute(
-                "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1",
-                params![id, a.attempts, a.last_error, a.next_attempt_at],
-            )?;
-            moved.insert(a.id, id);
+            let row = NewOutboxRow {
+                monitor: &a.monitor,
+                channel: &a.channel,
+                status: a.status,
+                json: &a.json,
+                incident_key: a.incident_key.as_deref(),
+                attempts: a.attempts,
+                last_error: a.last_error.as_deref(),
+                created_at: a.created_at,
+                next_attempt_at: a.next_attempt_at,
+            };
+            // None: the same alert is already on disk; it is settled there.
+            if let Some(id) = insert_outbox(conn, &row)? {
+                moved.insert(a.id, id);
+            }
         }
         for (id, update) in &self.updates {
             match update {

@@ -2,7 +2,7 @@
 //! Each migration runs once, in order, in one transaction with the version bump,
 //! so a crash mid-upgrade leaves the previous version intact.
 
-use super::StoreError;
+use super::super::StoreError;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -44,6 +44,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
     CREATE INDEX outbox_order ON outbox (status, monitor, channel, id);
+    ",
+    // 2: a revision per state (a commit names the one it was applied to) and
+    // an incident key per DOWN/RECOVERED, unique per channel (the same
+    // contract as the PostgreSQL store, where several instances write).
+    "
+    ALTER TABLE monitor_state ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN incident_key TEXT;
+    CREATE UNIQUE INDEX outbox_incident ON outbox (incident_key, channel)
+        WHERE incident_key IS NOT NULL;
     ",
 ];
 

@@ -15,9 +15,12 @@
 //!   collected, each with file:line:column.
 //! * [`schedule`]: cron / `@every` schedules and maintenance windows (pure).
 //! * [`notification`]: what the state machine tells people, with its diagnostics.
-//! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
+//! * [`state`]: up/down machine, thresholds, reminders; the store (SQLite or
+//!   PostgreSQL) and outbox.
 //! * [`alert`]: rendering from `templates/` and delivery channels.
 //! * [`demo`]: local endpoints reproducing classic failures, for `wsprobe demo`.
+//! * [`cluster`]: several daemons on one PostgreSQL store: membership,
+//!   rendezvous-hash ownership of monitors, fencing.
 //! * [`daemon`]: `wsprobe run`: scheduling monitors, state, outbox dispatch, signals.
 //! * [`serve`]: the daemon's HTTP surface: `/metrics`, `/probe`, the JSON API,
 //!   health endpoints and the status page.
@@ -27,6 +30,7 @@ pub mod alert;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod demo;

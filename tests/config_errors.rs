@@ -37,7 +37,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every)",
     ),
     (
         "invalid-wrong-type.yaml",
@@ -151,6 +151,14 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-listen.yaml",
         "2:11: `listen`: expected an IP address and port like 127.0.0.1:9108, found \"localhost\"",
+    ),
+    (
+        "invalid-cluster-lease.yaml",
+        "4:12: `cluster.lease`: must be at least twice cluster.heartbeat (5s), found 8s",
+    ),
+    (
+        "invalid-heartbeat-url.yaml",
+        "2:18: `heartbeat_url`: invalid URL: scheme ftp:// is not http:// or https://",
     ),
 ];
 

@@ -83,6 +83,12 @@ fn settings_and_global_sections_are_read() {
     assert_eq!(s.retention, secs(3 * 24 * 3600));
     assert_eq!(s.listen, Some("127.0.0.1:9108".parse().unwrap()));
     assert_eq!(s.shutdown_grace, secs(15));
+    assert_eq!((s.cluster.heartbeat, s.cluster.lease), (secs(1), secs(5)));
+    assert_eq!(
+        s.heartbeat_url.as_deref(),
+        Some("https://hc.example.com/ping/wsprobe")
+    );
+    assert_eq!(s.heartbeat_every, secs(30));
     assert_eq!(
         c.allow_probe_targets,
         ["wss://*.example.com/*", "ws://127.0.0.1:*/*"]

@@ -378,6 +378,34 @@ async fn health_endpoints_and_status_pages_answer_while_the_daemon_runs() {
     }
     assert_eq!(d.get("/monitors/nope").await.status, 404);
     assert_eq!(d.get("/nowhere").await.status, 404);
+    assert!(
+        page.body.contains("instance <b>serve-test</b>"),
+        "the footer names the instance"
+    );
+
+    // On a SQLite store of its own the cluster is this instance, owning every monitor.
+    let cluster = d.get("/api/cluster").await;
+    assert_eq!(cluster.status, 200, "{}", cluster.body);
+    let cluster = cluster.json();
+    assert_eq!(cluster["instance"], "serve-test");
+    assert_eq!(cluster["shared_store"], false);
+    assert_eq!(cluster["fenced"], serde_json::Value::Null);
+    let instances = cluster["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 1);
+    assert_eq!(instances[0]["name"], "serve-test");
+    assert_eq!(instances[0]["live"], true);
+    assert_eq!(instances[0]["version"], env!("CARGO_PKG_VERSION"));
+    let mut owned: Vec<&str> = instances[0]["owned_monitors"]
+        .as_array()
+        .expect("owned")
+        .iter()
+        .map(|m| m.as_str().expect("name"))
+        .collect();
+    owned.sort_unstable();
+    assert_eq!(owned, ["broken", "healthy", "secure"]);
+    let metrics = d.get("/metrics").await.body;
+    assert!(metrics.contains("wsprobe_cluster_instances 1"), "{metrics}");
+    assert!(metrics.contains("wsprobe_owned_monitors 3"), "{metrics}");
 
     let base = fleet.daemon.base.clone();
     fleet.daemon.stop().await.expect("clean stop");

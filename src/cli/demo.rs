@@ -139,6 +139,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         config_path,
         state_path: None,
         listen: args.listen,
+        instance: None,
     };
     let result = daemon::run(opts, controls).await;
     drop(demo);

@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// (e.g. 127.0.0.1:9108); overrides settings.listen.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// This instance's name in a cluster (default: the host name plus a
+    /// short random suffix); letters, digits, '-', '_' and '.'.
+    #[arg(long, value_name = "NAME", value_parser = crate::cluster::identity::validate)]
+    pub instance: Option<String>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -87,6 +91,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
         config_path: args.config,
         state_path: args.state,
         listen: args.listen,
+        instance: args.instance,
     };
     exit_for(daemon::run(opts, controls).await)
 }

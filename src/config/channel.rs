@@ -267,7 +267,8 @@ fn webhook(l: &mut Loader, raw: RawWebhook) -> Option<(ChannelSettings, Template
     (l.error_count() == before).then_some((ChannelSettings::Webhook(settings), templates))
 }
 
-fn http_url(url: &Text) -> Result<(), String> {
+/// An http:// or https:// URL with a host, or why not.
+pub(crate) fn http_url(url: &Text) -> Result<(), String> {
     let parsed = url::Url::parse(&url.value).map_err(|e| e.to_string())?;
     match parsed.scheme() {
         "http" | "https" if parsed.host().is_some() => Ok(()),

@@ -29,6 +29,7 @@ pub use monitor::DEFAULT_SCHEDULE;
 
 use crate::alert::settings::ChannelConfig;
 use crate::check::spec::{CheckOptions, CheckSpec};
+use crate::cluster::ClusterSettings;
 use crate::schedule::{MaintenanceWindow, Schedule};
 use crate::state::policy::Policy;
 use de::At;
@@ -79,7 +80,17 @@ pub struct Settings {
     /// How overdue a check may be before `/healthz` says the daemon is not
     /// scheduling.
     pub overdue_after: Duration,
+    /// Heartbeat and lease of instances sharing a PostgreSQL store.
+    pub cluster: ClusterSettings,
+    /// A dead man's switch pinged every `heartbeat_every` while scheduling
+    /// and delivery work, so someone outside learns when wsprobe is down.
+    pub heartbeat_url: Option<String>,
+    /// How often `heartbeat_url` is pinged.
+    pub heartbeat_every: Duration,
 }
+
+/// Built-in interval of `heartbeat_url` pings: one minute.
+pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
 
 /// Built-in [`Settings`].
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -101,6 +112,9 @@ impl Settings {
             listen: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             overdue_after: DEFAULT_OVERDUE_AFTER,
+            cluster: ClusterSettings::default(),
+            heartbeat_url: None,
+            heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
         }
     }
 }
@@ -328,7 +342,66 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
     {
         s.overdue_after = d;
     }
+    if let Some(c) = &raw.cluster {
+        s.cluster = cluster_settings(l, c);
+    }
+    if let Some(url) = &raw.heartbeat_url {
+        s.heartbeat_url = heartbeat_url(l, url);
+    }
+    if let Some(d) = raw
+        .heartbeat_every
+        .as_ref()
+        .and_then(|v| l.positive_duration("heartbeat_every", v))
+    {
+        s.heartbeat_every = d;
+    }
     (l.error_count() == before).then_some(s)
+}
+
+fn cluster_settings(l: &mut Loader, raw: &raw::RawCluster) -> ClusterSettings {
+    let mut c = ClusterSettings::default();
+    let key = |name| format!("cluster.{name}");
+    if let Some(d) = raw
+        .heartbeat
+        .as_ref()
+        .and_then(|v| l.positive_duration(&key("heartbeat"), v))
+    {
+        c.heartbeat = d;
+    }
+    if let Some(v) = &raw.lease
+        && let Some(d) = l.positive_duration(&key("lease"), v)
+    {
+        // Under two heartbeats, one late heartbeat would count a healthy
+        // instance lost and move its monitors.
+        if d < c.heartbeat * 2 {
+            l.key_error(
+                v.pos,
+                "cluster.lease",
+                format!(
+                    "must be at least twice cluster.heartbeat ({}), found {}",
+                    humantime::format_duration(c.heartbeat),
+                    humantime::format_duration(d)
+                ),
+            );
+        }
+        c.lease = d;
+    }
+    c
+}
+
+fn heartbeat_url(l: &mut Loader, v: &At<String>) -> Option<String> {
+    let url = l.text("heartbeat_url", v)?;
+    match channel::http_url(&url) {
+        Ok(()) => Some(url.value),
+        Err(reason) => {
+            l.key_error(
+                v.pos,
+                "heartbeat_url",
+                format!("invalid URL{}: {reason}", url.source_note()),
+            );
+            None
+        }
+    }
 }
 
 fn global_windows(l: &mut Loader, node: Option<&Node>) -> Option<Vec<MaintenanceWindow>> {

@@ -27,6 +27,17 @@ pub(crate) struct RawSettings {
     pub listen: Option<At<String>>,
     pub shutdown_grace: Option<At<String>>,
     pub overdue_after: Option<At<String>>,
+    pub cluster: Option<RawCluster>,
+    pub heartbeat_url: Option<At<String>>,
+    pub heartbeat_every: Option<At<String>>,
+}
+
+/// `settings.cluster`: membership timing of instances sharing a store.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCluster {
+    pub heartbeat: Option<At<String>>,
+    pub lease: Option<At<String>>,
 }
 
 /// One maintenance window.

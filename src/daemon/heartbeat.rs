@@ -26,13 +26,27 @@ pub struct Late {
     pub by: Duration,
 }
 
-/// The scheduling position of every monitor loop.
+/// The scheduling position of every monitor loop, and when the outbox
+/// dispatcher last turned.
 #[derive(Debug, Default)]
 pub struct Heartbeat {
     beats: Mutex<HashMap<String, Beat>>,
+    dispatcher: Mutex<Option<std::time::Instant>>,
 }
 
 impl Heartbeat {
+    /// The outbox dispatcher made one turn of its loop.
+    pub fn dispatcher_turned(&self) {
+        *self.dispatcher.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::time::Instant::now());
+    }
+
+    /// How long since the dispatcher last turned (zero before its first turn).
+    pub fn dispatcher_silence(&self) -> Duration {
+        let last = *self.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+        last.map(|at| at.elapsed()).unwrap_or_default()
+    }
+
     /// The loop of `monitor` waits for its check due at `due`.
     pub fn waiting(&self, monitor: &str, due: DateTime<Utc>) {
         self.set(monitor, Some(Beat::Waiting(due)));

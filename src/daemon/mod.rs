@@ -8,11 +8,13 @@
 //! * [`retention`]: hourly pruning of results older than `settings.retention`
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
 //! * [`heartbeat`]: where each monitor loop is, so `/healthz` can tell a stuck scheduler
+//! * [`dead_man`]: pings `settings.heartbeat_url` while all of this works
 //! * [`local_fault`]: this host running out of descriptors, ports or buffers (`/readyz`)
 //!
 //! With `settings.listen` (or `--listen`), the HTTP surface of [`crate::serve`]
 //! runs beside them and stops with them.
 
+pub mod dead_man;
 pub mod dispatch;
 pub mod fleet;
 pub mod heartbeat;
@@ -23,6 +25,7 @@ pub mod shared;
 
 use crate::alert::AlertError;
 use crate::alert::channel::{AlertChannel, build_channel};
+use crate::cluster::{Cluster, identity, membership};
 use crate::config::{self, Config, ConfigErrors};
 use crate::state::store::{Store, StoreError};
 use fleet::Fleet;
@@ -44,6 +47,8 @@ pub struct RunOptions {
     pub state_path: Option<PathBuf>,
     /// Address of the HTTP surface; overrides `settings.listen` from the config.
     pub listen: Option<SocketAddr>,
+    /// This instance's name (`--instance`); default: host name and a random suffix.
+    pub instance: Option<String>,
 }
 
 /// Outside control of a running daemon (signals, tests, the demo).
@@ -108,14 +113,27 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
         .unwrap_or_else(|| config.settings.state_path.clone());
     let store = Store::open(&state_path)?;
     let states = store.load_states().await?;
+    let me = identity::member(opts.instance.clone().unwrap_or_else(identity::default_name));
     tracing::info!(
         monitors = config.monitors.len(),
         channels = config.channels.len(),
         state = %state_path.display(),
+        instance = %me.name,
         "wsprobe daemon starting"
     );
-    let shared = Arc::new(Shared::new(store, channels, states, &config));
+    let cluster = if store.shared() {
+        Cluster::shared(me, config.settings.cluster)
+    } else {
+        Cluster::solo(me)
+    };
+    let shared = Arc::new(Shared::in_cluster(
+        store, channels, states, &config, cluster,
+    ));
     let tasks = TaskTracker::new();
+    let membership_stop = CancellationToken::new();
+    if shared.store.shared() {
+        tasks.spawn(membership::run(shared.clone(), membership_stop.clone()));
+    }
     if let Some(addr) = opts.listen.or(config.settings.listen) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -129,6 +147,15 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
     let dispatcher_stop = CancellationToken::new();
     tasks.spawn(dispatch::run(shared.clone(), dispatcher_stop.clone()));
     tasks.spawn(retention::run(shared.clone(), dispatcher_stop.clone()));
+    if let Some(url) = config.settings.heartbeat_url.clone() {
+        let every = config.settings.heartbeat_every;
+        tasks.spawn(dead_man::run(
+            shared.clone(),
+            url,
+            every,
+            dispatcher_stop.clone(),
+        ));
+    }
     let mut config = Arc::new(config);
     let mut fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
 
@@ -152,6 +179,7 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
     tracing::info!("shutting down: letting in-flight checks finish");
     fleet.stop(config.settings.shutdown_grace).await;
     dispatcher_stop.cancel();
+    membership_stop.cancel();
     tasks.close();
     tasks.wait().await;
     tracing::info!("wsprobe daemon stopped");

@@ -79,6 +79,9 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
+        if !shared.cluster.owns(&monitor.name) || checked_by_another(&shared, monitor, planned) {
+            continue;
+        }
         let slots = shared.slots();
         let permit = tokio::select! {
             _ = token.cancelled() => return,
@@ -124,6 +127,27 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             return;
         }
     }
+}
+
+/// Was this fire's check already done by the monitor's previous owner? Its
+/// saved run is newer than half an interval before this fire: ownership
+/// moved to this instance, whose fire times are not the previous owner's,
+/// and checking now would check twice in one period. (An owner's own runs
+/// are a whole interval apart.)
+fn checked_by_another(shared: &Shared, monitor: &Monitor, planned: DateTime<Utc>) -> bool {
+    if !shared.store.shared() {
+        // One daemon per store: nobody else checks its monitors.
+        return false;
+    }
+    let Schedule::Every(every) = monitor.schedule else {
+        // Cron fires are the same wall-clock times on every instance.
+        return false;
+    };
+    let Some(saved) = shared.saved(&monitor.name) else {
+        return false;
+    };
+    let half = chrono::Duration::from_std(every / 2).unwrap_or_default();
+    saved.saved_at > planned - half
 }
 
 /// Let an in-flight check finish within `grace`; shortly before the grace

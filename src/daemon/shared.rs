@@ -6,6 +6,7 @@
 use super::heartbeat::Heartbeat;
 use super::local_fault::LocalFaults;
 use crate::alert::channel::AlertChannel;
+use crate::cluster::{Cluster, identity};
 use crate::config::Config;
 use crate::serve::metrics::DaemonMetrics;
 use crate::state::machine::MonitorState;
@@ -32,6 +33,8 @@ pub struct Shared {
     pub heartbeat: Heartbeat,
     /// Resources this host ran out of, for the log and `/readyz`.
     pub local_faults: LocalFaults,
+    /// This instance, the others sharing its store, and what it owns.
+    pub cluster: Cluster,
     config: RwLock<Arc<Config>>,
 }
 
@@ -43,8 +46,26 @@ impl Shared {
         states: HashMap<String, SavedState>,
         config: &Config,
     ) -> Shared {
+        Shared::in_cluster(
+            store,
+            channels,
+            states,
+            config,
+            Cluster::solo(identity::member(identity::default_name())),
+        )
+    }
+
+    /// A context for an instance of `cluster`.
+    pub fn in_cluster(
+        store: Store,
+        channels: HashMap<String, Arc<dyn AlertChannel>>,
+        states: HashMap<String, SavedState>,
+        config: &Config,
+        cluster: Cluster,
+    ) -> Shared {
         let mut metrics = DaemonMetrics::new();
         store.health().register(metrics.registry_mut());
+        cluster.register(metrics.registry_mut());
         Shared {
             store,
             channels: RwLock::new(channels),
@@ -54,6 +75,7 @@ impl Shared {
             metrics,
             heartbeat: Heartbeat::default(),
             local_faults: LocalFaults::default(),
+            cluster,
             config: RwLock::new(Arc::new(config.clone())),
         }
     }

@@ -6,7 +6,8 @@
 //! * `/readyz`: the configuration is loaded and nothing in [`not_ready`]'s
 //!   list holds: the state store answers and is durable (a store working
 //!   from memory after failed writes is alive, but not ready), and this host
-//!   has the descriptors, ports and buffers checks need.
+//!   has the descriptors, ports and buffers checks need, and (in a cluster)
+//!   its heartbeat reaches the shared store.
 
 use super::Surface;
 use axum::Json;
@@ -71,6 +72,9 @@ async fn not_ready(s: &Surface) -> Vec<String> {
     }
     if let Some(why) = store.health().degraded() {
         reasons.push(format!("state store not durable: {why}"));
+    }
+    if let Some(why) = s.shared.cluster.fenced() {
+        reasons.push(format!("cluster: {why}"));
     }
     reasons.extend(s.shared.local_faults.reasons());
     reasons

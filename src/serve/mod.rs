@@ -5,6 +5,7 @@
 //! | `GET /metrics` | Prometheus metrics of every monitor and of the daemon | [`metrics`] |
 //! | `GET /probe?target=…&module=…` | one check on demand, blackbox_exporter style | [`probe`], [`allow`] |
 //! | `GET /api/monitors`, `/api/monitors/{name}` | state, last result, uptime, latency (JSON) | [`api`] |
+//! | `GET /api/cluster` | the instances sharing the state store and what each owns (JSON) | [`cluster`] |
 //! | `GET /healthz`, `/readyz` | liveness (still scheduling) and readiness | [`health`] |
 //! | `GET /`, `/monitors/{name}` | the status page, rendered on the server | [`page`], [`assets`] |
 //!
@@ -16,6 +17,7 @@
 pub mod allow;
 pub mod api;
 pub mod assets;
+pub mod cluster;
 pub mod health;
 pub mod history;
 pub mod metrics;
@@ -64,6 +66,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/probe", get(probe::handle))
         .route("/api/monitors", get(api::list))
         .route("/api/monitors/{name}", get(api::one))
+        .route("/api/cluster", get(cluster::show))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
@@ -97,6 +100,8 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Cancellatio
 }
 
 async fn metrics_handler(State(s): State<Surface>) -> Response {
+    let monitors = s.shared.config().monitors.len();
+    s.shared.cluster.refresh_gauges(monitors);
     let depth = match s.shared.store.outbox_depth().await {
         Ok(d) => Some(d),
         Err(e) => {

@@ -141,6 +141,7 @@ pub async fn index(State(s): State<Surface>, Query(q): Query<IndexQuery>) -> Res
         page: listing.page,
         pages: listing.pages,
         store_degraded: s.shared.store.health().degraded(),
+        cluster: ClusterFooter::of(&s.shared),
     };
     s.pages.render("index.html", shown.context(now))
 }
@@ -154,6 +155,36 @@ struct Shown<'a> {
     pages: usize,
     /// Why the state store is not durable, shown as a banner.
     store_degraded: Option<String>,
+    /// Who serves the page, and with whom, for the footer.
+    cluster: ClusterFooter,
+}
+
+/// The footer's line about the cluster: this instance, and the others
+/// sharing its store.
+#[derive(Debug, serde::Serialize)]
+struct ClusterFooter {
+    instance: String,
+    /// Names of the live instances (this one included) on a shared store;
+    /// empty on a store of its own.
+    live: Vec<String>,
+    /// Why this instance checks nothing now.
+    fenced: Option<String>,
+}
+
+impl ClusterFooter {
+    fn of(shared: &crate::daemon::shared::Shared) -> ClusterFooter {
+        let view = shared.cluster.view();
+        let live = if shared.store.shared() {
+            view.live.into_iter().map(|m| m.name).collect()
+        } else {
+            Vec::new()
+        };
+        ClusterFooter {
+            instance: shared.cluster.me.name.clone(),
+            live,
+            fenced: view.fenced,
+        }
+    }
 }
 
 impl Shown<'_> {
@@ -178,6 +209,7 @@ impl Shown<'_> {
             failing => counts.down + counts.degraded,
             pager => Jinja::from(Serde(pager(self.page, self.pages))),
             store_degraded => self.store_degraded.as_deref(),
+            cluster => Jinja::from(Serde(&self.cluster)),
             version => env!("CARGO_PKG_VERSION"),
         }
     }
@@ -222,6 +254,7 @@ pub async fn monitor(State(s): State<Surface>, Path(name): Path<String>) -> Resp
             card => Jinja::from(Serde(&card)),
             incidents => Jinja::from(Serde(&incidents)),
             runs => Jinja::from(Serde(&runs)),
+            cluster => Jinja::from(Serde(ClusterFooter::of(&s.shared))),
             version => env!("CARGO_PKG_VERSION"),
         },
     )

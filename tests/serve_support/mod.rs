@@ -71,6 +71,7 @@ impl Daemon {
             config_path,
             state_path: None,
             listen: None,
+            instance: Some("serve-test".into()),
         };
         let task = tokio::spawn(daemon::run(opts, controls.clone()));
         let _ = rustls::crypto::ring::default_provider().install_default();

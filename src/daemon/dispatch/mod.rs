@@ -40,6 +40,7 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut running: HashMap<String, Running> = HashMap::new();
     let mut retiring: Vec<(String, JoinHandle<()>)> = Vec::new();
     loop {
+        shared.heartbeat.dispatcher_turned();
         reconcile(&shared, &stop, &tracker, &mut running, &mut retiring);
         tokio::select! {
             _ = stop.cancelled() => break,

@@ -144,6 +144,12 @@ async fn everything_from_config_and_evidence_is_html_escaped() {
         pages: 1,
         // The store's reason names the state file, whose path is config.
         store_degraded: Some(HOSTILE.to_string()),
+        // Instance names are checked, but a fence reason quotes the store's error.
+        cluster: ClusterFooter {
+            instance: "probe-1".into(),
+            live: vec!["probe-1".into(), "probe-2".into()],
+            fenced: Some(HOSTILE.to_string()),
+        },
     };
     let response = pages.render("index.html", shown.context(t(0)));
     assert_eq!(response.status(), StatusCode::OK);

@@ -1,0 +1,138 @@
+//! The heartbeat task of an instance on a shared store. Every
+//! `settings.cluster.heartbeat` it writes its row and reads everyone else's;
+//! from the live instances it computes the monitors it owns
+//! ([`super::rendezvous`]). Before it starts checking a monitor it gained, it
+//! reads that monitor's saved state, so the incident, thresholds and
+//! reminders carry over from the previous owner.
+//!
+//! Fencing: when no heartbeat has landed for [`super::ClusterSettings::fence_after`]
+//! (a heartbeat short of the lease), the instance stops checking anything —
+//! the others will count it lost and take its monitors, and two owners must
+//! not check them at once. It says so in the log and in `/readyz`, and
+//! resumes with its first heartbeat that lands.
+
+use super::{REMEMBER_LOST, rendezvous, split_live};
+use crate::daemon::shared::Shared;
+use crate::state::store::Member;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Beat until `stop`; then leave the cluster, so the others take this
+/// instance's monitors at once instead of after the lease.
+pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    let cluster = &shared.cluster;
+    let every = cluster.settings.heartbeat;
+    let mut last_landed = Instant::now();
+    let mut failing: Option<String> = None;
+    loop {
+        match beat(&shared).await {
+            Ok(()) => {
+                last_landed = Instant::now();
+                if let Some(was) = failing.take() {
+                    tracing::info!(instance = %cluster.me.name, was = %was,
+                        "heartbeat reaches the shared store again; checking resumes");
+                }
+            }
+            Err(reason) => {
+                if failing.as_deref() != Some(reason.as_str()) {
+                    tracing::error!(instance = %cluster.me.name, error = %reason,
+                        "heartbeat failed");
+                }
+                let silent = last_landed.elapsed();
+                if silent >= cluster.settings.fence_after() && cluster.fenced().is_none() {
+                    let why = format!(
+                        "no heartbeat reached the shared store for {}s ({reason}); \
+                         this instance checks nothing until one does, and the others take its monitors",
+                        silent.as_secs()
+                    );
+                    tracing::error!(instance = %cluster.me.name, "{why}");
+                    cluster.fence(why);
+                }
+                failing = Some(reason);
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+    let bound = cluster.settings.heartbeat;
+    match tokio::time::timeout(bound, shared.store.leave(&cluster.me.name)).await {
+        Ok(Ok(())) => tracing::info!(instance = %cluster.me.name, "left the cluster"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not leave the cluster; the others wait for the lease")
+        }
+        Err(_) => tracing::warn!("leaving the cluster timed out; the others wait for the lease"),
+    }
+}
+
+/// One heartbeat: write ours, read the others, adopt the new ownership.
+/// The error says why, for the log and the fence.
+async fn beat(shared: &Shared) -> Result<(), String> {
+    let cluster = &shared.cluster;
+    // A heartbeat that takes longer than the interval is as good as lost.
+    let bound = cluster.settings.heartbeat.max(Duration::from_secs(1));
+    let members = tokio::time::timeout(bound, shared.store.beat(&cluster.me, REMEMBER_LOST))
+        .await
+        .map_err(|_| {
+            format!(
+                "the shared store did not answer within {}s",
+                bound.as_secs()
+            )
+        })?
+        .map_err(|e| e.to_string())?;
+    let (live, _) = split_live(members.clone(), &cluster.me.name, cluster.settings.lease);
+    let names: Vec<String> = live.iter().map(|m| m.name.clone()).collect();
+    let config = shared.config();
+    let owned = rendezvous::owned_by(
+        &cluster.me.name,
+        config.monitors.iter().map(|m| m.name.as_str()),
+        &names,
+    );
+    let before = cluster.owned().unwrap_or_default();
+    let gained: Vec<String> = owned.difference(&before).cloned().collect();
+    let took_over = taken_from_the_lost(&cluster.view().live, &names, &gained);
+    if !gained.is_empty() {
+        adopt_states(shared, gained).await?;
+    }
+    log_change(&cluster.me.name, &before, &owned);
+    cluster.observed(members, owned, took_over);
+    Ok(())
+}
+
+/// Read the saved states of the monitors this instance gained, so it goes
+/// on from where their previous owner left off.
+async fn adopt_states(shared: &Shared, gained: Vec<String>) -> Result<(), String> {
+    let saved = shared
+        .store
+        .load_states_of(gained)
+        .await
+        .map_err(|e| format!("cannot read the states of the monitors taken over: {e}"))?;
+    for (monitor, state) in saved {
+        shared.set_state(&monitor, state);
+    }
+    Ok(())
+}
+
+/// How many of `gained` were owned, in the previous view, by an instance
+/// that is no longer live: takeovers, as opposed to monitors a join or this
+/// instance's start moved.
+fn taken_from_the_lost(previous: &[Member], live: &[String], gained: &[String]) -> usize {
+    let previous: Vec<String> = previous.iter().map(|m| m.name.clone()).collect();
+    gained
+        .iter()
+        .filter(|m| {
+            rendezvous::owner(m, &previous).is_some_and(|was| !live.iter().any(|l| l == was))
+        })
+        .count()
+}
+
+fn log_change(me: &str, before: &HashSet<String>, after: &HashSet<String>) {
+    let gained = after.difference(before).count();
+    let lost = before.difference(after).count();
+    if gained + lost > 0 {
+        tracing::info!(instance = %me, owned = after.len(), gained, lost, "monitor ownership changed");
+    }
+}

@@ -289,4 +289,46 @@ contract! {
         names.sort();
         assert_eq!(names, ["a", "c"]);
     }
+
+    /// `wsprobe state migrate`: an embedded store copied in keeps every
+    /// state at its revision, the open incident, the alerts with their
+    /// attempts and schedule, and the results since the cutoff.
+    async fn a_migrated_store_carries_states_alerts_and_recent_results(store) {
+        let source = store_contract_support::sqlite_store();
+        commit_down(&source, "api", 0, 10, &["pager", "mail"]).await;
+        source
+            .commit_run("api", 1, &down_state(10), &result(20, false), None)
+            .await
+            .expect("commit");
+        source
+            .commit_run("db", 0, &MonitorState::default(), &result(5, true), None)
+            .await
+            .expect("commit");
+        let mail = source.due_deliveries_for("mail", t(20), 10).await.expect("due")[0].id;
+        source.mark_failed(mail, "421 try later", t(500)).await.expect("failed");
+        let pager = source.due_deliveries_for("pager", t(20), 10).await.expect("due")[0].id;
+        source.mark_delivered(pager).await.expect("delivered");
+
+        let moved = source.migrate_to(&store, t(8)).await.expect("migrate");
+        assert_eq!((moved.states, moved.incidents, moved.alerts, moved.results), (2, 1, 1, 2));
+        let states = store.load_states().await.expect("states");
+        assert_eq!(states["api"].state, down_state(10));
+        assert_eq!(states["api"].revision, 2, "the revision goes on where it was");
+        assert_eq!(states["db"].revision, 1);
+        assert!(store.due_deliveries(t(100), 10).await.expect("due").is_empty(),
+            "the delivered alert is not sent again; the failed one waits for its retry");
+        let retry = store.due_deliveries(t(500), 10).await.expect("due");
+        assert_eq!(retry.len(), 1);
+        assert_eq!((retry[0].channel.as_str(), retry[0].attempts), ("mail", 1));
+        assert_eq!(retry[0].last_error.as_deref(), Some("421 try later"));
+        assert_eq!(retry[0].notification, note(NotificationKind::Down, "api", 10, 10));
+        let results = store.recent_results("api", t(0)).await.expect("results");
+        assert_eq!(results, vec![result(10, false), result(20, false)]);
+        assert!(store.recent_results("db", t(0)).await.expect("r").is_empty(), "older than the cutoff");
+        // The next commit of the new owner fits the carried revision.
+        store.commit_run("api", 2, &down_state(10), &result(30, false), None).await.expect("commit");
+
+        let again = source.migrate_to(&store, t(0)).await;
+        assert!(matches!(again, Err(StoreError::NotEmpty)), "{again:?}");
+    }
 }

@@ -19,6 +19,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// Every this many heartbeats, the states of monitors other instances own
+/// are read again, so this instance's page and API show what their owners
+/// saw (30 s behind at most with the default heartbeat).
+const REFRESH_EVERY_BEATS: u64 = 15;
+
 /// Beat until `stop`; then leave the cluster, so the others take this
 /// instance's monitors at once instead of after the lease.
 pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
@@ -26,10 +31,15 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let every = cluster.settings.heartbeat;
     let mut last_landed = Instant::now();
     let mut failing: Option<String> = None;
+    let mut beats: u64 = 0;
     loop {
         match beat(&shared).await {
             Ok(()) => {
                 last_landed = Instant::now();
+                beats += 1;
+                if beats.is_multiple_of(REFRESH_EVERY_BEATS) {
+                    refresh_others(&shared).await;
+                }
                 if let Some(was) = failing.take() {
                     tracing::info!(instance = %cluster.me.name, was = %was,
                         "heartbeat reaches the shared store again; checking resumes");
@@ -100,6 +110,38 @@ async fn beat(shared: &Shared) -> Result<(), String> {
     log_change(&cluster.me.name, &before, &owned);
     cluster.observed(members, owned, took_over);
     Ok(())
+}
+
+/// Read the states of the monitors other instances own (this one's own are
+/// current in memory). A failure only leaves the page behind: logged, retried
+/// at the next refresh.
+async fn refresh_others(shared: &Shared) {
+    let Some(owned) = shared.cluster.owned() else {
+        return;
+    };
+    let config = shared.config();
+    let others: Vec<String> = config
+        .monitors
+        .iter()
+        .map(|m| m.name.clone())
+        .filter(|m| !owned.contains(m))
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    match shared.store.load_states_of(others).await {
+        Ok(saved) => {
+            for (monitor, state) in saved {
+                // Ownership may have moved to us meanwhile: ours is newer then.
+                if !shared.cluster.owns(&monitor) {
+                    shared.set_state(&monitor, state);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot refresh the states of monitors other instances own")
+        }
+    }
 }
 
 /// Read the saved states of the monitors this instance gained, so it goes

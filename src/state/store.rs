@@ -23,12 +23,14 @@ mod error;
 mod health;
 mod rows;
 pub mod sqlite;
+mod transfer;
 
 pub use backend::{Backend, Member, OutboxRows, RunRows, SavedState};
 pub use error::StoreError;
 pub use health::StoreHealth;
 pub use rows::{Delivery, ResultPoint, ResultRow, StoredReport};
 pub use sqlite::{LockError, StateLock, lock_path};
+pub use transfer::{Carried, CarriedDelivery, CarriedResult, Moved};
 
 use super::machine::MonitorState;
 use crate::notification::{Notification, NotificationKind};

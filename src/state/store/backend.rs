@@ -14,6 +14,7 @@
 
 use super::health::StoreHealth;
 use super::rows::{Delivery, ResultPoint, ResultRow};
+use super::transfer::{Carried, CarriedResult};
 use super::{Durability, StoreError};
 use crate::state::machine::MonitorState;
 use async_trait::async_trait;
@@ -154,4 +155,26 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Whether several instances can share this store.
     fn shared(&self) -> bool;
+
+    /// No state, result or outbox row is stored (a migration's target must be).
+    async fn is_empty(&self) -> Result<bool, StoreError>;
+
+    /// Every state with its revision, and every pending or held outbox row.
+    async fn export_state(&self) -> Result<Carried, StoreError>;
+
+    /// Up to `limit` results at or after `since` (µs) with an id above
+    /// `after`, in id order.
+    async fn export_results(
+        &self,
+        since: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<CarriedResult>, StoreError>;
+
+    /// Write states (revisions kept) and outbox rows (status, attempts and
+    /// schedule kept) in one transaction.
+    async fn import_state(&self, carried: Carried) -> Result<(), StoreError>;
+
+    /// Append result rows.
+    async fn import_results(&self, rows: Vec<(String, ResultRow)>) -> Result<(), StoreError>;
 }

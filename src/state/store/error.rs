@@ -86,6 +86,12 @@ pub enum StoreError {
         /// Monitor name.
         monitor: String,
     },
+    /// A migration's target already holds data: copying into it would mix
+    /// two histories and could send alerts twice.
+    #[error(
+        "the target store is not empty (it holds states, results or alerts); migrate into an empty one"
+    )]
+    NotEmpty,
     /// No pending delivery has this id (already delivered, or never existed).
     #[error("no pending delivery with id {0}")]
     UnknownDelivery(i64),

@@ -20,11 +20,13 @@ mod outbox;
 mod overlay;
 mod queries;
 mod schema;
+mod transfer;
 
 pub use lock::{LockError, StateLock, lock_path};
 
 use super::backend::{Backend, Member, RunRows, SavedState};
 use super::rows::{Delivery, ResultPoint, ResultRow, from_micros};
+use super::transfer::{Carried, CarriedResult};
 use super::{Durability, StoreError, StoreHealth};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -291,6 +293,31 @@ impl Backend for SqliteStore {
 
     async fn leave(&self, _name: &str) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        self.holds_nothing().await
+    }
+
+    async fn export_state(&self) -> Result<Carried, StoreError> {
+        self.carried_state().await
+    }
+
+    async fn export_results(
+        &self,
+        since: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<CarriedResult>, StoreError> {
+        self.carried_results(since, after, limit).await
+    }
+
+    async fn import_state(&self, carried: Carried) -> Result<(), StoreError> {
+        self.write_carried(carried).await
+    }
+
+    async fn import_results(&self, rows: Vec<(String, ResultRow)>) -> Result<(), StoreError> {
+        self.append_results(rows).await
     }
 }
 

@@ -128,7 +128,7 @@ pub(super) fn latest(
     }
 }
 
-fn result_row(row: &Row<'_>) -> Result<ResultRow, StoreError> {
+pub(super) fn result_row(row: &Row<'_>) -> Result<ResultRow, StoreError> {
     Ok(ResultRow {
         at: from_micros(row.get(0)?)?,
         ok: row.get(1)?,

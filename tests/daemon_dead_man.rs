@@ -79,3 +79,44 @@ async fn a_refusing_receiver_is_logged_once_and_pinged_again_at_each_interval() 
         "the token leaked into the log"
     );
 }
+
+#[tokio::test]
+async fn a_daemon_that_falls_behind_its_schedule_stops_pinging() {
+    let receiver = Receiver::start(&[]).await;
+    // One slot, taken for 20 s by a held connection: the other monitor's
+    // check falls overdue, and a daemon that is not checking must not say it is fine.
+    let endpoint = support::FaultServer::start(support::Behavior::Healthy).await;
+    let scratch = Scratch::new();
+    scratch.write_config(&format!(
+        r#"settings:
+  jitter: 0s
+  shutdown_grace: 1s
+  concurrency: 1
+  overdue_after: 1s
+  heartbeat_url: "{url}"
+  heartbeat_every: 1s
+defaults: {{ schedule: "@every 1s", timeout: 2s, retries: 0, proxy: none }}
+monitors:
+  - {{ name: held, url: "{held}", hold: 20s }}
+  - {{ name: starved, url: "{starved}" }}
+"#,
+        url = receiver.url("/ping"),
+        held = endpoint.ws_url("/held"),
+        starved = endpoint.ws_url("/starved"),
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+    daemon
+        .wait_log(
+            "heartbeat_url",
+            &[("reason", "not pinged: 1 monitor(s) overdue")],
+            SOON,
+        )
+        .await;
+    let pings = receiver.requests().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        receiver.requests().len(),
+        pings,
+        "no ping while a monitor is overdue"
+    );
+}

@@ -170,6 +170,8 @@ impl Behavior {
 /// What the server observed on one accepted connection.
 #[derive(Clone, Debug, Default)]
 pub struct ConnRecord {
+    /// When the connection was accepted.
+    pub accepted_at: Option<Instant>,
     /// The raw request head the client sent, blank line included (empty if
     /// the client never sent a complete one).
     pub request_head: String,
@@ -214,7 +216,9 @@ struct Recorder {
 impl Recorder {
     fn new(records: &Records) -> Recorder {
         let mut slots = lock(records);
-        slots.push(Slot::default());
+        let mut slot = Slot::default();
+        slot.record.accepted_at = Some(Instant::now());
+        slots.push(slot);
         Recorder {
             records: Arc::clone(records),
             idx: slots.len() - 1,

@@ -39,12 +39,17 @@ pub struct ClusterSettings {
     pub heartbeat: Duration,
     /// An instance silent for this long is lost; its monitors move.
     pub lease: Duration,
+    /// How long a delivery claimed by one instance is left to it before
+    /// another may send it (the claimer may have died mid-delivery).
+    pub delivery_lease: Duration,
 }
 
 /// Built-in heartbeat interval.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(2);
 /// Built-in lease.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+/// Built-in delivery lease: several times any channel's delivery timeout.
+pub const DEFAULT_DELIVERY_LEASE: Duration = Duration::from_secs(60);
 /// How long a lost instance stays listed in `/api/cluster`.
 pub const REMEMBER_LOST: Duration = Duration::from_secs(3600);
 
@@ -53,6 +58,7 @@ impl Default for ClusterSettings {
         ClusterSettings {
             heartbeat: DEFAULT_HEARTBEAT,
             lease: DEFAULT_LEASE,
+            delivery_lease: DEFAULT_DELIVERY_LEASE,
         }
     }
 }
@@ -296,6 +302,7 @@ mod tests {
         let tight = ClusterSettings {
             heartbeat: Duration::from_secs(5),
             lease: Duration::from_secs(10),
+            ..ClusterSettings::default()
         };
         assert_eq!(tight.fence_after(), Duration::from_secs(5));
     }

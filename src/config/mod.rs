@@ -386,6 +386,13 @@ fn cluster_settings(l: &mut Loader, raw: &raw::RawCluster) -> ClusterSettings {
         }
         c.lease = d;
     }
+    if let Some(d) = raw
+        .delivery_lease
+        .as_ref()
+        .and_then(|v| l.positive_duration(&key("delivery_lease"), v))
+    {
+        c.delivery_lease = d;
+    }
     c
 }
 

@@ -38,6 +38,7 @@ pub(crate) struct RawSettings {
 pub(crate) struct RawCluster {
     pub heartbeat: Option<At<String>>,
     pub lease: Option<At<String>>,
+    pub delivery_lease: Option<At<String>>,
 }
 
 /// One maintenance window.

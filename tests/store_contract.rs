@@ -3,6 +3,9 @@
 //! throwaway server; `.ci/run` runs them). What one backend promises the
 //! daemon, the other must keep, or a cluster would behave unlike one daemon.
 
+// Shared with tests/store_postgres.rs, which uses all of it.
+#[allow(dead_code)]
+mod pg_support;
 #[macro_use]
 mod store_contract_support;
 

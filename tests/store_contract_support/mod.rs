@@ -23,5 +23,19 @@ macro_rules! contract {
                 }
             )*
         }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                #[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+                async fn $name() {
+                    // One server per test: tests run in parallel, each on its own.
+                    let server = $crate::pg_support::PgServer::start();
+                    let store = server.store("contract", "contract-test").await;
+                    super::$name(store).await;
+                    drop(server);
+                }
+            )*
+        }
     };
 }

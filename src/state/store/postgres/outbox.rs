@@ -15,6 +15,28 @@ use super::connection::Link;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+/// Claim the due rows: $1 now (µs), $2 limit, $3 channel or NULL, $4
+/// claimer, $5 lease (s).
+const DUE_CLAIM: &str = "WITH picked AS (
+        SELECT o.id FROM outbox o
+        WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+          AND ($3::text IS NULL OR o.channel = $3)
+          AND (o.claimed_until IS NULL OR o.claimed_until < now()
+               OR o.claimed_by = $4)
+          AND NOT EXISTS (SELECT 1 FROM outbox p
+                          WHERE p.status = 'pending' AND p.monitor = o.monitor
+                            AND p.channel = o.channel AND p.id < o.id)
+        ORDER BY o.next_attempt_at, o.id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE outbox SET claimed_by = $4,
+                       claimed_until = now() + $5::float8 * interval '1 second'
+     FROM picked WHERE outbox.id = picked.id
+     RETURNING outbox.id, outbox.channel, outbox.notification_json,
+               outbox.attempts, outbox.last_error, outbox.created_at,
+               outbox.next_attempt_at";
+
 /// Who claims, and for how long.
 pub(super) struct Claim<'a> {
     pub by: &'a str,
@@ -36,28 +58,7 @@ pub(super) async fn due(
     let rows = link
         .run(async |client| {
             client
-                .query(
-                    "WITH picked AS (
-                        SELECT o.id FROM outbox o
-                        WHERE o.status = 'pending' AND o.next_attempt_at <= $1
-                          AND ($3::text IS NULL OR o.channel = $3)
-                          AND (o.claimed_until IS NULL OR o.claimed_until < now()
-                               OR o.claimed_by = $4)
-                          AND NOT EXISTS (SELECT 1 FROM outbox p
-                                          WHERE p.status = 'pending' AND p.monitor = o.monitor
-                                            AND p.channel = o.channel AND p.id < o.id)
-                        ORDER BY o.next_attempt_at, o.id
-                        LIMIT $2
-                        FOR UPDATE SKIP LOCKED
-                     )
-                     UPDATE outbox SET claimed_by = $4,
-                                       claimed_until = now() + $5::float8 * interval '1 second'
-                     FROM picked WHERE outbox.id = picked.id
-                     RETURNING outbox.id, outbox.channel, outbox.notification_json,
-                               outbox.attempts, outbox.last_error, outbox.created_at,
-                               outbox.next_attempt_at",
-                    &[&now, &limit, &channel, &claim.by, &lease],
-                )
+                .query(DUE_CLAIM, &[&now, &limit, &channel, &claim.by, &lease])
                 .await
         })
         .await?;

@@ -8,6 +8,8 @@
 // Both are shared with tests/store_contract.rs; each test binary uses part.
 #[allow(dead_code)]
 mod pg_support;
+#[path = "support/pki.rs"]
+mod pki;
 #[allow(dead_code, unused_macros)]
 mod store_contract_support;
 
@@ -16,7 +18,9 @@ use std::time::{Duration, Instant};
 use store_contract_support::{commit_down, down_state, result, t};
 use wsprobe::state::machine::MonitorState;
 use wsprobe::state::store::postgres::{PostgresStore, SCHEMA_VERSION};
-use wsprobe::state::store::{Durability, Member, StateLocation, Store, StoreError};
+use wsprobe::state::store::{
+    Durability, Member, PostgresLocation, SslMode, StateLocation, Store, StoreError,
+};
 
 /// A row claimed by one instance is not handed to another until the claim
 /// lease ends; then any instance may send it, under the same id.
@@ -336,4 +340,66 @@ async fn prune_skips_while_another_instance_is_pruning() {
     assert_eq!(store.prune(t(1000)).await.expect("prune"), 0);
     tx.rollback().await.expect("release");
     assert_eq!(store.prune(t(1000)).await.expect("prune"), 1);
+}
+
+/// `sslmode` as libpq means it, against a server whose certificate names
+/// another host: `require` encrypts without checking, `verify-ca` checks the
+/// chain only, `verify-full` the chain and the name; a wrong root fails both.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn sslmode_checks_what_libpq_checks() {
+    let ca = pki::TestCa::new("wsprobe test CA");
+    let identity = ca.server(&["db.example"], pki::Validity::Current);
+    let server = PgServer::start_with_tls(&identity.cert_chain_pem, &identity.key_pem);
+    server.create_database("tls").await;
+    let ca_file = ca.write_ca_pem(server.dir());
+    let other_dir = tempfile::tempdir().expect("temp dir");
+    let other_ca = pki::TestCa::new("another CA").write_ca_pem(other_dir.path());
+    // Each mode's connections named after it, to count them apart.
+    let with = |sslmode: SslMode, root: &std::path::Path| PostgresLocation {
+        sslmode,
+        sslrootcert: Some(root.to_path_buf()),
+        application_name: Some(format!("wsprobe-{}", sslmode.as_str())),
+        ..server.location("tls")
+    };
+    let admin = server.admin("tls").await;
+    let encrypted = async |mode: SslMode| -> i64 {
+        let name = format!("wsprobe-{}", mode.as_str());
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+                 WHERE ssl AND application_name = $1",
+                &[&name],
+            )
+            .await
+            .expect("pg_stat_ssl")
+            .get(0)
+    };
+    let plain = PostgresStore::connect(&with(SslMode::Disable, &ca_file), "a").await;
+    assert_eq!(
+        encrypted(SslMode::Disable).await,
+        0,
+        "disable never encrypts"
+    );
+    drop(plain.expect("disable"));
+    for mode in [SslMode::Prefer, SslMode::Require, SslMode::VerifyCa] {
+        let store = PostgresStore::connect(&with(mode, &ca_file), "a").await;
+        let store = store.unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert_eq!(
+            encrypted(mode).await,
+            2,
+            "{mode:?}: both connections encrypted"
+        );
+        drop(store);
+    }
+    let refused = PostgresStore::connect(&with(SslMode::VerifyFull, &ca_file), "a").await;
+    let text = refused
+        .expect_err("the certificate names db.example")
+        .to_string();
+    assert!(text.contains("not valid for name"), "{text}");
+    for mode in [SslMode::VerifyCa, SslMode::VerifyFull] {
+        let refused = PostgresStore::connect(&with(mode, &other_ca), "a").await;
+        let text = refused.expect_err("another CA").to_string();
+        assert!(text.contains("UnknownIssuer"), "{mode:?}: {text}");
+    }
 }

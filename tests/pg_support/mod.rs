@@ -17,11 +17,37 @@ pub struct PgServer {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// `-c` options beyond the listening ones (TLS).
+    options: String,
 }
 
 impl PgServer {
     /// initdb and start a server.
     pub fn start() -> PgServer {
+        PgServer::start_with(|_| String::new())
+    }
+
+    /// A server that also speaks TLS with `cert_pem` / `key_pem` (it still
+    /// takes unencrypted connections, as initdb's `host` lines allow).
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> PgServer {
+        PgServer::start_with(|data| {
+            std::fs::write(data.join("server.crt"), cert_pem).expect("write server.crt");
+            std::fs::write(data.join("server.key"), key_pem).expect("write server.key");
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key")));
+            // PostgreSQL refuses a key others can read.
+            run(Command::new("chmod")
+                .arg("600")
+                .arg(data.join("server.key")));
+            " -c ssl=on".to_string()
+        })
+    }
+
+    /// initdb, let `prepare` add files to the data dir (its answer: more
+    /// `-c` options), and start.
+    fn start_with(prepare: impl FnOnce(&Path) -> String) -> PgServer {
         let bin = binaries();
         let dir = tempfile::Builder::new()
             .prefix("wsprobe-pg-")
@@ -39,10 +65,12 @@ impl PgServer {
             .args(["-U", "postgres", "-E", "UTF8", "--no-sync"])
             .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
             .arg(format!("--pwfile={}", pwfile.display())));
+        let options = prepare(&dir.path().join("data"));
         let server = PgServer {
             dir,
             bin,
             port: free_port(),
+            options,
         };
         server.start_again();
         server
@@ -51,9 +79,10 @@ impl PgServer {
     /// Start the (stopped) server again on the same port.
     pub fn start_again(&self) {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} -c fsync=off",
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} -c fsync=off{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.options
         );
         run(self
             .pg_ctl()
@@ -66,6 +95,11 @@ impl PgServer {
     /// disconnected, the server shuts down cleanly.
     pub fn stop_fast(&self) {
         run(self.pg_ctl().args(["-m", "fast", "-w", "stop"]));
+    }
+
+    /// The server's temp dir (owned by `postgres`, readable by root).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     fn pg_ctl(&self) -> Command {

@@ -15,7 +15,7 @@
 //!   collected, each with file:line:column.
 //! * [`schedule`]: cron / `@every` schedules and maintenance windows (pure).
 //! * [`notification`]: what the state machine tells people, with its diagnostics.
-//! * [`state`]: up/down machine, thresholds, reminders; SQLite store and outbox.
+//! * [`state`]: up/down machine, thresholds, reminders; the store (SQLite or PostgreSQL) and outbox.
 //! * [`alert`]: rendering from `templates/` and delivery channels.
 //! * [`demo`]: local endpoints reproducing classic failures, for `wsprobe demo`.
 //! * [`daemon`]: `wsprobe run`: scheduling monitors, state, outbox dispatch, signals.

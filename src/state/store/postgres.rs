@@ -26,8 +26,11 @@
 //!   the first successful write they are written first, in order. One whose
 //!   revision was taken meanwhile (its monitor moved to another instance) is
 //!   dropped with a log line. Reads fail with
-//!   [`StoreError::PostgresUnavailable`] meanwhile; connecting again backs
-//!   off up to 5 s between attempts.
+//!   [`StoreError::PostgresUnavailable`] meanwhile, so the alerts of runs in
+//!   memory go out once they are written (or from another instance that
+//!   took the monitor over); connecting again backs off up to 5 s between
+//!   attempts. Past [`MEMORY_RUNS`] a run is refused with
+//!   [`StoreError::BufferFull`] rather than pushing out an older one.
 //! * **Few round trips.** Runs are written by group commit
 //!   (`postgres/runs.rs`): up to 256 runs per transaction, each statement
 //!   covering the whole batch (`unnest` arrays), whatever its size.

@@ -26,6 +26,7 @@ mod health;
 mod location;
 pub mod postgres;
 mod rows;
+mod run_queue;
 pub mod sqlite;
 
 pub use backend::{Backend, Member, OutboxRows, RunRows, SavedState};

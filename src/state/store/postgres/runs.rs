@@ -2,7 +2,7 @@
 //! while the server cannot be reached.
 //!
 //! Runs that finish while a batch is being written wait in a queue; one
-//! writer task writes them, up to [`MAX_BATCH`] per transaction
+//! writer task writes them, up to 256 per transaction
 //! (`postgres/batch.rs`), and answers each caller once its own run is
 //! committed.
 //!
@@ -14,40 +14,28 @@
 //! meanwhile (the monitor's new owner moved on) is dropped with a log line.
 
 use super::super::backend::RunRows;
+use super::super::run_queue::{self, MAX_BATCH};
 use super::batch::{self, Outcome};
 use super::{Database, Durability, StoreError};
 use futures_util::FutureExt;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::oneshot;
-
-/// Most runs written in one transaction, so a long queue is written in
-/// bounded steps and the first callers do not wait for the last.
-const MAX_BATCH: usize = 256;
-
-type Reply = oneshot::Sender<Result<Durability, StoreError>>;
 
 /// Runs waiting to be written, and those kept while the server is away.
 #[derive(Debug)]
 pub(super) struct RunQueue {
-    inner: Mutex<Pending>,
+    queue: run_queue::RunQueue,
     /// Runs not yet written, oldest first; only the writer touches it.
     memory: Mutex<VecDeque<RunRows>>,
     capacity: usize,
-}
-
-#[derive(Debug, Default)]
-struct Pending {
-    runs: Vec<(RunRows, Reply)>,
-    writing: bool,
 }
 
 impl RunQueue {
     /// A queue whose memory holds at most `capacity` runs.
     pub fn new(capacity: usize) -> RunQueue {
         RunQueue {
-            inner: Mutex::default(),
+            queue: run_queue::RunQueue::default(),
             memory: Mutex::default(),
             capacity,
         }
@@ -60,50 +48,19 @@ impl RunQueue {
         db: &Arc<Database>,
         run: RunRows,
     ) -> Result<Durability, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let start_writer = {
-            let mut pending = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            pending.runs.push((run, reply));
-            !std::mem::replace(&mut pending.writing, true)
-        };
+        let (answer, start_writer) = self.queue.push(run);
         if start_writer {
             // Not awaited: the writer answers each run through its channel.
             drop(tokio::spawn(Arc::clone(self).write_all(Arc::clone(db))));
         }
-        answer
-            .await
-            .map_err(|_| StoreError::Task("the run writer stopped before answering".into()))?
+        run_queue::answer_of(answer).await
     }
 
     /// Write batches until the queue is empty.
     async fn write_all(self: Arc<Self>, db: Arc<Database>) {
-        loop {
-            let batch: Vec<(RunRows, Reply)> = {
-                let mut pending = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-                if pending.runs.is_empty() {
-                    pending.writing = false;
-                    return;
-                }
-                let n = pending.runs.len().min(MAX_BATCH);
-                pending.runs.drain(..n).collect()
-            };
-            let (runs, replies): (Vec<RunRows>, Vec<Reply>) = batch.into_iter().unzip();
-            let answers = AssertUnwindSafe(self.write(&db, runs)).catch_unwind().await;
-            match answers {
-                Ok(answers) => {
-                    for (reply, answer) in replies.into_iter().zip(answers) {
-                        // The caller may have gone away; its run is written anyway.
-                        let _ = reply.send(answer);
-                    }
-                }
-                Err(_) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(StoreError::Task(
-                            "writing a run panicked; it was rolled back".into(),
-                        )));
-                    }
-                }
-            }
+        while let Some((runs, replies)) = self.queue.next_batch() {
+            let outcomes = AssertUnwindSafe(self.write(&db, runs)).catch_unwind().await;
+            run_queue::answer(replies, outcomes.ok());
         }
     }
 

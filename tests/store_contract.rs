@@ -3,95 +3,17 @@
 //! throwaway server; `.ci/run` runs them). What one backend promises the
 //! daemon, the other must keep, or a cluster would behave unlike one daemon.
 
+// Shared with tests/store_postgres.rs, which uses all of it.
+#[allow(dead_code)]
+mod pg_support;
 #[macro_use]
 mod store_contract_support;
 
-use chrono::{DateTime, Utc};
-use wsprobe::check::{Class, Phase};
-use wsprobe::notification::{Notification, NotificationKind};
-use wsprobe::state::machine::{Health, Incident, MonitorState};
-use wsprobe::state::store::{Delivery, ResultRow, Store, StoreError, StoredReport};
-
-fn t(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("valid timestamp")
-}
-
-fn note(kind: NotificationKind, monitor: &str, first_seen: i64, at: i64) -> Notification {
-    Notification {
-        kind,
-        monitor: monitor.to_string(),
-        url: "wss://example.test/ws".to_string(),
-        class: Class::Timeout,
-        phase: Some(Phase::Upgrade),
-        message: Some("upgrade: the 101 response took longer than 5000 ms".to_string()),
-        hint: Some("a proxy buffering the upgrade".to_string()),
-        first_seen: t(first_seen),
-        at: t(at),
-        outage_secs: None,
-        previous_class: None,
-        failed_runs: 1,
-        in_maintenance: false,
-        report: Some(wsprobe::report::document::sample_document(
-            Class::Timeout,
-            1,
-        )),
-        report_text: "timeout".to_string(),
-    }
-}
-
-fn result(at: i64, ok: bool) -> ResultRow {
-    let class = if ok { Class::Ok } else { Class::Missing101 };
-    ResultRow {
-        at: t(at),
-        ok,
-        class,
-        phase: (!ok).then_some(Phase::Upgrade),
-        total_ms: 41.25,
-        in_maintenance: false,
-        report: StoredReport::Document(Box::new(wsprobe::report::document::sample_document(
-            class, 1,
-        ))),
-    }
-}
-
-fn down_state(first_seen: i64) -> MonitorState {
-    MonitorState {
-        health: Health::Down,
-        since: Some(t(first_seen)),
-        consecutive_failures: 1,
-        consecutive_successes: 0,
-        incident: Some(Incident {
-            first_seen: t(first_seen),
-            alerted: true,
-            last_notified_at: Some(t(first_seen)),
-            last_notified_class: Some(Class::Timeout),
-            current_class: Class::Timeout,
-            announced: true,
-        }),
-    }
-}
-
-fn channels(names: &[&str]) -> Vec<String> {
-    names.iter().map(|n| n.to_string()).collect()
-}
-
-fn ids(due: &[Delivery]) -> Vec<i64> {
-    due.iter().map(|d| d.id).collect()
-}
-
-async fn commit_down(store: &Store, monitor: &str, revision: i64, at: i64, to: &[&str]) {
-    let n = note(NotificationKind::Down, monitor, at, at);
-    store
-        .commit_run(
-            monitor,
-            revision,
-            &down_state(at),
-            &result(at, false),
-            Some((&n, &channels(to))),
-        )
-        .await
-        .expect("commit");
-}
+use store_contract_support::*;
+use wsprobe::check::Class;
+use wsprobe::notification::NotificationKind;
+use wsprobe::state::machine::{Health, MonitorState};
+use wsprobe::state::store::{Store, StoreError};
 
 contract! {
     /// State, result and one delivery per channel land together, and read back whole.

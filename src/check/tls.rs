@@ -325,8 +325,9 @@ impl ServerCertVerifier for RecordingVerifier {
 
 /// `--insecure`: any certificate is accepted, but handshake signatures are
 /// still checked so the session is at least bound to the presented key.
+/// (Also the state store's `sslmode=require`: encrypted, certificate unchecked.)
 #[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
+pub(crate) struct AcceptAnyCertificate(pub(crate) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAnyCertificate {
     fn verify_server_cert(

@@ -3,6 +3,8 @@
 //!
 //! * [`sqlite`]: one file, one daemon (a lock), the embedded default; kept in
 //!   memory and delivered from there while the disk refuses writes
+//! * [`postgres`]: one database shared by a cluster of daemons; outbox rows
+//!   claimed for a lease, runs kept in memory while the server is unreachable
 //!
 //! A run's new state, its result row and its notifications are written in one
 //! transaction ([`Store::commit_run`]), so a crash can never leave a state
@@ -21,13 +23,17 @@
 mod backend;
 mod error;
 mod health;
+mod location;
+pub mod postgres;
 mod rows;
+mod run_queue;
 pub mod sqlite;
 mod transfer;
 
 pub use backend::{Backend, Member, OutboxRows, RunRows, SavedState};
 pub use error::StoreError;
 pub use health::StoreHealth;
+pub use location::{PostgresLocation, SslMode, StateLocation};
 pub use rows::{Delivery, ResultPoint, ResultRow, StoredReport};
 pub use sqlite::{LockError, StateLock, lock_path};
 pub use transfer::{Carried, CarriedDelivery, CarriedResult, Moved};
@@ -66,6 +72,18 @@ impl Store {
     /// [`sqlite::SqliteStore::open`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         Ok(Store::from_backend(sqlite::SqliteStore::open(path)?))
+    }
+
+    /// Open the store at `location`: a SQLite file ([`Store::open`]) or a
+    /// PostgreSQL database ([`postgres::PostgresStore::connect`]), where
+    /// `instance` (`--instance`) claims the deliveries it sends.
+    pub async fn connect(location: &StateLocation, instance: &str) -> Result<Store, StoreError> {
+        match location {
+            StateLocation::Sqlite(path) => Store::open(path),
+            StateLocation::Postgres(database) => Ok(Store::from_backend(
+                postgres::PostgresStore::connect(database, instance).await?,
+            )),
+        }
     }
 
     /// A fresh SQLite database that lives only as long as this store (tests, `demo`).

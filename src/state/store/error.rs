@@ -95,7 +95,63 @@ pub enum StoreError {
     /// No pending delivery has this id (already delivered, or never existed).
     #[error("no pending delivery with id {0}")]
     UnknownDelivery(i64),
+    /// A PostgreSQL database was written by a newer wsprobe.
+    #[error(
+        "state database {location} has schema version {found}, newer than this wsprobe supports ({supported})"
+    )]
+    PostgresTooNew {
+        /// The database, without its password.
+        location: String,
+        /// The version found in `wsprobe_schema`.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// PostgreSQL cannot be reached: no connection, a lost one, or no answer in time.
+    #[error("cannot reach the state database {location}: {reason}")]
+    PostgresUnavailable {
+        /// The database, without its password.
+        location: String,
+        /// Why (the connection error, or the time waited).
+        reason: String,
+    },
+    /// PostgreSQL answered a query with an error.
+    #[error("state database {location}: {}", describe(source))]
+    Postgres {
+        /// The database, without its password.
+        location: String,
+        /// The driver's error (the server's message and SQLSTATE).
+        source: tokio_postgres::Error,
+    },
+    /// PostgreSQL is unreachable and the memory kept for its runs is full:
+    /// this run is not recorded.
+    #[error(
+        "state database {location} unreachable and {capacity} runs already wait in memory; this run is not recorded"
+    )]
+    BufferFull {
+        /// The database, without its password.
+        location: String,
+        /// Runs the memory holds.
+        capacity: usize,
+    },
     /// The blocking task running the query panicked or was cancelled.
     #[error("state database task failed: {0}")]
     Task(String),
+}
+
+/// A driver error in full: its own `Display` says only "db error" for
+/// everything the server answers, so the server's message and SQLSTATE (or
+/// the I/O cause) come along.
+pub(super) fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{db} (SQLSTATE {})", db.code().code());
+    }
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }

@@ -26,12 +26,12 @@ pub use lock::{LockError, StateLock, lock_path};
 
 use super::backend::{Backend, Member, RunRows, SavedState};
 use super::rows::{Delivery, ResultPoint, ResultRow, from_micros};
+use super::run_queue::RunQueue;
 use super::transfer::{Carried, CarriedResult};
 use super::{Durability, StoreError, StoreHealth};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use file::StateFile;
-use group_commit::RunQueue;
 use overlay::Overlay;
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
@@ -202,7 +202,7 @@ impl Backend for SqliteStore {
     /// When the disk refuses it, the run is kept in memory and its alerts are
     /// still due ([`Durability::MemoryOnly`]).
     async fn commit_run(&self, run: RunRows) -> Result<Durability, StoreError> {
-        self.runs.commit(&self.disk, run).await
+        group_commit::commit(&self.runs, &self.disk, run).await
     }
 
     async fn recent_results(

@@ -14,99 +14,40 @@
 //! connection, the pool grew to its 512 threads, and runs fell behind.
 
 use super::super::backend::{OutboxRows, RunRows};
+use super::super::run_queue::{self, RunQueue};
 use super::overlay::Overlay;
 use super::queries;
 use super::{Disk, Durability, StoreError};
 use rusqlite::{Connection, params};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::oneshot;
+use std::sync::{Arc, PoisonError};
 
-/// Most runs written in one transaction, so a long queue is written in
-/// bounded steps and the first callers do not wait for the last.
-const MAX_BATCH: usize = 256;
-
-type Reply = oneshot::Sender<Result<Durability, StoreError>>;
-
-/// Runs waiting to be written, and whether a writer is at work on them.
-#[derive(Debug, Default)]
-pub(super) struct RunQueue {
-    inner: Mutex<Pending>,
+/// Write `run` with the next transaction; resolves once it is committed
+/// (or, when the disk refuses it, kept in memory: see `store/overlay.rs`).
+pub(super) async fn commit(
+    queue: &Arc<RunQueue>,
+    disk: &Arc<Disk>,
+    run: RunRows,
+) -> Result<Durability, StoreError> {
+    let (answer, start_writer) = queue.push(run);
+    if start_writer {
+        let queue = Arc::clone(queue);
+        let disk = Arc::clone(disk);
+        // Not awaited: the writer answers each run through its channel.
+        drop(tokio::task::spawn_blocking(move || {
+            write_all(&queue, &disk)
+        }));
+    }
+    run_queue::answer_of(answer).await
 }
 
-#[derive(Debug, Default)]
-struct Pending {
-    runs: Vec<(RunRows, Reply)>,
-    writing: bool,
-}
-
-impl RunQueue {
-    /// Write `run` with the next transaction; resolves once it is committed
-    /// (or, when the disk refuses it, kept in memory: see `store/overlay.rs`).
-    pub async fn commit(
-        self: &Arc<Self>,
-        disk: &Arc<Disk>,
-        run: RunRows,
-    ) -> Result<Durability, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let start_writer = {
-            let mut pending = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            pending.runs.push((run, reply));
-            !std::mem::replace(&mut pending.writing, true)
-        };
-        if start_writer {
-            let queue = Arc::clone(self);
-            let disk = Arc::clone(disk);
-            // Not awaited: the writer answers each run through its channel.
-            drop(tokio::task::spawn_blocking(move || queue.write_all(&disk)));
-        }
-        answer
-            .await
-            .map_err(|_| StoreError::Task("the run writer stopped before answering".into()))?
-    }
-
-    /// Runs queued but not yet taken by the writer.
-    #[cfg(test)]
-    pub fn waiting(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .runs
-            .len()
-    }
-
-    /// Write batches until the queue is empty (on a blocking-pool thread).
-    fn write_all(&self, disk: &Disk) {
-        loop {
-            let batch: Vec<(RunRows, Reply)> = {
-                let mut pending = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-                if pending.runs.is_empty() {
-                    pending.writing = false;
-                    return;
-                }
-                let n = pending.runs.len().min(MAX_BATCH);
-                pending.runs.drain(..n).collect()
-            };
-            let (runs, replies): (Vec<RunRows>, Vec<Reply>) = batch.into_iter().unzip();
-            // A panic mid-batch drops its transaction, which rolls back: the
-            // connection is still sound, so a poisoned lock is usable.
-            let outcomes = catch_unwind(AssertUnwindSafe(|| write_or_keep(disk, runs)));
-            match outcomes {
-                Ok(outcomes) => {
-                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                        // The caller may have gone away; its run is written anyway.
-                        let _ = reply.send(outcome);
-                    }
-                }
-                Err(_) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(StoreError::Task(
-                            "writing a run panicked; it was rolled back".into(),
-                        )));
-                    }
-                }
-            }
-        }
+/// Write batches until the queue is empty (on a blocking-pool thread).
+fn write_all(queue: &RunQueue, disk: &Disk) {
+    while let Some((runs, replies)) = queue.next_batch() {
+        // A panic mid-batch drops its transaction, which rolls back: the
+        // connection is still sound, so a poisoned lock is usable.
+        let outcomes = catch_unwind(AssertUnwindSafe(|| write_or_keep(disk, runs)));
+        run_queue::answer(replies, outcomes.ok());
     }
 }
 

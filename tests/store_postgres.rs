@@ -403,3 +403,53 @@ async fn sslmode_checks_what_libpq_checks() {
         assert!(text.contains("UnknownIssuer"), "{mode:?}: {text}");
     }
 }
+
+/// The memory for runs while the server is away has a bound: past it a run
+/// is refused (an error naming the database, not its password), and what
+/// was kept is still written once the server is back.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn past_its_bound_the_memory_refuses_runs_and_keeps_the_ones_it_has() {
+    let server = PgServer::start();
+    server.create_database("bound").await;
+    let store = Store::from_backend(server.backend("bound", "a").await.with_memory_runs(2));
+    server.stop_fast();
+    let up = MonitorState::default();
+    for revision in 0..2 {
+        let row = result(revision * 10, true);
+        let kept = store.commit_run("api", revision, &up, &row, None).await;
+        assert_eq!(kept.expect("kept"), Durability::MemoryOnly);
+    }
+    let refused = store
+        .commit_run("api", 2, &up, &result(20, true), None)
+        .await;
+    match refused {
+        Err(error @ StoreError::BufferFull { capacity: 2, .. }) => {
+            let text = error.to_string();
+            assert!(text.contains("postgres://postgres@127.0.0.1:"), "{text}");
+            assert!(!text.contains(PASSWORD), "{text}");
+        }
+        other => panic!("expected BufferFull, got {other:?}"),
+    }
+    server.start_again();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.health().degraded().is_some() {
+        assert!(Instant::now() < deadline, "memory never written");
+        // The refused run's revision is free again: the daemon's next run of
+        // the monitor is applied to what was saved.
+        let _ = store
+            .commit_run("other", 0, &up, &result(0, true), None)
+            .await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let states = store.load_states().await.expect("states");
+    assert_eq!(states["api"].revision, 2, "both kept runs written");
+    assert_eq!(
+        store
+            .recent_results("api", t(0))
+            .await
+            .expect("results")
+            .len(),
+        2
+    );
+}

@@ -8,6 +8,7 @@ use wsprobe::alert::settings::{ChannelSettings, SmtpSecurity};
 use wsprobe::check::proxy::ProxySetting;
 use wsprobe::config::{self, Config, Monitor};
 use wsprobe::schedule::Schedule;
+use wsprobe::state::store::StateLocation;
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -46,7 +47,10 @@ fn the_example_monitors_yaml_validates_with_its_variables_set() {
     assert_eq!(names, ["chat-gateway", "market-feed", "status-socket"]);
     let channels: Vec<&str> = c.channels.iter().map(|ch| ch.name.as_str()).collect();
     assert_eq!(channels, ["oncall", "ops-hook", "logfile"]);
-    assert_eq!(c.settings.state_path, PathBuf::from("./wsprobe.db"));
+    assert_eq!(
+        c.settings.state,
+        StateLocation::Sqlite(PathBuf::from("./wsprobe.db"))
+    );
     let chat = monitor(&c, "chat-gateway");
     assert_eq!(
         chat.options.headers,
@@ -77,8 +81,8 @@ fn settings_and_global_sections_are_read() {
     assert_eq!(s.concurrency, 8);
     assert_eq!(s.jitter, secs(2));
     assert_eq!(
-        s.state_path,
-        PathBuf::from("tests/fixtures/config/state/wsprobe.db")
+        s.state,
+        StateLocation::Sqlite(PathBuf::from("tests/fixtures/config/state/wsprobe.db"))
     );
     assert_eq!(s.retention, secs(3 * 24 * 3600));
     assert_eq!(s.listen, Some("127.0.0.1:9108".parse().unwrap()));

@@ -137,7 +137,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     }
     let opts = RunOptions {
         config_path,
-        state_path: None,
+        state: None,
         listen: args.listen,
         instance: None,
     };

@@ -3,6 +3,7 @@
 
 use super::EXIT_USAGE;
 use crate::daemon::{self, Controls, DaemonError, RunOptions};
+use crate::state::store::StateLocation;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,9 +23,11 @@ pub struct RunArgs {
     /// The monitors file.
     #[arg(long, short, default_value = "monitors.yaml", value_name = "PATH")]
     pub config: PathBuf,
-    /// SQLite state file (default: settings.state in the config, else ./wsprobe.db).
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
+    /// Where state, history and alerts live: a SQLite file, or a
+    /// postgres://USER@HOST:PORT/DB URL shared by a cluster (PG* variables
+    /// and sslmode honoured); default: settings.state, else ./wsprobe.db.
+    #[arg(long, value_name = "PATH|URL", value_parser = parse_state)]
+    pub state: Option<StateLocation>,
     /// Serve the status page, /metrics, /probe and the API on this address
     /// (e.g. 127.0.0.1:9108); overrides settings.listen.
     #[arg(long, value_name = "ADDR")]
@@ -36,6 +39,11 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+}
+
+/// `--state`: a path or a PostgreSQL URL (the error names the URL without its password).
+pub fn parse_state(text: &str) -> Result<StateLocation, String> {
+    StateLocation::parse(text)
 }
 
 /// Install the tracing subscriber (RUST_LOG overrides the default level).
@@ -89,7 +97,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
     }
     let opts = RunOptions {
         config_path: args.config,
-        state_path: args.state,
+        state: args.state,
         listen: args.listen,
         instance: args.instance,
     };

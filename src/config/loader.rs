@@ -35,6 +35,11 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// The environment this load reads `${VAR}` (and libpq's `PG*`) from.
+    pub fn env(&self) -> &'a dyn Fn(&str) -> Option<String> {
+        self.env
+    }
+
     /// Record an error at `pos`.
     pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.errors.push(ConfigError {

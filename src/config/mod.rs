@@ -32,6 +32,7 @@ use crate::check::spec::{CheckOptions, CheckSpec};
 use crate::cluster::ClusterSettings;
 use crate::schedule::{MaintenanceWindow, Schedule};
 use crate::state::policy::Policy;
+use crate::state::store::StateLocation;
 use de::At;
 use loader::Loader;
 use node::{Kind, Node};
@@ -69,8 +70,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// Random delay of up to this much added to each scheduled start.
     pub jitter: Duration,
-    /// SQLite file (the CLI's `--state` overrides it).
-    pub state_path: PathBuf,
+    /// Where state, history and the outbox live: a SQLite file, or a
+    /// PostgreSQL database shared by a cluster (the CLI's `--state` overrides it).
+    pub state: StateLocation,
     /// How long results are kept.
     pub retention: Duration,
     /// Address of the optional HTTP surface.
@@ -107,7 +109,7 @@ impl Settings {
         Settings {
             concurrency: DEFAULT_CONCURRENCY,
             jitter: Duration::ZERO,
-            state_path: l.path("./wsprobe.db"),
+            state: StateLocation::Sqlite(l.path("./wsprobe.db")),
             retention: DEFAULT_RETENTION,
             listen: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -305,8 +307,17 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
     if let Some(d) = raw.jitter.as_ref().and_then(|v| l.duration("jitter", v)) {
         s.jitter = d;
     }
-    if let Some(p) = raw.state.as_ref().and_then(|v| l.text("state", v)) {
-        s.state_path = l.path(&p.value);
+    if let Some(v) = &raw.state
+        && let Some(text) = l.text("state", v)
+    {
+        match StateLocation::parse_with(&text.value, l.env()) {
+            // A path is taken from the config file's directory, as every path.
+            Ok(StateLocation::Sqlite(path)) => {
+                s.state = StateLocation::Sqlite(l.path(&path.to_string_lossy()));
+            }
+            Ok(location) => s.state = location,
+            Err(reason) => l.key_error(v.pos, "state", format!("{reason}{}", text.source_note())),
+        }
     }
     if let Some(d) = raw
         .retention

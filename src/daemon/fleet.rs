@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Running monitor tasks.
 pub struct Fleet {
@@ -22,12 +23,8 @@ impl Fleet {
         let token = parent.child_token();
         let tasks = TaskTracker::new();
         for index in 0..config.monitors.len() {
-            tasks.spawn(monitor_loop::run(
-                shared.clone(),
-                config.clone(),
-                index,
-                token.clone(),
-            ));
+            let run = monitor_loop::run(shared.clone(), config.clone(), index, token.clone());
+            tasks.spawn(run.in_current_span());
         }
         tasks.close();
         Fleet { token, tasks }

@@ -27,24 +27,27 @@ use crate::alert::AlertError;
 use crate::alert::channel::{AlertChannel, build_channel};
 use crate::cluster::{Cluster, identity, membership};
 use crate::config::{self, Config, ConfigErrors};
-use crate::state::store::{Store, StoreError};
+use crate::state::store::postgres::PostgresStore;
+use crate::state::store::{Member, StateLocation, Store, StoreError};
 use fleet::Fleet;
 use shared::Shared;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// How the daemon was started.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// monitors.yaml
     pub config_path: PathBuf,
-    /// SQLite file; overrides `settings.state` from the config.
-    pub state_path: Option<PathBuf>,
+    /// SQLite file or PostgreSQL URL; overrides `settings.state` from the config.
+    pub state: Option<StateLocation>,
     /// Address of the HTTP surface; overrides `settings.listen` from the config.
     pub listen: Option<SocketAddr>,
     /// This instance's name (`--instance`); default: host name and a random suffix.
@@ -103,22 +106,42 @@ pub fn build_channels(
     Ok(channels)
 }
 
-/// Run until `controls.shutdown` is cancelled.
+/// Run until `controls.shutdown` is cancelled. Every log line of the
+/// daemon carries its instance name (the `wsprobe` span).
 pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError> {
     let config = config::load(&opts.config_path).map_err(DaemonError::Config)?;
     let channels = build_channels(&config)?;
-    let state_path = opts
-        .state_path
-        .clone()
-        .unwrap_or_else(|| config.settings.state_path.clone());
-    let store = Store::open(&state_path)?;
-    let states = store.load_states().await?;
     let me = identity::member(opts.instance.clone().unwrap_or_else(identity::default_name));
+    let span = tracing::info_span!("wsprobe", instance = %me.name);
+    let shared = open(&opts, &config, channels, me)
+        .instrument(span.clone())
+        .await?;
+    serve_until_stopped(opts, controls, config, shared)
+        .instrument(span)
+        .await
+}
+
+/// Open the state store and build the daemon's context.
+async fn open(
+    opts: &RunOptions,
+    config: &Config,
+    channels: HashMap<String, Arc<dyn AlertChannel>>,
+    me: Member,
+) -> Result<Arc<Shared>, DaemonError> {
+    let location = opts.state.as_ref().unwrap_or(&config.settings.state);
+    let store = match location {
+        StateLocation::Sqlite(path) => Store::open(path)?,
+        StateLocation::Postgres(database) => Store::from_backend(
+            PostgresStore::connect(database, &me.name)
+                .await?
+                .with_claim_lease(delivery_lease(config, &channels)),
+        ),
+    };
+    let states = store.load_states().await?;
     tracing::info!(
         monitors = config.monitors.len(),
         channels = config.channels.len(),
-        state = %state_path.display(),
-        instance = %me.name,
+        state = %location,
         "wsprobe daemon starting"
     );
     let cluster = if store.shared() {
@@ -126,35 +149,61 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
     } else {
         Cluster::solo(me)
     };
-    let shared = Arc::new(Shared::in_cluster(
-        store, channels, states, &config, cluster,
-    ));
+    Ok(Arc::new(Shared::in_cluster(
+        store, channels, states, config, cluster,
+    )))
+}
+
+/// How long a claimed delivery is left to its claimer: the configured
+/// lease, but never shorter than twice the longest channel timeout, or a
+/// slow delivery still in flight could be sent again by another instance.
+fn delivery_lease(config: &Config, channels: &HashMap<String, Arc<dyn AlertChannel>>) -> Duration {
+    let longest = channels
+        .values()
+        .map(|c| c.time_limit())
+        .max()
+        .unwrap_or_default();
+    let wanted = config.settings.cluster.delivery_lease;
+    if wanted < longest * 2 {
+        tracing::warn!(
+            delivery_lease = %humantime::format_duration(wanted),
+            used = %humantime::format_duration(longest * 2),
+            "settings.cluster.delivery_lease is shorter than twice the longest channel timeout; using that"
+        );
+        return longest * 2;
+    }
+    wanted
+}
+
+/// Start every task of the daemon and run until `controls.shutdown`.
+async fn serve_until_stopped(
+    opts: RunOptions,
+    controls: Controls,
+    config: Config,
+    shared: Arc<Shared>,
+) -> Result<(), DaemonError> {
     let tasks = TaskTracker::new();
     let membership_stop = CancellationToken::new();
     if shared.store.shared() {
-        tasks.spawn(membership::run(shared.clone(), membership_stop.clone()));
+        tasks.spawn(membership::run(shared.clone(), membership_stop.clone()).in_current_span());
     }
     if let Some(addr) = opts.listen.or(config.settings.listen) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| DaemonError::Listen { addr, source })?;
-        tasks.spawn(crate::serve::serve(
-            listener,
-            shared.clone(),
-            controls.shutdown.clone(),
-        ));
+        tasks.spawn(
+            crate::serve::serve(listener, shared.clone(), controls.shutdown.clone())
+                .in_current_span(),
+        );
     }
     let dispatcher_stop = CancellationToken::new();
-    tasks.spawn(dispatch::run(shared.clone(), dispatcher_stop.clone()));
-    tasks.spawn(retention::run(shared.clone(), dispatcher_stop.clone()));
+    tasks.spawn(dispatch::run(shared.clone(), dispatcher_stop.clone()).in_current_span());
+    tasks.spawn(retention::run(shared.clone(), dispatcher_stop.clone()).in_current_span());
     if let Some(url) = config.settings.heartbeat_url.clone() {
         let every = config.settings.heartbeat_every;
-        tasks.spawn(dead_man::run(
-            shared.clone(),
-            url,
-            every,
-            dispatcher_stop.clone(),
-        ));
+        tasks.spawn(
+            dead_man::run(shared.clone(), url, every, dispatcher_stop.clone()).in_current_span(),
+        );
     }
     let mut config = Arc::new(config);
     let mut fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);

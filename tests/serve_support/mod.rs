@@ -69,7 +69,7 @@ impl Daemon {
         let controls = Controls::default();
         let opts = RunOptions {
             config_path,
-            state_path: None,
+            state: None,
             listen: None,
             instance: Some("serve-test".into()),
         };

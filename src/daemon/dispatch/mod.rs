@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// How often the outbox is polled for retries that became due, and the set
 /// of channels compared with the configuration.
@@ -94,7 +95,11 @@ fn reconcile(
             wake: wake.clone(),
             poll: POLL,
         };
-        let task = tracker.spawn(deliverer.run(stop.clone(), retire.clone()));
+        let task = tracker.spawn(
+            deliverer
+                .run(stop.clone(), retire.clone())
+                .in_current_span(),
+        );
         running.insert(name, Running { wake, retire, task });
     }
 }

@@ -105,7 +105,7 @@ pub fn build_channels(
 
 /// Run until `controls.shutdown` is cancelled.
 pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError> {
-    let config = config::load(&opts.config_path).map_err(DaemonError::Config)?;
+    let mut config = Arc::new(config::load(&opts.config_path).map_err(DaemonError::Config)?);
     let channels = build_channels(&config)?;
     let state_path = opts
         .state_path
@@ -127,7 +127,11 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
         Cluster::solo(me)
     };
     let shared = Arc::new(Shared::in_cluster(
-        store, channels, states, &config, cluster,
+        store,
+        channels,
+        states,
+        config.clone(),
+        cluster,
     ));
     let tasks = TaskTracker::new();
     let membership_stop = CancellationToken::new();
@@ -156,7 +160,6 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
             dispatcher_stop.clone(),
         ));
     }
-    let mut config = Arc::new(config);
     let mut fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
 
     loop {

@@ -182,7 +182,7 @@ async fn main() {
             (n.clone(), saved)
         })
         .collect();
-    let shared = Arc::new(Shared::new(store, HashMap::new(), states, &config));
+    let shared = Arc::new(Shared::new(store, HashMap::new(), states, Arc::new(config)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let stop = tokio_util::sync::CancellationToken::new();

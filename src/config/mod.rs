@@ -285,10 +285,16 @@ fn monitors(
         tls: &mut tls,
         names: &mut names,
     };
-    items
-        .iter()
-        .filter_map(|item| monitor::monitor(l, item, &mut cx))
-        .collect()
+    // Sized up front: a `filter_map` gives no size hint, so collecting would
+    // double the capacity as it grows and keep up to twice the monitors'
+    // memory for the daemon's whole life (about 5 MB at 10,000 monitors).
+    let mut monitors = Vec::with_capacity(items.len());
+    monitors.extend(
+        items
+            .iter()
+            .filter_map(|item| monitor::monitor(l, item, &mut cx)),
+    );
+    monitors
 }
 
 fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {

@@ -109,7 +109,7 @@ pub fn build_channels(
 /// Run until `controls.shutdown` is cancelled. Every log line of the
 /// daemon carries its instance name (the `wsprobe` span).
 pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError> {
-    let config = config::load(&opts.config_path).map_err(DaemonError::Config)?;
+    let config = Arc::new(config::load(&opts.config_path).map_err(DaemonError::Config)?);
     let channels = build_channels(&config)?;
     let me = identity::member(opts.instance.clone().unwrap_or_else(identity::default_name));
     let span = tracing::info_span!("wsprobe", instance = %me.name);
@@ -124,7 +124,7 @@ pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError
 /// Open the state store and build the daemon's context.
 async fn open(
     opts: &RunOptions,
-    config: &Config,
+    config: &Arc<Config>,
     channels: HashMap<String, Arc<dyn AlertChannel>>,
     me: Member,
 ) -> Result<Arc<Shared>, DaemonError> {
@@ -150,7 +150,11 @@ async fn open(
         Cluster::solo(me)
     };
     Ok(Arc::new(Shared::in_cluster(
-        store, channels, states, config, cluster,
+        store,
+        channels,
+        states,
+        config.clone(),
+        cluster,
     )))
 }
 
@@ -179,7 +183,7 @@ fn delivery_lease(config: &Config, channels: &HashMap<String, Arc<dyn AlertChann
 async fn serve_until_stopped(
     opts: RunOptions,
     controls: Controls,
-    config: Config,
+    mut config: Arc<Config>,
     shared: Arc<Shared>,
 ) -> Result<(), DaemonError> {
     let tasks = TaskTracker::new();
@@ -205,7 +209,6 @@ async fn serve_until_stopped(
             dead_man::run(shared.clone(), url, every, dispatcher_stop.clone()).in_current_span(),
         );
     }
-    let mut config = Arc::new(config);
     let mut fleet = Fleet::start(shared.clone(), config.clone(), &controls.shutdown);
 
     loop {

@@ -121,7 +121,10 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             shared.metrics.observe_local_error(resource);
         } else {
             shared.metrics.observe_run(&monitor.name, &report);
-            record(&shared, &config, monitor, report).await;
+            // Boxed for the same reason as the check: recording holds the
+            // report, its document, the history row and the commit's future
+            // (~3 KB), which pinned in place every idle task would carry.
+            Box::pin(record(&shared, &config, monitor, report)).await;
         }
         if token.is_cancelled() {
             return;

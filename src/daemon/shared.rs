@@ -44,7 +44,7 @@ impl Shared {
         store: Store,
         channels: HashMap<String, Arc<dyn AlertChannel>>,
         states: HashMap<String, SavedState>,
-        config: &Config,
+        config: Arc<Config>,
     ) -> Shared {
         Shared::in_cluster(
             store,
@@ -60,7 +60,7 @@ impl Shared {
         store: Store,
         channels: HashMap<String, Arc<dyn AlertChannel>>,
         states: HashMap<String, SavedState>,
-        config: &Config,
+        config: Arc<Config>,
         cluster: Cluster,
     ) -> Shared {
         let mut metrics = DaemonMetrics::new();
@@ -76,7 +76,9 @@ impl Shared {
             heartbeat: Heartbeat::default(),
             local_faults: LocalFaults::default(),
             cluster,
-            config: RwLock::new(Arc::new(config.clone())),
+            // Shared with the fleet, never copied: the monitors are most of a
+            // large configuration (about 1 KB each).
+            config: RwLock::new(config),
         }
     }
 
@@ -89,13 +91,13 @@ impl Shared {
     }
 
     /// Adopt the settings of a reloaded configuration.
-    pub fn apply_config(&self, config: &Config) {
+    pub fn apply_config(&self, config: &Arc<Config>) {
         if let Ok(mut slots) = self.slots.write() {
             *slots = Arc::new(Semaphore::new(config.settings.concurrency.max(1)));
         }
         match self.config.write() {
-            Ok(mut c) => *c = Arc::new(config.clone()),
-            Err(e) => *e.into_inner() = Arc::new(config.clone()),
+            Ok(mut c) => *c = config.clone(),
+            Err(e) => *e.into_inner() = config.clone(),
         }
         let names: Vec<String> = config.monitors.iter().map(|m| m.name.clone()).collect();
         self.metrics.retain_monitors(&names);

@@ -33,7 +33,12 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut failing: Option<String> = None;
     let mut beats: u64 = 0;
     loop {
-        match beat(&shared).await {
+        // A beat never runs past the fence deadline: fencing is decided by
+        // the clock, not by when a stuck query finally gives up.
+        // Once fenced, a beat gets its full bound again, or it never could land.
+        let fence_at = last_landed + cluster.settings.fence_after();
+        let deadline = cluster.fenced().is_none().then_some(fence_at);
+        match beat(&shared, deadline).await {
             Ok(()) => {
                 last_landed = Instant::now();
                 beats += 1;
@@ -51,7 +56,7 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                         "heartbeat failed");
                 }
                 let silent = last_landed.elapsed();
-                if silent >= cluster.settings.fence_after() && cluster.fenced().is_none() {
+                if Instant::now() >= fence_at && cluster.fenced().is_none() {
                     let why = format!(
                         "no heartbeat reached the shared store for {}s ({reason}); \
                          this instance checks nothing until one does, and the others take its monitors",
@@ -63,9 +68,14 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 failing = Some(reason);
             }
         }
+        // While failing, the next beat comes no later than the fence deadline.
+        let mut pause = every;
+        if failing.is_some() && cluster.fenced().is_none() {
+            pause = pause.min(fence_at.saturating_duration_since(Instant::now()));
+        }
         tokio::select! {
             _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
     let bound = cluster.settings.heartbeat;
@@ -80,10 +90,13 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
 
 /// One heartbeat: write ours, read the others, adopt the new ownership.
 /// The error says why, for the log and the fence.
-async fn beat(shared: &Shared) -> Result<(), String> {
+async fn beat(shared: &Shared, fence_at: Option<Instant>) -> Result<(), String> {
     let cluster = &shared.cluster;
     // A heartbeat that takes longer than the interval is as good as lost.
     let bound = cluster.settings.heartbeat.max(Duration::from_secs(1));
+    let bound = fence_at.map_or(bound, |at| {
+        bound.min(at.saturating_duration_since(Instant::now()))
+    });
     let members = tokio::time::timeout(bound, shared.store.beat(&cluster.me, REMEMBER_LOST))
         .await
         .map_err(|_| {

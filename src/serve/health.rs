@@ -67,7 +67,7 @@ pub async fn readyz(State(s): State<Surface>) -> Response {
 async fn not_ready(s: &Surface) -> Vec<String> {
     let mut reasons = Vec::new();
     let store = &s.shared.store;
-    if let Err(e) = store.outbox_depth().await {
+    if let Err(e) = super::outbox_depth(&s.shared).await {
         reasons.push(format!("state store: {e}"));
     }
     if let Some(why) = store.health().degraded() {

@@ -102,7 +102,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Cancellatio
 async fn metrics_handler(State(s): State<Surface>) -> Response {
     let monitors = s.shared.config().monitors.len();
     s.shared.cluster.refresh_gauges(monitors);
-    let depth = match s.shared.store.outbox_depth().await {
+    let depth = match outbox_depth(&s.shared).await {
         Ok(d) => Some(d),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the outbox depth for /metrics");
@@ -114,6 +114,20 @@ async fn metrics_handler(State(s): State<Surface>) -> Response {
         s.shared.metrics.encode(depth),
     )
         .into_response()
+}
+
+/// How long `/metrics` and `/readyz` wait for the state store: a store
+/// behind a dead network path answers only after its own query bound, and a
+/// scraper or an orchestrator's probe gives up sooner.
+const STORE_PROBE: Duration = Duration::from_secs(2);
+
+/// The outbox depth, or why it cannot be read within [`STORE_PROBE`].
+pub(crate) async fn outbox_depth(shared: &Shared) -> Result<u64, String> {
+    match tokio::time::timeout(STORE_PROBE, shared.store.outbox_depth()).await {
+        Ok(Ok(depth)) => Ok(depth),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", STORE_PROBE.as_secs())),
+    }
 }
 
 async fn not_found() -> Response {

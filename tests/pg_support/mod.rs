@@ -4,6 +4,9 @@
 //! password login over TCP. Stopped (`pg_ctl stop -m immediate`) and removed
 //! on drop. Missing binaries fail the test, saying what to install.
 
+// Each test file uses only part of this fixture.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wsprobe::state::store::postgres::PostgresStore;
@@ -95,6 +98,11 @@ impl PgServer {
     /// disconnected, the server shuts down cleanly.
     pub fn stop_fast(&self) {
         run(self.pg_ctl().args(["-m", "fast", "-w", "stop"]));
+    }
+
+    /// The TCP port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The server's temp dir (owned by `postgres`, readable by root).

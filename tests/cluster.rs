@@ -9,6 +9,7 @@
 //! them, not from wsprobe's own account.
 
 mod daemon_support;
+#[allow(dead_code)]
 mod pg_support;
 mod support;
 mod support_http;

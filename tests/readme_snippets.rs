@@ -25,10 +25,12 @@ const FILLER_MONITOR: &str =
     "monitors:\n  - { name: readme-snippet, url: \"wss://example.com/ws\" }\n";
 
 /// The environment variables the docs' snippets reference.
-const ENV: [(&str, &str); 3] = [
+const ENV: [(&str, &str); 5] = [
     ("CHAT_TOKEN", "placeholder-chat-token"),
     ("SMTP_PASSWORD", "placeholder-smtp-password"),
     ("HOOK_SECRET", "placeholder-hook-secret"),
+    ("PGPASSWORD", "placeholder-pg-password"),
+    ("HC_UUID", "placeholder-uuid"),
 ];
 
 /// A fenced ```yaml block: the document, the line of its opening fence, its text.

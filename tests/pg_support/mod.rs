@@ -4,8 +4,6 @@
 //! password login over TCP. Stopped (`pg_ctl stop -m immediate`) and removed
 //! on drop. Missing binaries fail the test, saying what to install.
 
-// Each test file uses only part of this fixture.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

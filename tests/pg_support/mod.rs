@@ -4,7 +4,6 @@
 //! password login over TCP. Stopped (`pg_ctl stop -m immediate`) and removed
 //! on drop. Missing binaries fail the test, saying what to install.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wsprobe::state::store::postgres::PostgresStore;

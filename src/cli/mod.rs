@@ -6,6 +6,7 @@ pub mod args;
 pub mod check;
 pub mod demo;
 pub mod run;
+pub mod state;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,9 @@ enum Command {
     Alert(AlertCommand),
     /// Local endpoints reproducing classic failures, watched by a real daemon.
     Demo(demo::DemoArgs),
+    /// State store tools.
+    #[command(subcommand)]
+    State(state::StateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,5 +78,6 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Alert(AlertCommand::Test(args)) => alert_test::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::State(command) => state::run(command).await,
     }
 }

@@ -26,8 +26,9 @@ pub struct RunArgs {
     /// Where state, history and alerts live: a SQLite file, or a
     /// postgres://USER@HOST:PORT/DB URL shared by a cluster (PG* variables
     /// and sslmode honoured); default: settings.state, else ./wsprobe.db.
-    #[arg(long, value_name = "PATH|URL", value_parser = parse_state)]
-    pub state: Option<StateLocation>,
+    /// (Parsed after clap: its error would echo the value, password and all.)
+    #[arg(long, value_name = "PATH|URL")]
+    pub state: Option<String>,
     /// Serve the status page, /metrics, /probe and the API on this address
     /// (e.g. 127.0.0.1:9108); overrides settings.listen.
     #[arg(long, value_name = "ADDR")]
@@ -41,9 +42,10 @@ pub struct RunArgs {
     pub log_format: LogFormat,
 }
 
-/// `--state`: a path or a PostgreSQL URL (the error names the URL without its password).
-pub fn parse_state(text: &str) -> Result<StateLocation, String> {
-    StateLocation::parse(text)
+/// `option`'s value as a path or a PostgreSQL URL; the error names the
+/// option and the URL without its password.
+pub fn parse_state(option: &str, text: &str) -> Result<StateLocation, String> {
+    StateLocation::parse(text).map_err(|reason| format!("{option}: {reason}"))
 }
 
 /// Install the tracing subscriber (RUST_LOG overrides the default level).
@@ -95,9 +97,21 @@ pub async fn run(args: RunArgs) -> ExitCode {
         eprintln!("wsprobe: cannot install signal handlers: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    let state = match args
+        .state
+        .as_deref()
+        .map(|s| parse_state("--state", s))
+        .transpose()
+    {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("wsprobe: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let opts = RunOptions {
         config_path: args.config,
-        state: args.state,
+        state,
         listen: args.listen,
         instance: args.instance,
     };

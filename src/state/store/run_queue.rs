@@ -52,16 +52,6 @@ impl RunQueue {
         let n = pending.runs.len().min(MAX_BATCH);
         Some(pending.runs.drain(..n).unzip())
     }
-
-    /// Runs queued but not yet taken by the writer.
-    #[cfg(test)]
-    pub fn waiting(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .runs
-            .len()
-    }
 }
 
 /// The caller's side: its run's answer, once the writer sends it.

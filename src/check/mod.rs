@@ -44,6 +44,7 @@ pub mod target;
 pub mod timeline;
 pub mod tls;
 pub mod tls_failure;
+pub(crate) mod tls_verifiers;
 pub mod upgrade;
 pub mod wire;
 

@@ -4,15 +4,15 @@
 //! chain and that the certificate names the host.
 
 use super::super::{PostgresLocation, SslMode};
-use crate::check::tls::AcceptAnyCertificate;
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+use crate::check::tls_verifiers::{
+    AcceptAnyCertificate, CertificateDecision, Decorated, Presented,
 };
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{CertificateError, ClientConfig, RootCertStore};
 use std::sync::Arc;
 use tokio_postgres::config::SslMode as DriverSslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -29,7 +29,10 @@ pub(super) fn connector(
         SslMode::Require => (DriverSslMode::Require, unchecked(&provider)),
         SslMode::VerifyCa => (
             DriverSslMode::Require,
-            Arc::new(ChainOnly(webpki(location, &provider)?)),
+            Arc::new(Decorated {
+                inner: webpki(location, &provider)?,
+                decision: ChainOnly,
+            }),
         ),
         SslMode::VerifyFull => (DriverSslMode::Require, webpki(location, &provider)?),
     };
@@ -76,49 +79,21 @@ fn webpki(
 
 /// `verify-ca`: the chain must be trusted, whatever names the certificate holds.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct ChainOnly;
 
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
+impl CertificateDecision for ChainOnly {
+    fn decide(
         &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
+        inner: &dyn ServerCertVerifier,
+        presented: Presented<'_, '_>,
     ) -> Result<ServerCertVerified, rustls::Error> {
         // webpki checks the chain before the name, so a name error means
         // the chain was good.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        match presented.verify_with(inner) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
     }
 }

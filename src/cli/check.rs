@@ -3,6 +3,7 @@
 
 use super::EXIT_USAGE;
 use super::args::duration;
+use super::color::ColorChoice;
 use crate::check::proxy::ProxySetting;
 use crate::check::tls::{TlsOptions, TlsSetup};
 use crate::check::{self, CheckOptions, CheckReport, CheckSpec, Status};
@@ -138,7 +139,7 @@ impl CheckArgs {
 }
 
 /// Validate every URL, then check them all concurrently and print the results.
-pub async fn run(args: CheckArgs) -> ExitCode {
+pub async fn run(args: CheckArgs, color: ColorChoice) -> ExitCode {
     let opts = args.options();
     let specs = match build_specs(&args.urls, &opts) {
         Ok(specs) => specs,
@@ -165,7 +166,10 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         .into_iter()
         .flatten()
         .collect();
-    print!("{}", report::render(args.format, &reports, args.verbose));
+    print!(
+        "{}",
+        report::render(args.format, &reports, args.verbose, color.for_stdout())
+    );
     let worst = reports
         .iter()
         .map(CheckReport::status)

@@ -6,7 +6,6 @@
 use super::history::{self, Percentiles};
 use super::snapshot::Snapshot;
 use super::{Surface, text_error};
-use crate::state::machine::Health;
 use crate::state::store::ResultRow;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -74,7 +73,7 @@ pub fn to_json(snap: &Snapshot) -> Value {
         "name": snap.name,
         "url": snap.url,
         "schedule": snap.schedule,
-        "state": health_word(snap.state.health),
+        "state": snap.state.health.word(),
         "since": snap.state.since,
         "consecutive_failures": snap.state.consecutive_failures,
         "consecutive_successes": snap.state.consecutive_successes,
@@ -87,15 +86,6 @@ pub fn to_json(snap: &Snapshot) -> Value {
         "latency_ms_24h": latency,
         "incident": incident,
     })
-}
-
-/// `up`, `down` or `unknown`.
-pub fn health_word(h: Health) -> &'static str {
-    match h {
-        Health::Up => "up",
-        Health::Down => "down",
-        Health::Unknown => "unknown",
-    }
 }
 
 fn result_json(row: &ResultRow) -> Value {

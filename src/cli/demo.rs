@@ -26,7 +26,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub endpoints_only: bool,
     /// Serve the status page, /metrics, /probe and the API on this address (e.g. 127.0.0.1:9108).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = super::args::listen)]
     pub listen: Option<std::net::SocketAddr>,
 }
 

@@ -31,8 +31,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH|URL")]
     pub state: Option<String>,
     /// Serve the status page, /metrics, /probe and the API on this address
-    /// (e.g. 127.0.0.1:9108); overrides settings.listen.
-    #[arg(long, value_name = "ADDR")]
+    /// (127.0.0.1:9108, localhost:9108, or :9108 for every interface);
+    /// overrides settings.listen.
+    #[arg(long, value_name = "ADDR", value_parser = super::args::listen)]
     pub listen: Option<std::net::SocketAddr>,
     /// This instance's name in a cluster (default: the host name plus a
     /// short random suffix); letters, digits, '-', '_' and '.'.

@@ -21,23 +21,7 @@ async fn listen_localhost_port_serves_the_http_surface_on_loopback() {
     ));
     let addr = free_addr();
     let listen = format!("localhost:{}", addr.port());
-    let config = scratch.config();
-    let state = scratch.state();
-    let daemon = Daemon::spawn(
-        [
-            OsStr::new("run"),
-            OsStr::new("--config"),
-            config.as_os_str(),
-            OsStr::new("--state"),
-            state.as_os_str(),
-            OsStr::new("--listen"),
-            OsStr::new(&listen),
-            OsStr::new("--log-format"),
-            OsStr::new("json"),
-        ],
-        &scratch,
-        &[],
-    );
+    let daemon = Daemon::run_listening(&scratch, &scratch.state(), &listen);
     daemon
         .wait_log(
             "HTTP surface listening (status page, /metrics, /probe, /api)",

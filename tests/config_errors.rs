@@ -150,7 +150,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-listen.yaml",
-        "2:11: `listen`: expected an IP address and port like 127.0.0.1:9108, found \"localhost\"",
+        "2:11: `listen`: expected ADDRESS:PORT like 127.0.0.1:9108, localhost:9108 or :9108 (every interface), found \"localhost\"",
     ),
     (
         "invalid-cluster-lease.yaml",

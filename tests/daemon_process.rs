@@ -414,6 +414,12 @@ channels:
         "the reason: {stderr}"
     );
     assert_eq!(hook.requests().len(), 1);
+
+    // An unknown channel lists the known ones as a person writes a list.
+    let out = alert_test("nope");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("(known: dead, live)"), "{stderr}");
 }
 
 #[tokio::test]

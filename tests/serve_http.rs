@@ -337,8 +337,13 @@ async fn the_api_reports_state_uptime_latency_evidence_and_the_open_incident() {
     assert_eq!(down["incident"]["class"], "early_fin");
     assert_eq!(down["incident"]["alerted"], true);
 
+    // API errors are JSON, like its answers, also for a path it does not have.
     let missing = d.get("/api/monitors/nope").await;
     assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"], "no monitor with this name");
+    let nowhere = d.get("/api/nowhere").await;
+    assert_eq!(nowhere.status, 404);
+    assert_eq!(nowhere.json()["error"], "no such API endpoint");
     fleet.daemon.stop().await.expect("clean stop");
 }
 

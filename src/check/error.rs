@@ -182,6 +182,19 @@ fn join(failures: &[AddrFailure]) -> String {
         .join("; ")
 }
 
+/// " 0.4 ms after the 101" reads as zero below a tenth of a millisecond:
+/// microseconds there, and "at once" below one.
+fn after_101(ms: f64) -> String {
+    let micros = (ms * 1000.0).round();
+    if micros < 1.0 {
+        " at once after the 101".to_string()
+    } else if ms < 1.0 {
+        format!(" {micros:.0} µs after the 101")
+    } else {
+        format!(" {ms:.1} ms after the 101")
+    }
+}
+
 fn early_fin_summary(
     phase: Phase,
     peer_end: Option<PeerEnd>,
@@ -204,7 +217,7 @@ fn early_fin_summary(
     };
     let mut s = format!("{phase}: the server {how}");
     if let Some(ms) = ms_after_101 {
-        s.push_str(&format!(" {ms:.1} ms after the 101"));
+        s.push_str(&after_101(ms));
     } else {
         s.push_str(" before answering the upgrade");
     }
@@ -343,6 +356,19 @@ mod tests {
                 message: "Too many open files".into(),
             },
         ]
+    }
+
+    #[test]
+    fn the_time_after_the_101_never_reads_as_zero_ms() {
+        for (ms, want) in [
+            (0.0, " at once after the 101"),
+            (0.0004, " at once after the 101"),
+            (0.04, " 40 µs after the 101"),
+            (0.46, " 460 µs after the 101"),
+            (3.0, " 3.0 ms after the 101"),
+        ] {
+            assert_eq!(after_101(ms), want, "{ms}");
+        }
     }
 
     #[test]

@@ -158,8 +158,17 @@ fn finalize(mut report: CheckReport, spec: &CheckSpec) -> CheckReport {
 /// Check every address the name resolves to, each on its own, concurrently.
 /// If resolution fails, the single report says so.
 pub async fn run_check_all_addresses(spec: &CheckSpec) -> Vec<CheckReport> {
+    run_check_all_addresses_until(spec, &CancellationToken::new()).await
+}
+
+/// [`run_check_all_addresses`] that winds down when `stop` is cancelled, as
+/// [`run_check_until`] does.
+pub async fn run_check_all_addresses_until(
+    spec: &CheckSpec,
+    stop: &CancellationToken,
+) -> Vec<CheckReport> {
     if spec.pinned_addr.is_some() || spec.proxy.is_some() {
-        return vec![run_check(spec).await];
+        return vec![run_check_until(spec, stop).await];
     }
     let lookup = tokio::time::timeout(
         spec.timeout,
@@ -167,12 +176,12 @@ pub async fn run_check_all_addresses(spec: &CheckSpec) -> Vec<CheckReport> {
     )
     .await;
     let Ok(Ok(addrs)) = lookup else {
-        return vec![run_check(spec).await];
+        return vec![run_check_until(spec, stop).await];
     };
     let checks = addrs.iter().map(|addr| {
         let pinned = spec.pinned_to(addr.ip());
         async move {
-            let mut report = run_check(&pinned).await;
+            let mut report = run_check_until(&pinned, stop).await;
             report.pinned_address = Some(addr.ip().to_string());
             report
         }

@@ -50,6 +50,16 @@ impl Target {
             url: super::redact::redact_url(raw),
             reason: reason.to_string(),
         };
+        // `host:port/path` parses as scheme `host` or as a relative URL;
+        // either way the user left the scheme out, as curl lets them.
+        if !raw.contains("://") {
+            // Userinfo is only recognised after a scheme: redact with one.
+            let suggestion = super::redact::redact_url(&format!("ws://{raw}"));
+            return Err(SpecError::Url {
+                url: suggestion["ws://".len()..].to_string(),
+                reason: format!("no scheme: did you mean {suggestion}? (wss:// for TLS)"),
+            });
+        }
         let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
         let secure = match url.scheme() {
             "ws" => false,
@@ -168,6 +178,22 @@ mod tests {
         assert_eq!(t.host, "::1");
         assert_eq!(t.host_header, "[::1]:9000");
         assert!(t.ip_literal().is_some());
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_suggests_ws_without_showing_a_password() {
+        for (raw, want) in [
+            ("localhost:8080/ws", "did you mean ws://localhost:8080/ws?"),
+            ("example.com/feed", "did you mean ws://example.com/feed?"),
+            ("127.0.0.1:9/ws", "did you mean ws://127.0.0.1:9/ws?"),
+        ] {
+            let e = Target::parse(raw).unwrap_err().to_string();
+            assert!(e.contains(want), "{raw}: {e}");
+        }
+        let e = Target::parse("bob:hunter2@example.com/ws")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -8,7 +8,10 @@ use crate::check::failure::{ProxyHop, ProxyReply};
 pub(super) fn hint(failures: &[AddrFailure]) -> String {
     let all = |cause: AddrCause| !failures.is_empty() && failures.iter().all(|f| f.cause == cause);
     let any = |cause: AddrCause| failures.iter().any(|f| f.cause == cause);
-    if all(AddrCause::Refused) {
+    if all(AddrCause::Refused) && failures.iter().all(is_loopback) {
+        // "only on 127.0.0.1" would be no advice when the target is loopback.
+        "Nothing accepts connections on this port on this host: the service is down, listens on another port, or listens on another address only (::1 instead of 127.0.0.1 or the reverse, a container's or a LAN interface).".into()
+    } else if all(AddrCause::Refused) {
         "Nothing accepts connections on this port at that address: the service is down, listens on another port or only on 127.0.0.1, or a firewall rejects the connection.".into()
     } else if any(AddrCause::Unreachable) {
         "There is no route to the address: check routing, VPN and security groups; an IPv6 address on a host without IPv6 connectivity fails like this.".into()
@@ -17,6 +20,13 @@ pub(super) fn hint(failures: &[AddrFailure]) -> String {
     } else {
         "TCP could not be established; see the error for each address.".into()
     }
+}
+
+fn is_loopback(failure: &AddrFailure) -> bool {
+    failure
+        .addr
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback())
 }
 
 /// The hint for a tunnel that failed at `hop` of `proxy`.

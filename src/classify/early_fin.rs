@@ -37,7 +37,7 @@ fn early_fin_hint(end: EarlyEnd) -> String {
     if end.while_held {
         let idle_s = end.idle_ms.unwrap_or(after) / 1000.0;
         return format!(
-            "The connection was cut after {idle_s:.1} s without traffic: {}, or the server's heartbeat setting. Send pings more often than every {idle_s:.0} s (--ping-every), or raise that idle timeout.",
+            "The connection was cut after {idle_s:.1} s without traffic: {}, or the server's heartbeat setting. Send pings more often than every {idle_s:.0} s (--ping-every; ping_every in monitors.yaml), or raise that idle timeout.",
             idle_cut_cause(end.front)
         );
     }

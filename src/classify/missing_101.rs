@@ -34,8 +34,8 @@ pub(super) fn stated_refusal_hint(refusal: &Refusal) -> String {
     match refusal {
         Refusal::PlainHttpToTlsPort => "A plain HTTP request reached a TLS port: this listener speaks TLS, so use wss:// (or the plain port for ws://).".into(),
         Refusal::SubprotocolRequired { named } => match named {
-            Some(p) => format!("The server requires a subprotocol it did not get or does not support: offer {p:?} in Sec-WebSocket-Protocol (--subprotocol {p})."),
-            None => "The server requires a subprotocol it did not get or does not support: offer the one the application speaks in Sec-WebSocket-Protocol (--subprotocol NAME).".into(),
+            Some(p) => format!("The server requires a subprotocol it did not get or does not support: offer {p:?} in Sec-WebSocket-Protocol (--subprotocol {p}; subprotocols in monitors.yaml)."),
+            None => "The server requires a subprotocol it did not get or does not support: offer the one the application speaks in Sec-WebSocket-Protocol (--subprotocol NAME; subprotocols in monitors.yaml).".into(),
         },
         Refusal::CredentialsWanted { by_proxy, challenges } => credentials_hint(*by_proxy, challenges),
     }

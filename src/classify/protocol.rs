@@ -44,7 +44,7 @@ fn not_http_hint(protocol: Option<ForeignProtocol>, over_tls: bool) -> String {
 /// The hint for a message over `--max-message-bytes`.
 pub(super) fn too_large_hint(limit_bytes: usize) -> String {
     format!(
-        "The server sent a message larger than wsprobe accepts ({}, --max-message-bytes): a runaway server, or an endpoint that streams bulk data (raise the limit if such messages are expected).",
+        "The server sent a message larger than wsprobe accepts ({}, --max-message-bytes; max_message_bytes in monitors.yaml): a runaway server, or an endpoint that streams bulk data (raise the limit if such messages are expected).",
         byte_size(limit_bytes)
     )
 }

@@ -335,3 +335,22 @@ fn every_local_resource_and_tls_failure_kind_has_a_distinct_hint() {
         }
     }
 }
+
+#[test]
+fn a_refused_loopback_target_is_not_told_it_may_listen_only_on_loopback() {
+    let refused_at = |addr: &str| CheckError::Connect {
+        failures: vec![AddrFailure {
+            addr: addr.into(),
+            cause: AddrCause::Refused,
+            errno: "ECONNREFUSED".into(),
+            message: "refused".into(),
+        }],
+    };
+    for loopback in ["127.0.0.1:9", "[::1]:9"] {
+        let h = hint(&refused_at(loopback), None);
+        assert!(!h.contains("only on 127.0.0.1"), "{loopback}: {h}");
+        assert!(h.contains("on this host"), "{loopback}: {h}");
+    }
+    let h = hint(&refused_at("10.0.0.7:9"), None);
+    assert!(h.contains("only on 127.0.0.1"), "{h}");
+}

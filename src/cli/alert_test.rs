@@ -37,12 +37,17 @@ pub async fn run(args: AlertTestArgs) -> ExitCode {
         }
     };
     let Some(channel) = channels.get(&args.channel) else {
-        let mut known: Vec<&String> = channels.keys().collect();
-        known.sort();
+        let mut known: Vec<&str> = channels.keys().map(String::as_str).collect();
+        known.sort_unstable();
         eprintln!(
-            "wsprobe: no channel {:?} in {} (known: {known:?})",
+            "wsprobe: no channel {:?} in {} (known: {})",
             args.channel,
-            args.config.display()
+            args.config.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         );
         return ExitCode::from(EXIT_USAGE);
     };

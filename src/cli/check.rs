@@ -2,7 +2,8 @@
 //! runner. Every URL and option is validated before any connection is made.
 
 use super::EXIT_USAGE;
-use super::args::duration;
+use super::args::{duration, seconds_or_duration};
+use super::color::ColorChoice;
 use crate::check::proxy::ProxySetting;
 use crate::check::tls::{TlsOptions, TlsSetup};
 use crate::check::{self, CheckOptions, CheckReport, CheckSpec, Status};
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Options of `wsprobe check`.
 #[derive(Debug, Args)]
@@ -19,15 +21,21 @@ pub struct CheckArgs {
     /// ws:// or wss:// URLs; several are checked concurrently.
     #[arg(required = true, value_name = "URL")]
     pub urls: Vec<String>,
-    /// Budget of each waiting step (connect, 101, pong, Close) and of the whole attempt, excluding --hold.
-    #[arg(long, value_parser = duration, default_value = "10s", value_name = "DUR")]
+    /// Budget of each waiting step (connect, 101, pong, Close) and of the whole attempt, excluding --hold; a bare number is seconds.
+    #[arg(long, value_parser = seconds_or_duration, default_value = "10s", value_name = "DUR")]
     pub timeout: Duration,
-    /// Budget of the TCP connect (default: --timeout).
-    #[arg(long, value_parser = duration, value_name = "DUR")]
+    /// Budget of the TCP connect (default: --timeout); a bare number is seconds.
+    #[arg(long, value_parser = seconds_or_duration, value_name = "DUR")]
     pub connect_timeout: Option<Duration>,
+    /// Budget of the whole command, like curl's: no step waits longer and no retry starts after it; a bare number is seconds.
+    #[arg(short = 'm', long, value_parser = seconds_or_duration, value_name = "DUR")]
+    pub max_time: Option<Duration>,
     /// Extra request header, 'Name: value' (repeatable). Values of credential headers are never shown.
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     pub headers: Vec<String>,
+    /// User-Agent header to send (default: wsprobe/VERSION).
+    #[arg(short = 'A', long, value_name = "TEXT")]
+    pub user_agent: Option<String>,
     /// Origin header to send.
     #[arg(long)]
     pub origin: Option<String>,
@@ -65,7 +73,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Do not verify the server certificate (reported loudly).
-    #[arg(long)]
+    #[arg(short = 'k', long)]
     pub insecure: bool,
     /// Warn (exit 1) when the certificate expires within this window.
     #[arg(long, value_parser = duration, default_value = "14d", value_name = "DUR")]
@@ -96,17 +104,26 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Show the request and response heads and the full timeline.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print nothing: the exit code is the result (input errors still go to stderr).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 impl CheckArgs {
     /// The per-check options these arguments describe.
     pub fn options(&self) -> CheckOptions {
+        // No single wait may outlast the whole command's budget.
+        let within_budget = |d: Duration| self.max_time.map_or(d, |max| d.min(max));
+        let mut headers = self.headers.clone();
+        if let Some(agent) = &self.user_agent {
+            headers.push(format!("User-Agent: {agent}"));
+        }
         CheckOptions {
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            headers: self.headers.clone(),
+            timeout: within_budget(self.timeout),
+            connect_timeout: self.connect_timeout.map(within_budget),
+            headers,
             origin: self.origin.clone(),
             subprotocols: self.subprotocols.clone(),
             ping: !self.no_ping,
@@ -135,12 +152,28 @@ impl CheckArgs {
             secret_values: Vec::new(),
         }
     }
+
+    /// `--hold` must end before `--max-time`, or the budget would silently
+    /// shorten what the user asked to watch.
+    fn check_budget(&self) -> Result<(), String> {
+        match (self.hold, self.max_time) {
+            (Some(hold), Some(max)) if hold >= max => Err(format!(
+                "--hold {} does not fit in --max-time {}: raise --max-time or shorten --hold",
+                humantime::format_duration(hold),
+                humantime::format_duration(max)
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Validate every URL, then check them all concurrently and print the results.
-pub async fn run(args: CheckArgs) -> ExitCode {
+pub async fn run(args: CheckArgs, color: ColorChoice) -> ExitCode {
     let opts = args.options();
-    let specs = match build_specs(&args.urls, &opts) {
+    let specs = match args
+        .check_budget()
+        .and_then(|()| build_specs(&args.urls, &opts))
+    {
         Ok(specs) => specs,
         Err(message) => {
             eprintln!("wsprobe: {message}");
@@ -153,11 +186,24 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         );
     }
     let all_addresses = args.all_addresses;
-    let runs = specs.into_iter().map(|spec| async move {
-        if all_addresses {
-            check::run_check_all_addresses(&spec).await
-        } else {
-            vec![check::run_check(&spec).await]
+    // At --max-time no retry starts and a hold ends (cleanly); each wait is
+    // already capped by the budget in `options`.
+    let out_of_time = CancellationToken::new();
+    if let Some(max) = args.max_time {
+        let token = out_of_time.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(max).await;
+            token.cancel();
+        });
+    }
+    let runs = specs.into_iter().map(|spec| {
+        let stop = &out_of_time;
+        async move {
+            if all_addresses {
+                check::run_check_all_addresses_until(&spec, stop).await
+            } else {
+                vec![check::run_check_until(&spec, stop).await]
+            }
         }
     });
     let reports: Vec<CheckReport> = futures_util::future::join_all(runs)
@@ -165,7 +211,12 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         .into_iter()
         .flatten()
         .collect();
-    print!("{}", report::render(args.format, &reports, args.verbose));
+    if !args.quiet {
+        print!(
+            "{}",
+            report::render(args.format, &reports, args.verbose, color.for_stdout())
+        );
+    }
     let worst = reports
         .iter()
         .map(CheckReport::status)

@@ -4,6 +4,7 @@
 
 use super::EXIT_USAGE;
 use super::args::duration;
+use super::color::ColorChoice;
 use super::run::{LogFormat, exit_for, init_logging, wire_signals};
 use crate::daemon::{self, Controls, RunOptions};
 use crate::demo::endpoints::{Behavior, DemoEndpoints};
@@ -25,7 +26,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub endpoints_only: bool,
     /// Serve the status page, /metrics, /probe and the API on this address (e.g. 127.0.0.1:9108).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = super::args::listen)]
     pub listen: Option<std::net::SocketAddr>,
 }
 
@@ -71,8 +72,8 @@ channels:
 const IDLE_CUT: Duration = Duration::from_secs(2);
 
 /// Start the endpoints and the daemon.
-pub async fn run(args: DemoArgs) -> ExitCode {
-    init_logging(LogFormat::Human);
+pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
+    init_logging(LogFormat::Human, color);
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("wsprobe-demo-{}", std::process::id())),

@@ -4,6 +4,7 @@
 pub mod alert_test;
 pub mod args;
 pub mod check;
+pub mod color;
 pub mod demo;
 pub mod run;
 pub mod state;
@@ -19,6 +20,9 @@ pub const EXIT_USAGE: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(name = "wsprobe", version, about, long_about = None)]
 pub struct Cli {
+    /// Colour in logs and results: auto (a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = color::ColorChoice::Auto, value_name = "WHEN")]
+    color: color::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,12 +76,13 @@ impl Cli {
 
 /// Run a parsed command; returns the process exit code.
 pub async fn execute(cli: Cli) -> ExitCode {
+    let color = cli.color;
     match cli.command {
-        Command::Check(args) => check::run(*args).await,
-        Command::Run(args) => run::run(args).await,
+        Command::Check(args) => check::run(*args, color).await,
+        Command::Run(args) => run::run(args, color).await,
         Command::Validate(args) => validate::run(args),
         Command::Alert(AlertCommand::Test(args)) => alert_test::run(args).await,
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => demo::run(args, color).await,
         Command::State(command) => state::run(command).await,
     }
 }

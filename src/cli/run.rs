@@ -2,6 +2,7 @@
 //! reloads) and to structured logs.
 
 use super::EXIT_USAGE;
+use super::color::ColorChoice;
 use crate::daemon::{self, Controls, DaemonError, RunOptions};
 use crate::state::store::StateLocation;
 use clap::{Args, ValueEnum};
@@ -30,8 +31,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH|URL")]
     pub state: Option<String>,
     /// Serve the status page, /metrics, /probe and the API on this address
-    /// (e.g. 127.0.0.1:9108); overrides settings.listen.
-    #[arg(long, value_name = "ADDR")]
+    /// (127.0.0.1:9108, localhost:9108, or :9108 for every interface);
+    /// overrides settings.listen.
+    #[arg(long, value_name = "ADDR", value_parser = super::args::listen)]
     pub listen: Option<std::net::SocketAddr>,
     /// This instance's name in a cluster (default: the host name plus a
     /// short random suffix); letters, digits, '-', '_' and '.'.
@@ -48,13 +50,15 @@ pub fn parse_state(option: &str, text: &str) -> Result<StateLocation, String> {
     StateLocation::parse(text).map_err(|reason| format!("{option}: {reason}"))
 }
 
-/// Install the tracing subscriber (RUST_LOG overrides the default level).
-pub fn init_logging(format: LogFormat) {
+/// Install the tracing subscriber (RUST_LOG overrides the default level);
+/// escape codes only when `color` says stderr wants them.
+pub fn init_logging(format: LogFormat, color: ColorChoice) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(color.for_stderr());
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -90,8 +94,8 @@ pub fn wire_signals(controls: &Controls) -> std::io::Result<()> {
 }
 
 /// Run the daemon until a stop signal.
-pub async fn run(args: RunArgs) -> ExitCode {
-    init_logging(args.log_format);
+pub async fn run(args: RunArgs, color: ColorChoice) -> ExitCode {
+    init_logging(args.log_format, color);
     let controls = Controls::default();
     if let Err(e) = wire_signals(&controls) {
         eprintln!("wsprobe: cannot install signal handlers: {e}");

@@ -17,6 +17,7 @@ mod de;
 mod env;
 mod error;
 mod keys;
+pub mod listen;
 mod loader;
 mod monitor;
 mod node;
@@ -333,16 +334,9 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
         s.retention = d;
     }
     if let Some(listen) = &raw.listen {
-        match listen.value.trim().parse::<SocketAddr>() {
+        match listen::parse(&listen.value) {
             Ok(addr) => s.listen = Some(addr),
-            Err(_) => l.key_error(
-                listen.pos,
-                "listen",
-                format!(
-                    "expected an IP address and port like 127.0.0.1:9108, found {:?}",
-                    listen.value
-                ),
-            ),
+            Err(reason) => l.key_error(listen.pos, "listen", reason),
         }
     }
     if let Some(d) = raw

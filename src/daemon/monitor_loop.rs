@@ -171,6 +171,21 @@ async fn finish_within<F: std::future::Future<Output = crate::check::CheckReport
     tokio::time::timeout_at(deadline, check).await.ok()
 }
 
+/// Every failed run at WARN, also those below `failure_threshold` that move
+/// no state: a flapping endpoint shows in the logs before it pages.
+fn log_failure(monitor: &Monitor, summary: &RunSummary) {
+    if summary.ok {
+        return;
+    }
+    tracing::warn!(
+        monitor = %monitor.name,
+        class = %summary.class,
+        phase = %summary.phase.map(|p| p.as_str()).unwrap_or("-"),
+        error = summary.message.as_deref().unwrap_or(""),
+        "check failed"
+    );
+}
+
 /// Apply the run to the state machine and commit everything in one transaction.
 async fn record(
     shared: &Shared,
@@ -185,6 +200,7 @@ async fn record(
         .chain(monitor.maintenance.iter())
         .any(|w| w.active_at(at));
     let summary = RunSummary::from_report(&report);
+    log_failure(monitor, &summary);
     let row = ResultRow::from_summary(at, &summary, in_maintenance);
     let outcome = RunOutcome {
         at,
@@ -239,7 +255,7 @@ async fn record(
     let was = before.map(|saved| saved.state.health).unwrap_or_default();
     let durable = durability == Durability::Durable;
     if was != after.health {
-        tracing::info!(monitor = %monitor.name, from = ?was, to = ?after.health, class = %row.class, "health changed");
+        tracing::info!(monitor = %monitor.name, from = %was, to = %after.health, class = %row.class, "health changed");
     }
     shared.set_state(
         &monitor.name,

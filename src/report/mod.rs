@@ -26,10 +26,11 @@ pub enum Format {
     Nagios,
 }
 
-/// Render `reports` in `format`.
-pub fn render(format: Format, reports: &[CheckReport], verbose: bool) -> String {
+/// Render `reports` in `format`; `colour` paints the status words of the
+/// text format (for a terminal).
+pub fn render(format: Format, reports: &[CheckReport], verbose: bool, colour: bool) -> String {
     match format {
-        Format::Text => text::render(reports, verbose),
+        Format::Text => text::render_with(reports, verbose, colour),
         Format::Json => json::render(reports),
         Format::Junit => junit::render(reports),
         Format::Nagios => nagios::render(reports),

@@ -1,23 +1,76 @@
-//! `--format nagios`: the plugin line `WSPROBE STATUS - summary | perfdata`,
-//! one line per endpoint, as Nagios, Icinga and Sensu expect.
+//! `--format nagios`: plugin output as Nagios, Icinga and Sensu read it
+//! (Nagios plugin development guidelines, "Plugin Output"): the first line
+//! is `WSPROBE STATUS - summary | perfdata` and carries the one state of the
+//! whole check; with several endpoints, one long-text line per endpoint
+//! follows, and their perfdata comes after a `|` on the last of those lines.
 
-use crate::check::CheckReport;
 use crate::check::model::Phase;
+use crate::check::{CheckReport, Status};
 
-/// One plugin line per report.
+/// The plugin output for `reports`.
 pub fn render(reports: &[CheckReport]) -> String {
-    let mut out = String::new();
-    for r in reports {
-        out.push_str(&line(r));
+    match reports {
+        [one] => format!(
+            "WSPROBE {} - {} | {}\n",
+            one.status().nagios_word(),
+            summary(one),
+            perfdata(one, None).join(" ")
+        ),
+        several => render_several(several),
+    }
+}
+
+/// The worst state first, then one line per endpoint; per-endpoint perfdata
+/// labels are prefixed with the endpoint (labels must be unique).
+fn render_several(reports: &[CheckReport]) -> String {
+    let worst = reports
+        .iter()
+        .map(CheckReport::status)
+        .max()
+        .unwrap_or(Status::Unknown);
+    let count = |s: Status| reports.iter().filter(|r| r.status() == s).count();
+    let failing: Vec<String> = reports
+        .iter()
+        .filter(|r| r.status() != Status::Ok)
+        .map(|r| format!("{} {}", r.label(), r.decisive().class))
+        .collect();
+    let mut first = format!(
+        "WSPROBE {} - {} of {} endpoints OK",
+        worst.nagios_word(),
+        count(Status::Ok),
+        reports.len()
+    );
+    if !failing.is_empty() {
+        first.push_str(&format!("; {}", failing.join(", ")));
+    }
+    let totals = [
+        ("endpoints", reports.len()),
+        ("ok", count(Status::Ok)),
+        ("warning", count(Status::Warning)),
+        ("critical", count(Status::Critical)),
+        ("unknown", count(Status::Unknown)),
+    ];
+    let totals: Vec<String> = totals.iter().map(|(k, n)| format!("{k}={n};;;0")).collect();
+    let mut out = format!("{} | {}\n", text_part(&first), totals.join(" "));
+    let perf: Vec<String> = reports
+        .iter()
+        .flat_map(|r| perfdata(r, Some(&r.label())))
+        .collect();
+    for (i, r) in reports.iter().enumerate() {
+        out.push_str(&format!("{} - {}", r.status().nagios_word(), summary(r)));
+        if i + 1 == reports.len() {
+            out.push_str(&format!(" | {}", perf.join(" ")));
+        }
         out.push('\n');
     }
     out
 }
 
-fn line(r: &CheckReport) -> String {
+/// What happened, without perfdata.
+fn summary(r: &CheckReport) -> String {
     let last = r.decisive();
-    let summary = match &last.error {
-        Some(err) => format!("{} - {}", last.class, err),
+    let text = match &last.error {
+        Some(err) => format!("{} {} - {}", r.label(), last.class, err),
         None => {
             let mut s = format!("{} upgraded and closed cleanly", r.label());
             for w in &last.warnings {
@@ -26,26 +79,42 @@ fn line(r: &CheckReport) -> String {
             s
         }
     };
-    let summary = if last.error.is_some() {
-        format!("{} {}", r.label(), summary)
-    } else {
-        summary
+    text_part(&text)
+}
+
+/// '|' separates perfdata and a newline ends the line: neither may appear
+/// in the text part.
+fn text_part(text: &str) -> String {
+    text.replace('|', "/").replace('\n', " ")
+}
+
+/// `label=value[UOM];warn;crit;min;max` for each phase that ran; labels
+/// with spaces are quoted, a quote inside doubled, as the guidelines say.
+fn perfdata(r: &CheckReport, prefix: Option<&str>) -> Vec<String> {
+    let last = r.decisive();
+    let label = |name: &str| match prefix {
+        None => name.to_string(),
+        Some(p) => format!(
+            "'{} {name}'",
+            p.replace('\'', "''").replace(['|', '='], "_")
+        ),
     };
     let mut perf: Vec<String> = Phase::ALL
         .iter()
-        .filter_map(|p| last.timings.get(*p).map(|ms| format!("{p}={ms:.3}ms;;;0")))
+        .filter_map(|p| {
+            last.timings
+                .get(*p)
+                .map(|ms| format!("{}={ms:.3}ms;;;0", label(p.as_str())))
+        })
         .collect();
-    perf.push(format!("total={:.3}ms;;;0", last.timings.total_ms));
-    perf.push(format!("attempts={};;;0", r.attempts.len()));
+    perf.push(format!(
+        "{}={:.3}ms;;;0",
+        label("total"),
+        last.timings.total_ms
+    ));
+    perf.push(format!("{}={};;;0", label("attempts"), r.attempts.len()));
     if let Some(cert) = last.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
-        perf.push(format!("cert_days_left={};;;", cert.days_left));
+        perf.push(format!("{}={};;;", label("cert_days_left"), cert.days_left));
     }
-    // '|' separates perfdata; it must not appear in the text part.
-    let summary = summary.replace('|', "/").replace('\n', " ");
-    format!(
-        "WSPROBE {} - {} | {}",
-        r.status().nagios_word(),
-        summary,
-        perf.join(" ")
-    )
+    perf
 }

@@ -4,24 +4,45 @@
 use super::{ms_text, timings_line};
 use crate::check::error::CheckError;
 use crate::check::model::{CloseInfo, Closer};
-use crate::check::{AttemptReport, CheckReport};
+use crate::check::{AttemptReport, CheckReport, Status};
 use std::fmt::Write;
 
-/// Render every report, separated by blank lines.
+/// Render every report, separated by blank lines, without colour (alerts,
+/// the store, files).
 pub fn render(reports: &[CheckReport], verbose: bool) -> String {
+    render_with(reports, verbose, false)
+}
+
+/// Like [`render`]; `colour` paints each status word (for a terminal).
+pub fn render_with(reports: &[CheckReport], verbose: bool, colour: bool) -> String {
     let mut out = String::new();
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        report(&mut out, r, verbose);
+        report(&mut out, r, verbose, colour);
     }
     out
 }
 
-fn report(out: &mut String, r: &CheckReport, verbose: bool) {
+/// The status word, in bold red/yellow/magenta or green when `colour`.
+fn status_word(status: Status, colour: bool) -> String {
+    let word = status.nagios_word();
+    if !colour {
+        return word.to_string();
+    }
+    let sgr = match status {
+        Status::Ok => "32",
+        Status::Warning => "1;33",
+        Status::Critical => "1;31",
+        Status::Unknown => "1;35",
+    };
+    format!("\x1b[{sgr}m{word}\x1b[0m")
+}
+
+fn report(out: &mut String, r: &CheckReport, verbose: bool, colour: bool) {
     let last = r.decisive();
-    let status = r.status().nagios_word();
+    let status = status_word(r.status(), colour);
     match &last.error {
         None => {
             let _ = writeln!(out, "{status} {} — {}", r.label(), success_summary(last));

@@ -3,10 +3,9 @@
 //! documented JSON of `wsprobe check --format json`), the last 24 h uptime and
 //! latency percentiles, and the open incident.
 
+use super::Surface;
 use super::history::{self, Percentiles};
 use super::snapshot::Snapshot;
-use super::{Surface, text_error};
-use crate::state::machine::Health;
 use crate::state::store::ResultRow;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -39,7 +38,7 @@ fn store_json(s: &Surface) -> Value {
 pub async fn one(State(s): State<Surface>, Path(name): Path<String>) -> Response {
     let config = s.shared.config();
     let Some(m) = config.monitors.iter().find(|m| m.name == name) else {
-        return text_error(StatusCode::NOT_FOUND, "no monitor with this name");
+        return json_error(StatusCode::NOT_FOUND, "no monitor with this name");
     };
     match Snapshot::load(&s.shared, m).await {
         Ok(snap) => Json(to_json(&snap)).into_response(),
@@ -49,10 +48,21 @@ pub async fn one(State(s): State<Surface>, Path(name): Path<String>) -> Response
 
 fn store_error(e: crate::state::store::StoreError) -> Response {
     tracing::error!(error = %e, "cannot read the state store for the API");
-    text_error(
+    json_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "the state store cannot be read",
     )
+}
+
+/// An API error as JSON, `{"error": "…"}`, so an API client reads every
+/// answer the same way.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Any other path under `/api/`: a JSON 404, not the plain-text one.
+pub async fn no_such_endpoint() -> Response {
+    json_error(StatusCode::NOT_FOUND, "no such API endpoint")
 }
 
 /// The JSON of one monitor.
@@ -74,7 +84,7 @@ pub fn to_json(snap: &Snapshot) -> Value {
         "name": snap.name,
         "url": snap.url,
         "schedule": snap.schedule,
-        "state": health_word(snap.state.health),
+        "state": snap.state.health.word(),
         "since": snap.state.since,
         "consecutive_failures": snap.state.consecutive_failures,
         "consecutive_successes": snap.state.consecutive_successes,
@@ -87,15 +97,6 @@ pub fn to_json(snap: &Snapshot) -> Value {
         "latency_ms_24h": latency,
         "incident": incident,
     })
-}
-
-/// `up`, `down` or `unknown`.
-pub fn health_word(h: Health) -> &'static str {
-    match h {
-        Health::Up => "up",
-        Health::Down => "down",
-        Health::Unknown => "unknown",
-    }
 }
 
 fn result_json(row: &ResultRow) -> Value {

@@ -67,6 +67,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/monitors", get(api::list))
         .route("/api/monitors/{name}", get(api::one))
         .route("/api/cluster", get(cluster::show))
+        .route("/api/{*rest}", axum::routing::any(api::no_such_endpoint))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -23,6 +23,23 @@ pub enum Health {
     Down,
 }
 
+impl Health {
+    /// `up`, `down` or `unknown`: the word the API, the logs and the page use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Up => "up",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
 /// The durable state of one monitor, saved after every run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MonitorState {

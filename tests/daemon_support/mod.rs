@@ -111,7 +111,11 @@ impl Daemon {
     /// Like [`Daemon::run`] with the state file at `state` (anywhere, e.g.
     /// on a test filesystem) and the HTTP surface on `listen`.
     pub fn run_at(scratch: &Scratch, state: &Path, listen: std::net::SocketAddr) -> Daemon {
-        let listen = listen.to_string();
+        Daemon::run_listening(scratch, state, &listen.to_string())
+    }
+
+    /// Like [`Daemon::run_at`] with `--listen` given as typed (`localhost:PORT`, …).
+    pub fn run_listening(scratch: &Scratch, state: &Path, listen: &str) -> Daemon {
         Daemon::spawn(
             [
                 OsStr::new("run"),
@@ -120,7 +124,7 @@ impl Daemon {
                 OsStr::new("--state"),
                 state.as_os_str(),
                 OsStr::new("--listen"),
-                OsStr::new(&listen),
+                OsStr::new(listen),
                 OsStr::new("--log-format"),
                 OsStr::new("json"),
             ],

@@ -41,9 +41,9 @@ pub(super) fn evidence_rows(err: &CheckError) -> Vec<(String, String)> {
                 inner
                     .iter()
                     .filter(|(_, v2)| !v2.is_null())
-                    .map(|(k2, v2)| (format!("{} {}", words(&k), words(k2)), value_text(v2))),
+                    .map(|(k2, v2)| (nested_label(&k, k2), shown(k2, v2))),
             ),
-            _ => rows.push((words(&k), value_text(&v))),
+            _ => rows.push((label(&k), shown(&k, &v))),
         }
     }
     rows
@@ -54,8 +54,53 @@ fn headers_text(headers: &[(String, String)]) -> String {
     cut(lines.join("\n"))
 }
 
+/// The page's label for an evidence field: what a person reads rather than
+/// the field's serialized name ("peer_end"); a field without its own label
+/// reads as its words, `_ms` dropped since the value carries its unit.
+fn label(key: &str) -> String {
+    let human = match key {
+        "peer_end" => "server ended with",
+        "ms_after_101" => "after the 101",
+        "idle_ms" => "idle before the cut",
+        "while_held" => "while held",
+        "limit_ms" => "waited",
+        "within_ms" => "within",
+        "awaited" => "waiting for",
+        "close_frame" => "Close frame",
+        "limit_bytes" => "limit (bytes)",
+        "errno" => "error",
+        "hop" => "failed at",
+        _ => return words(key.strip_suffix("_ms").unwrap_or(key)),
+    };
+    human.to_string()
+}
+
+/// "Close frame code", "waiting for" (an object's `kind` is what it is).
+fn nested_label(outer: &str, inner: &str) -> String {
+    match inner {
+        "kind" => label(outer),
+        _ => format!("{} {}", label(outer), label(inner)),
+    }
+}
+
 fn words(key: &str) -> String {
     key.replace('_', " ")
+}
+
+/// A value as the page shows it: durations with their unit, how the peer
+/// ended its side in words, the rest as [`value_text`].
+fn shown(key: &str, v: &Value) -> String {
+    match (key, v) {
+        (k, Value::Number(n)) if k.ends_with("_ms") || k.starts_with("ms_") => n
+            .as_f64()
+            .map_or_else(|| n.to_string(), super::format::ms_text),
+        ("peer_end", Value::String(end)) => match end.as_str() {
+            "fin" => "FIN: it closed TCP".to_string(),
+            "rst" => "RST: it reset the connection".to_string(),
+            other => other.to_string(),
+        },
+        _ => value_text(v),
+    }
 }
 
 /// An evidence value as text: headers as `Name: value` lines, long values cut.
@@ -136,12 +181,12 @@ mod tests {
             (
                 closed,
                 rows(&[
-                    ("close frame category", "going_away"),
-                    ("close frame code", "1001"),
-                    ("close frame name", "Going Away"),
-                    ("close frame reason", "bye"),
-                    ("ms after 101", "0.5"),
-                    ("peer end", "fin"),
+                    ("Close frame category", "going_away"),
+                    ("Close frame code", "1001"),
+                    ("Close frame name", "Going Away"),
+                    ("Close frame reason", "bye"),
+                    ("after the 101", "0.50 ms"),
+                    ("server ended with", "FIN: it closed TCP"),
                     ("while held", "no"),
                 ]),
             ),
@@ -149,6 +194,32 @@ mod tests {
         for (err, want) in cases {
             assert_eq!(evidence_rows(&err), want, "{err:?}");
         }
+    }
+
+    #[test]
+    fn no_evidence_label_is_a_raw_field_name() {
+        use crate::check::failure::Awaited;
+        let timeout = CheckError::Timeout {
+            phase: Phase::Upgrade,
+            awaited: Awaited::ResponseHead,
+            limit_ms: 3000,
+            bytes_sent: 181,
+            bytes_received: 0,
+            detail: None,
+        };
+        let shown = evidence_rows(&timeout);
+        assert!(
+            shown.iter().all(|(label, _)| !label.contains('_')),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(&("waited".to_string(), "3.00 s".to_string())),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|(label, _)| label == "waiting for"),
+            "{shown:?}"
+        );
     }
 
     #[test]

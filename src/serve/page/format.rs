@@ -7,12 +7,12 @@ pub(super) fn path_segment(s: &str) -> String {
     crate::check::percent::encode(s)
 }
 
-/// "99.95 %", never rounded up to 100; "—" without data.
+/// "99.95 %", never rounded up to 100; "100.00 %" with the same two
+/// decimals, so it lines up beside "0.00 %"; "—" without data.
 pub(super) fn percent(ratio: Option<f64>) -> String {
     match ratio {
         None => "—".into(),
-        Some(r) if r >= 1.0 => "100 %".into(),
-        Some(r) => format!("{:.2} %", (r * 10_000.0).floor() / 100.0),
+        Some(r) => format!("{:.2} %", (r.min(1.0) * 10_000.0).floor() / 100.0),
     }
 }
 

@@ -180,7 +180,8 @@ async fn everything_from_config_and_evidence_is_html_escaped() {
 #[test]
 fn numbers_read_like_a_status_page() {
     assert_eq!(percent(None), "—");
-    assert_eq!(percent(Some(1.0)), "100 %");
+    assert_eq!(percent(Some(1.0)), "100.00 %");
+    assert_eq!(percent(Some(0.0)), "0.00 %");
     assert_eq!(percent(Some(0.99999)), "99.99 %");
     assert_eq!(percent(Some(0.5)), "50.00 %");
     assert_eq!(ms_text(0.4234), "0.42 ms");
@@ -241,4 +242,39 @@ fn renders_beyond_the_slots_are_turned_away_at_once_with_retry_after() {
         pages.slot().is_some(),
         "a slot is free again once a render ends"
     );
+}
+
+#[tokio::test]
+async fn one_check_in_the_sparkline_is_not_called_checks() {
+    let pages = Pages::new();
+    let html = |runs: &[(i64, bool)]| {
+        let c = card(&snapshot("feed", Health::Up, runs));
+        let shown = Shown {
+            cards: &[c],
+            rows: &[],
+            counts: listing::Counts {
+                up: 1,
+                ..Default::default()
+            },
+            page: 1,
+            pages: 1,
+            store_degraded: None,
+            cluster: ClusterFooter {
+                instance: "probe-1".into(),
+                live: vec!["probe-1".into()],
+                fenced: None,
+            },
+        };
+        pages.render("index.html", shown.context(t(0)))
+    };
+    for (runs, want) in [
+        (&[(80_000, true)][..], "last 1 check<"),
+        (&[(80_000, true), (70_000, true)][..], "last 2 checks<"),
+    ] {
+        let body = axum::body::to_bytes(html(runs).into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let page = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(page.contains(want), "{want} in:\n{page}");
+    }
 }

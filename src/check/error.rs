@@ -5,6 +5,7 @@ pub use super::failure::addr::{AddrCause, AddrFailure, addr_failure, errno_name,
 use super::failure::{Awaited, ProtocolRule, ProxyHop};
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
+use super::steps::StepRef;
 use super::tls_failure::TlsFailure;
 use serde::{Deserialize, Serialize};
 
@@ -152,14 +153,22 @@ pub enum CheckError {
         /// The operating system's text.
         message: String,
     },
-    /// The first message did not match `--expect`.
+    /// A message did not match an expectation of the script (`--expect`,
+    /// `steps:`), or the server sent something else than the Close an
+    /// `expect_close` wanted.
     #[serde(rename = "unexpected_message")]
-    #[error("message did not match /{expected}/: {received:?}")]
+    #[error("{}", unexpected_summary(expected, received, step.as_ref()))]
     UnexpectedMessage {
-        /// The pattern.
+        /// What the step wanted: `/regex/`, JSON conditions, a binary prefix, a Close code.
         expected: String,
         /// The message received (truncated to 512 bytes).
         received: String,
+        /// The step that failed (absent from reports stored before scripts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<StepRef>,
+        /// The last messages received, oldest first, each cut to 256 bytes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recent: Vec<String>,
     },
 }
 
@@ -171,6 +180,14 @@ fn limit_text(ms: u64) -> String {
         format!("{} s", rounded / 1000.0)
     } else {
         format!("{rounded} ms")
+    }
+}
+
+/// A step names what it wanted itself: "step 2 (expect /^ok/): received …".
+fn unexpected_summary(expected: &str, received: &str, step: Option<&StepRef>) -> String {
+    match step {
+        Some(step) => format!("{step}: received {received:?}"),
+        None => format!("message did not match {expected}: {received:?}"),
     }
 }
 
@@ -335,6 +352,8 @@ mod tests {
             CheckError::UnexpectedMessage {
                 expected: "e".into(),
                 received: "r".into(),
+                step: None,
+                recent: vec![],
             },
             CheckError::Local {
                 phase: Phase::Connect,

@@ -16,6 +16,7 @@
 //! * [`redact`], [`challenge`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
 //!   are credentials (an auth challenge's scheme and realm are not), the values one check sent, and the pass that removes them
 //!   from the finished report before anyone reads it
+//! * [`steps`]: scripted conversations (send, expect, expect_close, wait, captures)
 //! * [`wire`]: reading a stored [`CheckError`] back from its JSON
 
 pub mod attempt;
@@ -39,6 +40,7 @@ pub mod secrets;
 pub mod session;
 pub mod sniff;
 pub mod spec;
+pub mod steps;
 pub mod stream;
 pub mod target;
 pub mod timeline;

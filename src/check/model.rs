@@ -358,6 +358,9 @@ pub struct Timings {
     pub close_ms: Option<f64>,
     /// The whole attempt.
     pub total_ms: f64,
+    /// Each step of the script that finished, within `open_ms`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::steps::StepTiming>,
 }
 
 impl Timings {

@@ -128,9 +128,20 @@ impl Scrub for CheckError {
             CheckError::Protocol { rule, .. } => rule.scrub(secrets),
             CheckError::MessageTooLarge { what, .. } => what.scrub(secrets),
             CheckError::EarlyFin { close_frame, .. } => close_frame.scrub(secrets),
-            CheckError::UnexpectedMessage { expected, received } => {
+            CheckError::UnexpectedMessage {
+                expected,
+                received,
+                step,
+                recent,
+            } => {
                 expected.scrub(secrets);
                 received.scrub(secrets);
+                if let Some(step) = step {
+                    step.description.scrub(secrets);
+                }
+                for message in recent {
+                    message.scrub(secrets);
+                }
             }
             // Counts and durations only: nothing a peer could have echoed.
             CheckError::ControlFlood { .. } => {}
@@ -161,6 +172,7 @@ impl Scrub for Awaited {
                 proxy.scrub(secrets)
             }
             Awaited::ExpectedMessage { pattern } => pattern.scrub(secrets),
+            Awaited::StepReply { description, .. } => description.scrub(secrets),
             Awaited::NameResolved
             | Awaited::TcpConnect
             | Awaited::TlsHandshake

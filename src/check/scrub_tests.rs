@@ -98,6 +98,11 @@ fn one_error_of_each_kind() -> Vec<CheckError> {
         CheckError::UnexpectedMessage {
             expected: s(),
             received: s(),
+            step: Some(crate::check::steps::StepRef {
+                number: 1,
+                description: s(),
+            }),
+            recent: vec![s()],
         },
     ]
 }

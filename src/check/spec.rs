@@ -5,9 +5,9 @@
 
 use super::proxy::{Proxy, ProxySetting};
 use super::secrets::Secrets;
+use super::steps::{Action, Payload, Step};
 pub use super::target::{Credentials, Target};
 use super::tls::{TlsOptions, TlsSetup};
-use regex::Regex;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,10 +39,8 @@ pub struct CheckOptions {
     pub ping_every: Option<Duration>,
     /// Stay connected this long after the open checks.
     pub hold: Option<Duration>,
-    /// Text message to send after the upgrade.
-    pub send: Option<String>,
-    /// Regex the first text or binary reply must match.
-    pub expect: Option<String>,
+    /// The script run after the ping: sends, expectations, waits, in order.
+    pub steps: Vec<Step>,
     /// TLS settings.
     pub tls: TlsOptions,
     /// Warn when the certificate expires within this window.
@@ -74,8 +72,7 @@ impl Default for CheckOptions {
             ping: true,
             ping_every: None,
             hold: None,
-            send: None,
-            expect: None,
+            steps: Vec::new(),
             tls: TlsOptions::default(),
             cert_expiry_warn: DEFAULT_CERT_EXPIRY_WARN,
             resolve: Vec::new(),
@@ -184,10 +181,8 @@ pub struct CheckSpec {
     pub ping_every: Option<Duration>,
     /// How long to hold the connection open.
     pub hold: Option<Duration>,
-    /// Message to send.
-    pub send: Option<String>,
-    /// Pattern the first reply must match.
-    pub expect: Option<Regex>,
+    /// The script of the open phase.
+    pub steps: Vec<Step>,
     /// TLS client configuration (wss:// only).
     pub tls: Option<Arc<TlsSetup>>,
     /// Warning window for certificate expiry.
@@ -261,14 +256,6 @@ impl CheckSpec {
                 });
             }
         }
-        let expect = match &opts.expect {
-            Some(pattern) => Some(Regex::new(pattern).map_err(|e| SpecError::Option {
-                option: "--expect",
-                value: pattern.clone(),
-                reason: e.to_string(),
-            })?),
-            None => None,
-        };
         let mut pinned_addr = target.ip_literal();
         for raw in &opts.resolve {
             let o = ResolveOverride::parse(raw)?;
@@ -292,8 +279,7 @@ impl CheckSpec {
             ping: opts.ping,
             ping_every: opts.ping_every,
             hold: opts.hold.filter(|h| !h.is_zero()),
-            send: opts.send.clone(),
-            expect,
+            steps: opts.steps.clone(),
             tls,
             cert_expiry_warn: opts.cert_expiry_warn,
             pinned_addr,
@@ -321,6 +307,23 @@ impl CheckSpec {
         let mut url = super::redact::redact_url(&self.target.url);
         self.secrets.scrub_str(&mut url);
         url
+    }
+
+    /// The largest frame this check may send: its largest message, with
+    /// every captured value (each at most one received message) in place.
+    pub fn largest_send(&self) -> usize {
+        self.steps
+            .iter()
+            .filter_map(|step| match &step.action {
+                Action::Send(Payload::Text(t)) => {
+                    let (bytes, refs) = t.size();
+                    Some(bytes + refs * self.max_message_bytes)
+                }
+                Action::Send(Payload::Binary(b)) => Some(b.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// The address the connect phase will use when no DNS is needed.

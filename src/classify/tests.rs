@@ -284,6 +284,8 @@ fn sample(class: Class) -> Option<(CheckError, &'static str)> {
             CheckError::UnexpectedMessage {
                 expected: "a".into(),
                 received: "b".into(),
+                step: None,
+                recent: vec![],
             },
             "--expect",
         ),

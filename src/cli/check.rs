@@ -4,8 +4,9 @@
 use super::EXIT_USAGE;
 use super::args::duration;
 use crate::check::proxy::ProxySetting;
+use crate::check::steps::{self, parse::ScriptWord};
 use crate::check::tls::{TlsOptions, TlsSetup};
-use crate::check::{self, CheckOptions, CheckReport, CheckSpec, Status};
+use crate::check::{self, CheckOptions, CheckReport, CheckSpec, SpecError, Status};
 use crate::report::{self, Format};
 use clap::Args;
 use std::path::PathBuf;
@@ -46,12 +47,17 @@ pub struct CheckArgs {
     /// Stay connected this long after the upgrade, watching for the server closing.
     #[arg(long, value_parser = duration, value_name = "DUR")]
     pub hold: Option<Duration>,
-    /// Text message to send after the upgrade.
+    /// Message to send after the upgrade (repeatable; with --expect, a script run in the
+    /// order given): text, json:{…}, base64:… or hex:…; ${name} is a value an earlier --expect captured.
     #[arg(long, value_name = "TEXT")]
-    pub send: Option<String>,
-    /// Regex the first text or binary message from the server must match.
-    #[arg(long, value_name = "REGEX")]
-    pub expect: Option<String>,
+    pub send: Vec<String>,
+    /// The next text or binary message must match (repeatable, ordered with --send): a regex
+    /// (named groups are captured), json:COND [&& COND…] (e.g. json:$.type == "pong"), or prefix:hex:….
+    #[arg(long, value_name = "PATTERN")]
+    pub expect: Vec<String>,
+    /// The --send and --expect values in command-line order (filled in from clap's indices).
+    #[arg(skip)]
+    pub script: Vec<ScriptWord>,
     /// PEM file of CA certificates to trust instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -101,9 +107,37 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
+    /// Order `--send` and `--expect` as they were given: clap keeps each
+    /// flag's values apart, its indices say how they interleave.
+    pub fn order_script(&mut self, matches: &clap::ArgMatches) {
+        let indexed = |id: &str, values: &[String], word: fn(String) -> ScriptWord| {
+            let indices: Vec<usize> = matches
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default();
+            values
+                .iter()
+                .cloned()
+                .zip(indices)
+                .map(move |(v, i)| (i, word(v)))
+                .collect::<Vec<_>>()
+        };
+        let mut all = indexed("send", &self.send, ScriptWord::Send);
+        all.extend(indexed("expect", &self.expect, ScriptWord::Expect));
+        all.sort_by_key(|(i, _)| *i);
+        self.script = all.into_iter().map(|(_, w)| w).collect();
+    }
+
     /// The per-check options these arguments describe.
-    pub fn options(&self) -> CheckOptions {
-        CheckOptions {
+    pub fn options(&self) -> Result<CheckOptions, SpecError> {
+        let steps = steps::parse::from_words(&self.script).map_err(|(option, value, reason)| {
+            SpecError::Option {
+                option,
+                value,
+                reason,
+            }
+        })?;
+        Ok(CheckOptions {
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             headers: self.headers.clone(),
@@ -112,8 +146,7 @@ impl CheckArgs {
             ping: !self.no_ping,
             ping_every: self.ping_every,
             hold: self.hold,
-            send: self.send.clone(),
-            expect: self.expect.clone(),
+            steps,
             tls: TlsOptions {
                 ca_file: self.ca_file.clone(),
                 system_roots: self.system_roots,
@@ -133,13 +166,19 @@ impl CheckArgs {
             max_message_bytes: self.max_message_bytes,
             // Only a config expands ${VAR}; a shell has already expanded its own.
             secret_values: Vec::new(),
-        }
+        })
     }
 }
 
 /// Validate every URL, then check them all concurrently and print the results.
 pub async fn run(args: CheckArgs) -> ExitCode {
-    let opts = args.options();
+    let opts = match args.options() {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("wsprobe: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let specs = match build_specs(&args.urls, &opts) {
         Ok(specs) => specs,
         Err(message) => {

@@ -48,8 +48,7 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         ping: raw.ping.as_ref().map_or(d.ping, |p| p.value),
         ping_every: positive(l, "ping_every", &raw.ping_every),
         hold: duration(l, "hold", &raw.hold),
-        send: text(l, "send", &raw.send),
-        expect: raw.expect.as_ref().and_then(|v| expect(l, v)),
+        steps: super::steps::script(l, raw),
         tls: tls_options(l, raw),
         cert_expiry_warn: duration(l, "cert_expiry_warn", &raw.cert_expiry_warn)
             .unwrap_or(d.cert_expiry_warn),
@@ -95,7 +94,6 @@ fn origins(raw: &RawOptions) -> Origins {
         ("timeout", &raw.timeout),
         ("ping_every", &raw.ping_every),
         ("origin", &raw.origin),
-        ("expect", &raw.expect),
         ("proxy", &raw.proxy),
         ("ca_file", &raw.ca_file),
         ("cert", &raw.cert),
@@ -157,26 +155,6 @@ fn headers(l: &mut Loader, raw: &RawOptions) -> Vec<String> {
         }
     }
     out
-}
-
-fn expect(l: &mut Loader, v: &At<String>) -> Option<String> {
-    let text = l.text("expect", v)?;
-    match regex::Regex::new(&text.value) {
-        Ok(_) => Some(text.value),
-        Err(e) => {
-            // regex's message is multi-line (pattern, caret, "error: …"):
-            // the last line says what is wrong.
-            let full = e.to_string();
-            let reason = full.lines().last().unwrap_or_default();
-            let reason = reason.strip_prefix("error: ").unwrap_or(reason);
-            l.key_error(
-                v.pos,
-                "expect",
-                format!("invalid regular expression {}: {reason}", text.shown()),
-            );
-            None
-        }
-    }
 }
 
 fn tls_options(l: &mut Loader, raw: &RawOptions) -> TlsOptions {
@@ -304,7 +282,6 @@ fn option_key(flag: &str) -> Option<&'static str> {
         "--header" => "headers",
         "--origin" => "origin",
         "--subprotocol" => "subprotocols",
-        "--expect" => "expect",
         "--resolve" => "resolve",
         "--proxy" | "proxy" => "proxy",
         "--ca-file" => "ca_file",

@@ -6,6 +6,7 @@ use super::failure::{Awaited, ProtocolRule, ProxyHop};
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
 use super::steps::StepRef;
+use super::thresholds::Measured;
 use super::tls_failure::TlsFailure;
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +139,20 @@ pub enum CheckError {
         /// True when the server closed while `--hold` kept the connection open.
         while_held: bool,
     },
+    /// Every phase passed, but one (or the total) took longer than its
+    /// `critical_over` threshold.
+    #[serde(rename = "slow")]
+    #[error("{over} took {took_ms:.1} ms, over the critical threshold of {threshold_ms} ms")]
+    Slow {
+        /// The phase reported: the measured one, or for `total` the slowest.
+        phase: Phase,
+        /// What the threshold measures.
+        over: Measured,
+        /// How long it took, in ms.
+        took_ms: f64,
+        /// The threshold, in ms.
+        threshold_ms: f64,
+    },
     /// The monitor's host ran out of a resource before the endpoint was reached.
     #[serde(rename = "local_error")]
     #[error(
@@ -262,6 +277,7 @@ impl CheckError {
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
             CheckError::Local { .. } => Class::LocalError,
+            CheckError::Slow { .. } => Class::Slow,
         }
     }
 
@@ -278,6 +294,7 @@ impl CheckError {
             | CheckError::ControlFlood { phase, .. }
             | CheckError::MessageTooLarge { phase, .. }
             | CheckError::Local { phase, .. }
+            | CheckError::Slow { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
     }
@@ -354,6 +371,12 @@ mod tests {
                 received: "r".into(),
                 step: None,
                 recent: vec![],
+            },
+            CheckError::Slow {
+                phase: Phase::Upgrade,
+                over: Measured::Phase(Phase::Upgrade),
+                took_ms: 250.0,
+                threshold_ms: 200.0,
             },
             CheckError::Local {
                 phase: Phase::Connect,

@@ -53,6 +53,7 @@ impl Scrub for CheckReport {
             url,
             pinned_address,
             attempts,
+            limits: _,
         } = self;
         url.scrub(secrets);
         pinned_address.scrub(secrets);
@@ -144,7 +145,7 @@ impl Scrub for CheckError {
                 }
             }
             // Counts and durations only: nothing a peer could have echoed.
-            CheckError::ControlFlood { .. } => {}
+            CheckError::ControlFlood { .. } | CheckError::Slow { .. } => {}
             // The operating system's own text: scrubbed all the same, it is free text.
             CheckError::Local { message, .. } => message.scrub(secrets),
         }
@@ -349,7 +350,7 @@ impl Scrub for Warning {
     fn scrub(&mut self, _secrets: &Secrets) {
         // Certificate dates and day counts only: nothing a server chose to echo.
         match self {
-            Warning::CertExpiring { .. } | Warning::InsecureTls => {}
+            Warning::CertExpiring { .. } | Warning::InsecureTls | Warning::Slow { .. } => {}
         }
     }
 }

@@ -7,6 +7,7 @@ use super::proxy::{Proxy, ProxySetting};
 use super::secrets::Secrets;
 use super::steps::{Action, Payload, Step};
 pub use super::target::{Credentials, Target};
+use super::thresholds::Thresholds;
 use super::tls::{TlsOptions, TlsSetup};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct CheckOptions {
     pub hold: Option<Duration>,
     /// The script run after the ping: sends, expectations, waits, in order.
     pub steps: Vec<Step>,
+    /// `warning_over` / `critical_over` latency thresholds.
+    pub thresholds: Thresholds,
     /// TLS settings.
     pub tls: TlsOptions,
     /// Warn when the certificate expires within this window.
@@ -73,6 +76,7 @@ impl Default for CheckOptions {
             ping_every: None,
             hold: None,
             steps: Vec::new(),
+            thresholds: Thresholds::default(),
             tls: TlsOptions::default(),
             cert_expiry_warn: DEFAULT_CERT_EXPIRY_WARN,
             resolve: Vec::new(),
@@ -183,6 +187,8 @@ pub struct CheckSpec {
     pub hold: Option<Duration>,
     /// The script of the open phase.
     pub steps: Vec<Step>,
+    /// Latency thresholds, applied to a passing attempt.
+    pub thresholds: Thresholds,
     /// TLS client configuration (wss:// only).
     pub tls: Option<Arc<TlsSetup>>,
     /// Warning window for certificate expiry.
@@ -280,6 +286,7 @@ impl CheckSpec {
             ping_every: opts.ping_every,
             hold: opts.hold.filter(|h| !h.is_zero()),
             steps: opts.steps.clone(),
+            thresholds: opts.thresholds.clone(),
             tls,
             cert_expiry_warn: opts.cert_expiry_warn,
             pinned_addr,

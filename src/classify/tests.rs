@@ -289,6 +289,15 @@ fn sample(class: Class) -> Option<(CheckError, &'static str)> {
             },
             "--expect",
         ),
+        Class::Slow => (
+            CheckError::Slow {
+                phase: Phase::Tls,
+                over: crate::check::thresholds::Measured::Phase(Phase::Tls),
+                took_ms: 900.0,
+                threshold_ms: 500.0,
+            },
+            "TLS handshake",
+        ),
         Class::LocalError => (
             CheckError::Local {
                 phase: Phase::Connect,

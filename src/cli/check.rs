@@ -5,6 +5,7 @@ use super::EXIT_USAGE;
 use super::args::duration;
 use crate::check::proxy::ProxySetting;
 use crate::check::steps::{self, parse::ScriptWord};
+use crate::check::thresholds::{Threshold, Thresholds};
 use crate::check::tls::{TlsOptions, TlsSetup};
 use crate::check::{self, CheckOptions, CheckReport, CheckSpec, SpecError, Status};
 use crate::report::{self, Format};
@@ -58,6 +59,12 @@ pub struct CheckArgs {
     /// The --send and --expect values in command-line order (filled in from clap's indices).
     #[arg(skip)]
     pub script: Vec<ScriptWord>,
+    /// Warn (exit 1) when PHASE (dns, connect, tls, upgrade, open, close or total) takes longer than DUR (repeatable).
+    #[arg(long = "warning", value_name = "PHASE=DUR")]
+    pub warning_over: Vec<String>,
+    /// Fail with class `slow` (exit 2) when PHASE takes longer than DUR (repeatable).
+    #[arg(long = "critical", value_name = "PHASE=DUR")]
+    pub critical_over: Vec<String>,
     /// PEM file of CA certificates to trust instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -137,7 +144,12 @@ impl CheckArgs {
                 reason,
             }
         })?;
+        let thresholds = Thresholds {
+            warning: parse_thresholds("--warning", &self.warning_over)?,
+            critical: parse_thresholds("--critical", &self.critical_over)?,
+        };
         Ok(CheckOptions {
+            thresholds,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             headers: self.headers.clone(),
@@ -168,6 +180,19 @@ impl CheckArgs {
             secret_values: Vec::new(),
         })
     }
+}
+
+fn parse_thresholds(option: &'static str, values: &[String]) -> Result<Vec<Threshold>, SpecError> {
+    values
+        .iter()
+        .map(|v| {
+            Threshold::parse(v).map_err(|reason| SpecError::Option {
+                option,
+                value: v.clone(),
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// Validate every URL, then check them all concurrently and print the results.

@@ -3,7 +3,7 @@
 //! reported, then the [`CheckSpec`] built with a TLS setup shared between
 //! monitors whose TLS options are the same.
 
-use super::de::At;
+use super::de::{At, Pairs};
 use super::loader::Loader;
 use super::node::Pos;
 use super::raw::RawOptions;
@@ -11,6 +11,7 @@ use crate::check::proxy::{Proxy, ProxySetting};
 use crate::check::spec::{
     CheckOptions, CheckSpec, ResolveOverride, SpecError, Target, parse_header,
 };
+use crate::check::thresholds::{Measured, Threshold, Thresholds, unknown_measure};
 use crate::check::tls::{TlsOptions, TlsSetup};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +50,10 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         ping_every: positive(l, "ping_every", &raw.ping_every),
         hold: duration(l, "hold", &raw.hold),
         steps: super::steps::script(l, raw),
+        thresholds: Thresholds {
+            warning: thresholds(l, "warning_over", raw.warning_over.as_ref()),
+            critical: thresholds(l, "critical_over", raw.critical_over.as_ref()),
+        },
         tls: tls_options(l, raw),
         cert_expiry_warn: duration(l, "cert_expiry_warn", &raw.cert_expiry_warn)
             .unwrap_or(d.cert_expiry_warn),
@@ -77,6 +82,21 @@ fn positive(l: &mut Loader, key: &str, v: &Option<At<String>>) -> Option<std::ti
 
 fn text(l: &mut Loader, key: &str, v: &Option<At<String>>) -> Option<String> {
     v.as_ref().and_then(|v| l.text(key, v)).map(|t| t.value)
+}
+
+/// `{upgrade: 200ms, total: 1s}`: each key a phase or `total`, each value a duration.
+fn thresholds(l: &mut Loader, key: &str, pairs: Option<&Pairs>) -> Vec<Threshold> {
+    let mut out = Vec::new();
+    for (word, limit) in pairs.iter().flat_map(|p| &p.0) {
+        let Some(over) = Measured::parse(&word.value) else {
+            l.key_error(word.pos, key, unknown_measure(&word.value));
+            continue;
+        };
+        if let Some(limit) = l.positive_duration(key, limit) {
+            out.push(Threshold { over, limit });
+        }
+    }
+    out
 }
 
 fn max_message_bytes(l: &mut Loader, raw: &RawOptions) -> Option<usize> {

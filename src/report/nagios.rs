@@ -3,6 +3,18 @@
 
 use crate::check::CheckReport;
 use crate::check::model::Phase;
+use crate::check::thresholds::Measured;
+
+/// `warn;crit;min` of a timing's perfdata: the thresholds in ms, empty where none is set.
+fn limits(r: &CheckReport, over: Measured) -> String {
+    let limit = r.limits.iter().find(|l| l.over == over);
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    format!(
+        "{};{};0",
+        ms(limit.and_then(|l| l.warning_ms)),
+        ms(limit.and_then(|l| l.critical_ms))
+    )
+}
 
 /// One plugin line per report.
 pub fn render(reports: &[CheckReport]) -> String {
@@ -33,9 +45,16 @@ fn line(r: &CheckReport) -> String {
     };
     let mut perf: Vec<String> = Phase::ALL
         .iter()
-        .filter_map(|p| last.timings.get(*p).map(|ms| format!("{p}={ms:.3}ms;;;0")))
+        .filter_map(|p| {
+            let ms = last.timings.get(*p)?;
+            Some(format!("{p}={ms:.3}ms;{}", limits(r, Measured::Phase(*p))))
+        })
         .collect();
-    perf.push(format!("total={:.3}ms;;;0", last.timings.total_ms));
+    perf.push(format!(
+        "total={:.3}ms;{}",
+        last.timings.total_ms,
+        limits(r, Measured::Total)
+    ));
     perf.push(format!("attempts={};;;0", r.attempts.len()));
     if let Some(cert) = last.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
         perf.push(format!("cert_days_left={};;;", cert.days_left));

@@ -341,8 +341,9 @@ async fn an_expect_pattern_naming_pong_that_times_out_gets_the_expect_hint_not_t
     .await;
 
     let v = run.verdict(2, "timeout", Some("open"));
-    assert_eq!(text(&v, "/evidence/awaited/kind"), "expected_message");
-    assert_eq!(text(&v, "/evidence/awaited/pattern"), "pong");
+    // `--expect` is step 1 of the command line's script.
+    assert_eq!(text(&v, "/evidence/awaited/kind"), "step_reply");
+    assert_eq!(text(&v, "/evidence/awaited/description"), "expect /pong/");
     assert_mentions(&v, "/hint", &["--expect"]);
     assert!(!text(&v, "/hint").contains("ping"), "{v:#}");
 }
@@ -481,9 +482,9 @@ async fn a_reply_matching_expect_passes() {
     let v = run.verdict(0, "ok", None);
     let events = v["events"].as_array().expect("events");
     assert!(
-        events
-            .iter()
-            .any(|e| e["what"] == "message matched /^hello/"),
+        events.iter().any(|e| e["what"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("step 2 (expect /^hello/) passed in "))),
         "{events:#?}"
     );
 }
@@ -506,7 +507,8 @@ async fn a_reply_not_matching_expect_is_an_unexpected_message_showing_it() {
 
     let v = run.verdict(2, "unexpected_message", Some("open"));
     assert_eq!(text(&v, "/evidence/received"), "error: database down");
-    assert_eq!(text(&v, "/evidence/expected"), "^ok");
+    assert_eq!(text(&v, "/evidence/expected"), "/^ok/");
+    assert_eq!(v["evidence"]["step"]["number"], 2);
     assert_mentions(&v, "/message", &["error: database down"]);
 }
 

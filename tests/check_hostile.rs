@@ -59,7 +59,7 @@ async fn a_server_that_stops_reading_is_a_timeout_saying_how_much_could_not_be_w
     let opts = CheckOptions {
         timeout: Duration::from_secs(2),
         ping: false,
-        send: Some(message),
+        steps: vec![wsprobe::check::steps::Step::send_text(message)],
         ..CheckOptions::default()
     };
     let spec = CheckSpec::build(&server.ws_url("/"), &opts).unwrap();

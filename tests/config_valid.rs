@@ -129,8 +129,9 @@ fn a_monitor_that_sets_every_option_keeps_its_own_values() {
     assert_eq!(o.subprotocols, ["chat.v1", "chat.v2"]);
     assert!(!o.ping);
     assert_eq!((o.ping_every, o.hold), (Some(secs(2)), Some(secs(5))));
-    assert_eq!(o.send.as_deref(), Some(r#"{"op":"ping"}"#));
-    assert_eq!(o.expect.as_deref(), Some(r#""pong""#));
+    // `send` then `expect`: the short form of a two-step script.
+    let script: Vec<String> = o.steps.iter().map(|s| s.description()).collect();
+    assert_eq!(script, ["send text (13 bytes)", r#"expect /"pong"/"#]);
     assert_eq!(
         o.tls.ca_file,
         Some(PathBuf::from("tests/fixtures/config/certs/test-ca.pem"))
@@ -154,10 +155,8 @@ fn a_monitor_that_sets_every_option_keeps_its_own_values() {
     // The spec is built from the same options.
     assert_eq!(m.spec.pinned_addr, Some("10.0.0.7".parse().unwrap()));
     assert!(m.spec.tls.is_some());
-    assert_eq!(
-        m.spec.expect.as_ref().map(|r| r.as_str()),
-        Some(r#""pong""#)
-    );
+    let script: Vec<String> = m.spec.steps.iter().map(|s| s.description()).collect();
+    assert_eq!(script[1], r#"expect /"pong"/"#);
 }
 
 #[test]

@@ -126,7 +126,7 @@ fn send_expect_round_trip_through_python_server() {
     outcome.assert_fields(0, &[("/class", "ok".into()), ("/close/clean", true.into())]);
     let events = outcome.at("/events").to_string();
     assert!(
-        events.contains("message matched"),
+        events.contains("(expect /^hello$/) passed"),
         "no match event\n{outcome}"
     );
 }

@@ -135,6 +135,7 @@ fn report_of(attempts: Vec<Value>) -> ReportDocument {
         url: "wss://chat.example.com/ws".into(),
         pinned_address: None,
         attempts,
+        limits: Vec::new(),
     })
 }
 

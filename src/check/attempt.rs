@@ -107,6 +107,15 @@ pub async fn run_attempt(spec: &CheckSpec, number: u32, stop: &CancellationToken
     };
     let result = phase::run(&mut attempt).await;
     report.timings.total_ms = round2(budget.elapsed_ms());
+    // Thresholds judge only an attempt that worked: a failure is slow anyway.
+    let result = match (result, spec.thresholds.critical(&report.timings)) {
+        (Ok(()), Some(slow)) => Err(slow),
+        (result, _) => result,
+    };
+    if result.is_ok() {
+        let slow = spec.thresholds.warnings(&report.timings);
+        report.warnings.extend(slow);
+    }
     if let Err(err) = result {
         // The answer to the upgrade names the product in front, whose own
         // settings explain what it does to the connection afterwards; a

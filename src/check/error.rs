@@ -5,6 +5,8 @@ pub use super::failure::addr::{AddrCause, AddrFailure, addr_failure, errno_name,
 use super::failure::{Awaited, ProtocolRule, ProxyHop};
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
+use super::steps::StepRef;
+use super::thresholds::Measured;
 use super::tls_failure::TlsFailure;
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +139,20 @@ pub enum CheckError {
         /// True when the server closed while `--hold` kept the connection open.
         while_held: bool,
     },
+    /// Every phase passed, but one (or the total) took longer than its
+    /// `critical_over` threshold.
+    #[serde(rename = "slow")]
+    #[error("{over} took {took_ms:.1} ms, over the critical threshold of {threshold_ms} ms")]
+    Slow {
+        /// The phase reported: the measured one, or for `total` the slowest.
+        phase: Phase,
+        /// What the threshold measures.
+        over: Measured,
+        /// How long it took, in ms.
+        took_ms: f64,
+        /// The threshold, in ms.
+        threshold_ms: f64,
+    },
     /// The monitor's host ran out of a resource before the endpoint was reached.
     #[serde(rename = "local_error")]
     #[error(
@@ -152,14 +168,22 @@ pub enum CheckError {
         /// The operating system's text.
         message: String,
     },
-    /// The first message did not match `--expect`.
+    /// A message did not match an expectation of the script (`--expect`,
+    /// `steps:`), or the server sent something else than the Close an
+    /// `expect_close` wanted.
     #[serde(rename = "unexpected_message")]
-    #[error("message did not match /{expected}/: {received:?}")]
+    #[error("{}", unexpected_summary(expected, received, step.as_ref()))]
     UnexpectedMessage {
-        /// The pattern.
+        /// What the step wanted: `/regex/`, JSON conditions, a binary prefix, a Close code.
         expected: String,
         /// The message received (truncated to 512 bytes).
         received: String,
+        /// The step that failed (absent from reports stored before scripts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<StepRef>,
+        /// The last messages received, oldest first, each cut to 256 bytes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recent: Vec<String>,
     },
 }
 
@@ -171,6 +195,14 @@ fn limit_text(ms: u64) -> String {
         format!("{} s", rounded / 1000.0)
     } else {
         format!("{rounded} ms")
+    }
+}
+
+/// A step names what it wanted itself: "step 2 (expect /^ok/): received …".
+fn unexpected_summary(expected: &str, received: &str, step: Option<&StepRef>) -> String {
+    match step {
+        Some(step) => format!("{step}: received {received:?}"),
+        None => format!("message did not match {expected}: {received:?}"),
     }
 }
 
@@ -258,6 +290,7 @@ impl CheckError {
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
             CheckError::Local { .. } => Class::LocalError,
+            CheckError::Slow { .. } => Class::Slow,
         }
     }
 
@@ -274,6 +307,7 @@ impl CheckError {
             | CheckError::ControlFlood { phase, .. }
             | CheckError::MessageTooLarge { phase, .. }
             | CheckError::Local { phase, .. }
+            | CheckError::Slow { phase, .. }
             | CheckError::EarlyFin { phase, .. } => *phase,
         }
     }
@@ -348,6 +382,14 @@ mod tests {
             CheckError::UnexpectedMessage {
                 expected: "e".into(),
                 received: "r".into(),
+                step: None,
+                recent: vec![],
+            },
+            CheckError::Slow {
+                phase: Phase::Upgrade,
+                over: Measured::Phase(Phase::Upgrade),
+                took_ms: 250.0,
+                threshold_ms: 200.0,
             },
             CheckError::Local {
                 phase: Phase::Connect,

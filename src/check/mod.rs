@@ -16,6 +16,8 @@
 //! * [`redact`], [`challenge`], [`secrets`], [`scrub`], [`percent`]: secrets out — which names
 //!   are credentials (an auth challenge's scheme and realm are not), the values one check sent, and the pass that removes them
 //!   from the finished report before anyone reads it
+//! * [`thresholds`]: latency thresholds (`warning_over`/`critical_over`, class `slow`)
+//! * [`steps`]: scripted conversations (send, expect, expect_close, wait, captures)
 //! * [`wire`]: reading a stored [`CheckError`] back from its JSON
 
 pub mod attempt;
@@ -39,8 +41,10 @@ pub mod secrets;
 pub mod session;
 pub mod sniff;
 pub mod spec;
+pub mod steps;
 pub mod stream;
 pub mod target;
+pub mod thresholds;
 pub mod timeline;
 pub mod tls;
 pub mod tls_failure;
@@ -65,6 +69,9 @@ pub struct CheckReport {
     pub pinned_address: Option<String>,
     /// Every attempt, in order; the last one decides.
     pub attempts: Vec<AttemptReport>,
+    /// The latency thresholds the check was held to (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<thresholds::Limit>,
 }
 
 impl CheckReport {
@@ -140,6 +147,7 @@ pub async fn run_check_until(spec: &CheckSpec, stop: &CancellationToken) -> Chec
             url: spec.shown_url(),
             pinned_address: None,
             attempts,
+            limits: spec.thresholds.limits(),
         },
         spec,
     )

@@ -109,8 +109,11 @@ pub enum Class {
     ProtocolError,
     /// The server closed before the check finished.
     EarlyFin,
-    /// `--expect` did not match the first message.
+    /// A step of the script did not get what it expects.
     UnexpectedMessage,
+    /// The check passed but a phase (or the total) took longer than its
+    /// `critical_over` threshold.
+    Slow,
     /// The monitor's own host ran out of a resource (file descriptors, ports,
     /// buffers): the endpoint was not reached, so nothing is known about it.
     LocalError,
@@ -132,6 +135,7 @@ impl Class {
             Class::ProtocolError => "protocol_error",
             Class::EarlyFin => "early_fin",
             Class::UnexpectedMessage => "unexpected_message",
+            Class::Slow => "slow",
             Class::LocalError => "local_error",
         }
     }
@@ -358,6 +362,9 @@ pub struct Timings {
     pub close_ms: Option<f64>,
     /// The whole attempt.
     pub total_ms: f64,
+    /// Each step of the script that finished, within `open_ms`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::steps::StepTiming>,
 }
 
 impl Timings {
@@ -400,6 +407,15 @@ pub enum Warning {
     },
     /// `--insecure`: the certificate was not verified.
     InsecureTls,
+    /// A phase (or the total) took longer than its `warning_over` threshold.
+    Slow {
+        /// What was measured.
+        over: super::thresholds::Measured,
+        /// How long it took, in ms.
+        took_ms: f64,
+        /// The threshold, in ms.
+        threshold_ms: f64,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -413,6 +429,14 @@ impl fmt::Display for Warning {
                 "cert_expiring: certificate expires in {days_left} days ({not_after})"
             ),
             Warning::InsecureTls => f.write_str("insecure: TLS certificate was not verified"),
+            Warning::Slow {
+                over,
+                took_ms,
+                threshold_ms,
+            } => write!(
+                f,
+                "slow: {over} took {took_ms:.1} ms, over the warning threshold of {threshold_ms} ms"
+            ),
         }
     }
 }

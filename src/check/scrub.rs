@@ -53,6 +53,7 @@ impl Scrub for CheckReport {
             url,
             pinned_address,
             attempts,
+            limits: _,
         } = self;
         url.scrub(secrets);
         pinned_address.scrub(secrets);
@@ -128,12 +129,23 @@ impl Scrub for CheckError {
             CheckError::Protocol { rule, .. } => rule.scrub(secrets),
             CheckError::MessageTooLarge { what, .. } => what.scrub(secrets),
             CheckError::EarlyFin { close_frame, .. } => close_frame.scrub(secrets),
-            CheckError::UnexpectedMessage { expected, received } => {
+            CheckError::UnexpectedMessage {
+                expected,
+                received,
+                step,
+                recent,
+            } => {
                 expected.scrub(secrets);
                 received.scrub(secrets);
+                if let Some(step) = step {
+                    step.description.scrub(secrets);
+                }
+                for message in recent {
+                    message.scrub(secrets);
+                }
             }
             // Counts and durations only: nothing a peer could have echoed.
-            CheckError::ControlFlood { .. } => {}
+            CheckError::ControlFlood { .. } | CheckError::Slow { .. } => {}
             // The operating system's own text: scrubbed all the same, it is free text.
             CheckError::Local { message, .. } => message.scrub(secrets),
         }
@@ -161,6 +173,7 @@ impl Scrub for Awaited {
                 proxy.scrub(secrets)
             }
             Awaited::ExpectedMessage { pattern } => pattern.scrub(secrets),
+            Awaited::StepReply { description, .. } => description.scrub(secrets),
             Awaited::NameResolved
             | Awaited::TcpConnect
             | Awaited::TlsHandshake
@@ -337,7 +350,7 @@ impl Scrub for Warning {
     fn scrub(&mut self, _secrets: &Secrets) {
         // Certificate dates and day counts only: nothing a server chose to echo.
         match self {
-            Warning::CertExpiring { .. } | Warning::InsecureTls => {}
+            Warning::CertExpiring { .. } | Warning::InsecureTls | Warning::Slow { .. } => {}
         }
     }
 }

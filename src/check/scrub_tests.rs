@@ -98,6 +98,11 @@ fn one_error_of_each_kind() -> Vec<CheckError> {
         CheckError::UnexpectedMessage {
             expected: s(),
             received: s(),
+            step: Some(crate::check::steps::StepRef {
+                number: 1,
+                description: s(),
+            }),
+            recent: vec![s()],
         },
     ]
 }
@@ -147,6 +152,7 @@ fn every_string_of_a_report_is_scrubbed_whatever_the_failure() {
             url: s(),
             pinned_address: Some(s()),
             attempts: vec![attempt_with(error)],
+            limits: Vec::new(),
         };
         let before = serde_json::to_string(&report).unwrap();
         report.scrub(&secrets);

@@ -5,9 +5,10 @@
 
 use super::proxy::{Proxy, ProxySetting};
 use super::secrets::Secrets;
+use super::steps::{Action, Payload, Step};
 pub use super::target::{Credentials, Target};
+use super::thresholds::Thresholds;
 use super::tls::{TlsOptions, TlsSetup};
-use regex::Regex;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,10 +40,10 @@ pub struct CheckOptions {
     pub ping_every: Option<Duration>,
     /// Stay connected this long after the open checks.
     pub hold: Option<Duration>,
-    /// Text message to send after the upgrade.
-    pub send: Option<String>,
-    /// Regex the first text or binary reply must match.
-    pub expect: Option<String>,
+    /// The script run after the ping: sends, expectations, waits, in order.
+    pub steps: Vec<Step>,
+    /// `warning_over` / `critical_over` latency thresholds.
+    pub thresholds: Thresholds,
     /// TLS settings.
     pub tls: TlsOptions,
     /// Warn when the certificate expires within this window.
@@ -74,8 +75,8 @@ impl Default for CheckOptions {
             ping: true,
             ping_every: None,
             hold: None,
-            send: None,
-            expect: None,
+            steps: Vec::new(),
+            thresholds: Thresholds::default(),
             tls: TlsOptions::default(),
             cert_expiry_warn: DEFAULT_CERT_EXPIRY_WARN,
             resolve: Vec::new(),
@@ -184,10 +185,10 @@ pub struct CheckSpec {
     pub ping_every: Option<Duration>,
     /// How long to hold the connection open.
     pub hold: Option<Duration>,
-    /// Message to send.
-    pub send: Option<String>,
-    /// Pattern the first reply must match.
-    pub expect: Option<Regex>,
+    /// The script of the open phase.
+    pub steps: Vec<Step>,
+    /// Latency thresholds, applied to a passing attempt.
+    pub thresholds: Thresholds,
     /// TLS client configuration (wss:// only).
     pub tls: Option<Arc<TlsSetup>>,
     /// Warning window for certificate expiry.
@@ -261,14 +262,6 @@ impl CheckSpec {
                 });
             }
         }
-        let expect = match &opts.expect {
-            Some(pattern) => Some(Regex::new(pattern).map_err(|e| SpecError::Option {
-                option: "--expect",
-                value: pattern.clone(),
-                reason: e.to_string(),
-            })?),
-            None => None,
-        };
         let mut pinned_addr = target.ip_literal();
         for raw in &opts.resolve {
             let o = ResolveOverride::parse(raw)?;
@@ -292,8 +285,8 @@ impl CheckSpec {
             ping: opts.ping,
             ping_every: opts.ping_every,
             hold: opts.hold.filter(|h| !h.is_zero()),
-            send: opts.send.clone(),
-            expect,
+            steps: opts.steps.clone(),
+            thresholds: opts.thresholds.clone(),
             tls,
             cert_expiry_warn: opts.cert_expiry_warn,
             pinned_addr,
@@ -321,6 +314,23 @@ impl CheckSpec {
         let mut url = super::redact::redact_url(&self.target.url);
         self.secrets.scrub_str(&mut url);
         url
+    }
+
+    /// The largest frame this check may send: its largest message, with
+    /// every captured value (each at most one received message) in place.
+    pub fn largest_send(&self) -> usize {
+        self.steps
+            .iter()
+            .filter_map(|step| match &step.action {
+                Action::Send(Payload::Text(t)) => {
+                    let (bytes, refs) = t.size();
+                    Some(bytes + refs * self.max_message_bytes)
+                }
+                Action::Send(Payload::Binary(b)) => Some(b.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// The address the connect phase will use when no DNS is needed.

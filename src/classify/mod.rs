@@ -6,7 +6,7 @@
 //! table-tested; one file per class holds that class's hints:
 //! [`dns`], [`connect`] (with the proxy hops), [`tls`] (with [`client_cert`]), [`timeout`],
 //! [`missing_101`], [`protocol`], [`early_fin`] (with [`close_code`]), [`local`],
-//! [`unexpected_message`].
+//! [`unexpected_message`], [`slow`].
 
 mod client_cert;
 mod close_code;
@@ -16,6 +16,7 @@ mod early_fin;
 mod local;
 mod missing_101;
 mod protocol;
+mod slow;
 mod timeout;
 mod tls;
 mod unexpected_message;
@@ -95,6 +96,7 @@ pub fn hint(err: &CheckError, front: Option<Product>) -> String {
         ),
         CheckError::Local { resource, .. } => local::hint(*resource),
         CheckError::UnexpectedMessage { .. } => unexpected_message::hint(),
+        CheckError::Slow { over, .. } => slow::hint(*over),
     }
 }
 

@@ -40,6 +40,7 @@ fn awaited_word(awaited: &Awaited) -> &'static str {
         Awaited::Pong => "did not answer our ping",
         Awaited::PongWhileHolding => "while holding",
         Awaited::ExpectedMessage { .. } => "--expect",
+        Awaited::StepReply { .. } => "step 2 of the script",
         Awaited::FrameWritten => "stopped reading",
         Awaited::CloseReply => "CLOSE_WAIT",
     }
@@ -59,6 +60,10 @@ fn every_awaited() -> Vec<Awaited> {
         Awaited::PongWhileHolding,
         Awaited::ExpectedMessage {
             pattern: "pong".into(),
+        },
+        Awaited::StepReply {
+            number: 2,
+            description: "expect /pong/".into(),
         },
         Awaited::FrameWritten,
         Awaited::CloseReply,

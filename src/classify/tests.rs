@@ -284,8 +284,19 @@ fn sample(class: Class) -> Option<(CheckError, &'static str)> {
             CheckError::UnexpectedMessage {
                 expected: "a".into(),
                 received: "b".into(),
+                step: None,
+                recent: vec![],
             },
             "--expect",
+        ),
+        Class::Slow => (
+            CheckError::Slow {
+                phase: Phase::Tls,
+                over: crate::check::thresholds::Measured::Phase(Phase::Tls),
+                took_ms: 900.0,
+                threshold_ms: 500.0,
+            },
+            "TLS handshake",
         ),
         Class::LocalError => (
             CheckError::Local {

@@ -17,6 +17,7 @@ pub(super) fn hint(awaited: &Awaited, bytes_received: u64) -> String {
         Awaited::PongWhileHolding => "A ping sent while holding was not answered in time: the server's event loop or a proxy stalled.".into(),
         Awaited::Pong => "The connection is open but the server did not answer our ping: its event loop is blocked, or a proxy does not pass control frames.".into(),
         Awaited::ExpectedMessage { .. } => "No message for --expect arrived in time: the server did not reply to --send, or replies later than the timeout.".into(),
+        Awaited::StepReply { number, .. } => format!("No message arrived in time for step {number} of the script (--expect, steps:): the server did not reply to the message sent before it, replies later than the step's `within` (default: the timeout), or waits for something else first (a login, a subscription)."),
         Awaited::CloseReply => "The server did not answer our Close frame: its close handling is broken or its event loop is stuck. Servers like this accumulate CLOSE_WAIT sockets and leak connections.".into(),
     }
 }

@@ -5,8 +5,10 @@ use super::EXIT_USAGE;
 use super::args::{duration, seconds_or_duration};
 use super::color::ColorChoice;
 use crate::check::proxy::ProxySetting;
+use crate::check::steps::{self, parse::ScriptWord};
+use crate::check::thresholds::{Threshold, Thresholds};
 use crate::check::tls::{TlsOptions, TlsSetup};
-use crate::check::{self, CheckOptions, CheckReport, CheckSpec, Status};
+use crate::check::{self, CheckOptions, CheckReport, CheckSpec, SpecError, Status};
 use crate::report::{self, Format};
 use clap::Args;
 use std::path::PathBuf;
@@ -54,12 +56,23 @@ pub struct CheckArgs {
     /// Stay connected this long after the upgrade, watching for the server closing.
     #[arg(long, value_parser = duration, value_name = "DUR")]
     pub hold: Option<Duration>,
-    /// Text message to send after the upgrade.
+    /// Message to send after the upgrade (repeatable; with --expect, a script run in the
+    /// order given): text, json:{…}, base64:… or hex:…; ${name} is a value an earlier --expect captured.
     #[arg(long, value_name = "TEXT")]
-    pub send: Option<String>,
-    /// Regex the first text or binary message from the server must match.
-    #[arg(long, value_name = "REGEX")]
-    pub expect: Option<String>,
+    pub send: Vec<String>,
+    /// The next text or binary message must match (repeatable, ordered with --send): a regex
+    /// (named groups are captured), json:COND [&& COND…] (e.g. json:$.type == "pong"), or prefix:hex:….
+    #[arg(long, value_name = "PATTERN")]
+    pub expect: Vec<String>,
+    /// The --send and --expect values in command-line order (filled in from clap's indices).
+    #[arg(skip)]
+    pub script: Vec<ScriptWord>,
+    /// Warn (exit 1) when PHASE (dns, connect, tls, upgrade, open, close or total) takes longer than DUR (repeatable).
+    #[arg(long = "warning", value_name = "PHASE=DUR")]
+    pub warning_over: Vec<String>,
+    /// Fail with class `slow` (exit 2) when PHASE takes longer than DUR (repeatable).
+    #[arg(long = "critical", value_name = "PHASE=DUR")]
+    pub critical_over: Vec<String>,
     /// PEM file of CA certificates to trust instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -112,15 +125,48 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
+    /// Order `--send` and `--expect` as they were given: clap keeps each
+    /// flag's values apart, its indices say how they interleave.
+    pub fn order_script(&mut self, matches: &clap::ArgMatches) {
+        let indexed = |id: &str, values: &[String], word: fn(String) -> ScriptWord| {
+            let indices: Vec<usize> = matches
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default();
+            values
+                .iter()
+                .cloned()
+                .zip(indices)
+                .map(move |(v, i)| (i, word(v)))
+                .collect::<Vec<_>>()
+        };
+        let mut all = indexed("send", &self.send, ScriptWord::Send);
+        all.extend(indexed("expect", &self.expect, ScriptWord::Expect));
+        all.sort_by_key(|(i, _)| *i);
+        self.script = all.into_iter().map(|(_, w)| w).collect();
+    }
+
     /// The per-check options these arguments describe.
-    pub fn options(&self) -> CheckOptions {
+    pub fn options(&self) -> Result<CheckOptions, SpecError> {
+        let steps = steps::parse::from_words(&self.script).map_err(|(option, value, reason)| {
+            SpecError::Option {
+                option,
+                value,
+                reason,
+            }
+        })?;
+        let thresholds = Thresholds {
+            warning: parse_thresholds("--warning", &self.warning_over)?,
+            critical: parse_thresholds("--critical", &self.critical_over)?,
+        };
         // No single wait may outlast the whole command's budget.
         let within_budget = |d: Duration| self.max_time.map_or(d, |max| d.min(max));
         let mut headers = self.headers.clone();
         if let Some(agent) = &self.user_agent {
             headers.push(format!("User-Agent: {agent}"));
         }
-        CheckOptions {
+        Ok(CheckOptions {
+            thresholds,
             timeout: within_budget(self.timeout),
             connect_timeout: self.connect_timeout.map(within_budget),
             headers,
@@ -129,8 +175,7 @@ impl CheckArgs {
             ping: !self.no_ping,
             ping_every: self.ping_every,
             hold: self.hold,
-            send: self.send.clone(),
-            expect: self.expect.clone(),
+            steps,
             tls: TlsOptions {
                 ca_file: self.ca_file.clone(),
                 system_roots: self.system_roots,
@@ -150,7 +195,7 @@ impl CheckArgs {
             max_message_bytes: self.max_message_bytes,
             // Only a config expands ${VAR}; a shell has already expanded its own.
             secret_values: Vec::new(),
-        }
+        })
     }
 
     /// `--hold` must end before `--max-time`, or the budget would silently
@@ -167,9 +212,28 @@ impl CheckArgs {
     }
 }
 
+fn parse_thresholds(option: &'static str, values: &[String]) -> Result<Vec<Threshold>, SpecError> {
+    values
+        .iter()
+        .map(|v| {
+            Threshold::parse(v).map_err(|reason| SpecError::Option {
+                option,
+                value: v.clone(),
+                reason,
+            })
+        })
+        .collect()
+}
+
 /// Validate every URL, then check them all concurrently and print the results.
 pub async fn run(args: CheckArgs, color: ColorChoice) -> ExitCode {
-    let opts = args.options();
+    let opts = match args.options() {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("wsprobe: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let specs = match args
         .check_budget()
         .and_then(|()| build_specs(&args.urls, &opts))

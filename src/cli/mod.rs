@@ -10,7 +10,7 @@ pub mod run;
 pub mod state;
 pub mod validate;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit code for bad input (Nagios UNKNOWN).
@@ -54,7 +54,18 @@ enum AlertCommand {
 /// Parse `args`; on failure (or `--help`) the message is printed and the exit
 /// code returned.
 pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, ExitCode> {
-    Cli::try_parse_from(args).map_err(|e| {
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| {
+            let mut cli = Cli::from_arg_matches(&matches)?;
+            if let (Command::Check(args), Some(("check", sub))) =
+                (&mut cli.command, matches.subcommand())
+            {
+                args.order_script(sub);
+            }
+            Ok(cli)
+        });
+    parsed.map_err(|e| {
         let code = match e.kind() {
             clap::error::ErrorKind::DisplayHelp
             | clap::error::ErrorKind::DisplayVersion

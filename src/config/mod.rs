@@ -23,6 +23,7 @@ mod monitor;
 mod node;
 mod options;
 mod raw;
+mod steps;
 
 pub use channel::DEFAULT_DELIVERY_TIMEOUT;
 pub use error::{ConfigError, ConfigErrors};

@@ -3,7 +3,7 @@
 //! reported, then the [`CheckSpec`] built with a TLS setup shared between
 //! monitors whose TLS options are the same.
 
-use super::de::At;
+use super::de::{At, Pairs};
 use super::loader::Loader;
 use super::node::Pos;
 use super::raw::RawOptions;
@@ -11,6 +11,7 @@ use crate::check::proxy::{Proxy, ProxySetting};
 use crate::check::spec::{
     CheckOptions, CheckSpec, ResolveOverride, SpecError, Target, parse_header,
 };
+use crate::check::thresholds::{Measured, Threshold, Thresholds, unknown_measure};
 use crate::check::tls::{TlsOptions, TlsSetup};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,8 +49,11 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         ping: raw.ping.as_ref().map_or(d.ping, |p| p.value),
         ping_every: positive(l, "ping_every", &raw.ping_every),
         hold: duration(l, "hold", &raw.hold),
-        send: text(l, "send", &raw.send),
-        expect: raw.expect.as_ref().and_then(|v| expect(l, v)),
+        steps: super::steps::script(l, raw),
+        thresholds: Thresholds {
+            warning: thresholds(l, "warning_over", raw.warning_over.as_ref()),
+            critical: thresholds(l, "critical_over", raw.critical_over.as_ref()),
+        },
         tls: tls_options(l, raw),
         cert_expiry_warn: duration(l, "cert_expiry_warn", &raw.cert_expiry_warn)
             .unwrap_or(d.cert_expiry_warn),
@@ -80,6 +84,21 @@ fn text(l: &mut Loader, key: &str, v: &Option<At<String>>) -> Option<String> {
     v.as_ref().and_then(|v| l.text(key, v)).map(|t| t.value)
 }
 
+/// `{upgrade: 200ms, total: 1s}`: each key a phase or `total`, each value a duration.
+fn thresholds(l: &mut Loader, key: &str, pairs: Option<&Pairs>) -> Vec<Threshold> {
+    let mut out = Vec::new();
+    for (word, limit) in pairs.iter().flat_map(|p| &p.0) {
+        let Some(over) = Measured::parse(&word.value) else {
+            l.key_error(word.pos, key, unknown_measure(&word.value));
+            continue;
+        };
+        if let Some(limit) = l.positive_duration(key, limit) {
+            out.push(Threshold { over, limit });
+        }
+    }
+    out
+}
+
 fn max_message_bytes(l: &mut Loader, raw: &RawOptions) -> Option<usize> {
     let m = raw.max_message_bytes.as_ref()?;
     if m.value == 0 {
@@ -95,7 +114,6 @@ fn origins(raw: &RawOptions) -> Origins {
         ("timeout", &raw.timeout),
         ("ping_every", &raw.ping_every),
         ("origin", &raw.origin),
-        ("expect", &raw.expect),
         ("proxy", &raw.proxy),
         ("ca_file", &raw.ca_file),
         ("cert", &raw.cert),
@@ -157,26 +175,6 @@ fn headers(l: &mut Loader, raw: &RawOptions) -> Vec<String> {
         }
     }
     out
-}
-
-fn expect(l: &mut Loader, v: &At<String>) -> Option<String> {
-    let text = l.text("expect", v)?;
-    match regex::Regex::new(&text.value) {
-        Ok(_) => Some(text.value),
-        Err(e) => {
-            // regex's message is multi-line (pattern, caret, "error: …"):
-            // the last line says what is wrong.
-            let full = e.to_string();
-            let reason = full.lines().last().unwrap_or_default();
-            let reason = reason.strip_prefix("error: ").unwrap_or(reason);
-            l.key_error(
-                v.pos,
-                "expect",
-                format!("invalid regular expression {}: {reason}", text.shown()),
-            );
-            None
-        }
-    }
 }
 
 fn tls_options(l: &mut Loader, raw: &RawOptions) -> TlsOptions {
@@ -304,7 +302,6 @@ fn option_key(flag: &str) -> Option<&'static str> {
         "--header" => "headers",
         "--origin" => "origin",
         "--subprotocol" => "subprotocols",
-        "--expect" => "expect",
         "--resolve" => "resolve",
         "--proxy" | "proxy" => "proxy",
         "--ca-file" => "ca_file",

@@ -222,6 +222,7 @@ pub fn sample_document(class: Class, attempts: u32) -> ReportDocument {
     let report = CheckReport {
         url: "wss://example.test/ws".into(),
         pinned_address: None,
+        limits: Vec::new(),
         attempts: (1..=attempts.max(1))
             .map(|number| AttemptReport {
                 class,

@@ -5,7 +5,19 @@
 //! follows, and their perfdata comes after a `|` on the last of those lines.
 
 use crate::check::model::Phase;
+use crate::check::thresholds::Measured;
 use crate::check::{CheckReport, Status};
+
+/// `warn;crit;min` of a timing's perfdata: the thresholds in ms, empty where none is set.
+fn limits(r: &CheckReport, over: Measured) -> String {
+    let limit = r.limits.iter().find(|l| l.over == over);
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    format!(
+        "{};{};0",
+        ms(limit.and_then(|l| l.warning_ms)),
+        ms(limit.and_then(|l| l.critical_ms))
+    )
+}
 
 /// The plugin output for `reports`.
 pub fn render(reports: &[CheckReport]) -> String {
@@ -102,15 +114,19 @@ fn perfdata(r: &CheckReport, prefix: Option<&str>) -> Vec<String> {
     let mut perf: Vec<String> = Phase::ALL
         .iter()
         .filter_map(|p| {
-            last.timings
-                .get(*p)
-                .map(|ms| format!("{}={ms:.3}ms;;;0", label(p.as_str())))
+            let ms = last.timings.get(*p)?;
+            Some(format!(
+                "{}={ms:.3}ms;{}",
+                label(p.as_str()),
+                limits(r, Measured::Phase(*p))
+            ))
         })
         .collect();
     perf.push(format!(
-        "{}={:.3}ms;;;0",
+        "{}={:.3}ms;{}",
         label("total"),
-        last.timings.total_ms
+        last.timings.total_ms,
+        limits(r, Measured::Total)
     ));
     perf.push(format!("{}={};;;0", label("attempts"), r.attempts.len()));
     if let Some(cert) = last.tls.as_ref().and_then(|t| t.certificate.as_ref()) {

@@ -112,6 +112,15 @@ fn success_summary(a: &AttemptReport) -> String {
     {
         parts.push(pong.what.replace("pong received after", "pong"));
     }
+    if !a.timings.steps.is_empty() {
+        let ms: f64 = a.timings.steps.iter().map(|s| s.ms).sum();
+        let n = a.timings.steps.len();
+        parts.push(format!(
+            "{n} step{} in {}",
+            if n == 1 { "" } else { "s" },
+            ms_text(ms)
+        ));
+    }
     if let Some(c) = &a.close {
         parts.push(close_text(c));
     }
@@ -179,8 +188,23 @@ fn evidence(out: &mut String, err: &CheckError, a: &AttemptReport) {
                 c.names.join(", ")
             );
         }
-        CheckError::UnexpectedMessage { received, .. } => {
+        CheckError::UnexpectedMessage {
+            received, recent, ..
+        } => {
             let _ = writeln!(out, "  received: {received:?}");
+            // The last one is usually the message just shown.
+            let earlier = match recent.split_last() {
+                Some((last, before)) if last == received => before,
+                _ => recent.as_slice(),
+            };
+            for (i, earlier) in earlier.iter().enumerate() {
+                let label = if i == 0 {
+                    "  last messages:"
+                } else {
+                    "                 "
+                };
+                let _ = writeln!(out, "{label} {earlier:?}");
+            }
         }
         _ => {}
     }

@@ -378,6 +378,7 @@ mod tests {
         CheckReport {
             url: "wss://x/".into(),
             pinned_address: None,
+            limits: Vec::new(),
             attempts: vec![AttemptReport {
                 timings,
                 tls,

@@ -37,6 +37,13 @@ pub enum Awaited {
         /// The `--expect` pattern.
         pattern: String,
     },
+    /// The reply a step of the script waits for (`expect`, `expect_close`).
+    StepReply {
+        /// 1-based step number.
+        number: u32,
+        /// The step in words.
+        description: String,
+    },
     /// One of our frames to be written (the peer stopped reading).
     FrameWritten,
     /// The server's reply to our Close frame.
@@ -56,6 +63,10 @@ impl fmt::Display for Awaited {
             Awaited::Pong => write!(f, "the pong to our ping"),
             Awaited::PongWhileHolding => write!(f, "a pong while holding"),
             Awaited::ExpectedMessage { pattern } => write!(f, "a message matching /{pattern}/"),
+            Awaited::StepReply {
+                number,
+                description,
+            } => write!(f, "step {number} ({description})"),
             Awaited::FrameWritten => write!(f, "our frame to be written"),
             Awaited::CloseReply => write!(f, "the server's Close frame"),
         }

@@ -1,5 +1,5 @@
-//! The `open` phase, on the WebSocket after a valid 101: ping/pong,
-//! send/expect, and holding with pings. A failure here still gets a polite
+//! The `open` phase, on the WebSocket after a valid 101: ping/pong, the
+//! script ([`steps`](crate::check::steps)), and holding with pings. A failure here still gets a polite
 //! close when the connection works, so the server logs no 1006.
 
 use super::{Attempt, finish_session, phase_ms};
@@ -8,24 +8,27 @@ use crate::check::error::CheckError;
 use crate::check::failure::Awaited;
 use crate::check::model::Phase;
 use crate::check::session::{Incoming, Session};
+use crate::check::steps::run::ScriptState;
 use crate::check::timeline::{Timeline, ms_between};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tungstenite::Message;
 
-/// How much of an unexpected message is kept as evidence.
-const MESSAGE_EVIDENCE_BYTES: usize = 512;
-
 /// Run the `open` phase on `session`.
 pub(super) async fn run(a: &mut Attempt<'_>, session: &mut Session<'_>) -> Result<(), CheckError> {
     let started = Instant::now();
-    let opened = session.open(a.budget, a.log, a.stop).await;
+    let mut script = ScriptState::default();
+    let opened = session.open(a.budget, a.log, a.stop, &mut script).await;
     a.report.timings.set(Phase::Open, phase_ms(started));
+    a.report.timings.steps = script.timings;
     if let Err(e) = opened {
-        if matches!(
-            e,
-            CheckError::UnexpectedMessage { .. } | CheckError::Timeout { .. }
-        ) {
+        // Unless the server has closed already (a wrong `expect_close` code).
+        if session.close.is_none()
+            && matches!(
+                e,
+                CheckError::UnexpectedMessage { .. } | CheckError::Timeout { .. }
+            )
+        {
             session.close_politely().await;
         }
         finish_session(session, a.report);
@@ -73,77 +76,27 @@ impl Session<'_> {
         }
     }
 
-    /// The `open` phase: ping, send/expect, hold.
+    /// The `open` phase: ping, the script, hold.
     async fn open(
         &mut self,
         budget: &mut Budget,
         log: &mut Timeline,
         stop: &CancellationToken,
+        script: &mut ScriptState,
     ) -> Result<(), CheckError> {
         if self.spec.ping {
             self.ping_pong(budget, log).await?;
         }
-        if let Some(text) = self.spec.send.clone() {
-            let limit = budget.step(self.spec.timeout);
-            let len = text.len();
-            self.send(Message::Text(text.into()), limit, Phase::Open)
-                .await?;
-            log.event(Phase::Open, format!("text message sent ({len} bytes)"));
-        }
-        if let Some(pattern) = self.spec.expect.clone() {
-            self.expect(&pattern, budget, log).await?;
+        let spec = self.spec;
+        self.run_steps(&spec.steps, budget, log, script).await?;
+        if self.close.is_some() {
+            // An `expect_close` step saw the server close: nothing to hold.
+            return Ok(());
         }
         if let Some(hold) = self.spec.hold {
             self.hold(hold, budget, log, stop).await?;
         }
         Ok(())
-    }
-
-    async fn expect(
-        &mut self,
-        pattern: &regex::Regex,
-        budget: &Budget,
-        log: &mut Timeline,
-    ) -> Result<(), CheckError> {
-        let limit = budget.step(self.spec.timeout);
-        let started = Instant::now();
-        loop {
-            let text = match self
-                .recv(limit.saturating_sub(started.elapsed()), Phase::Open)
-                .await?
-            {
-                Incoming::Message(Message::Text(t)) => t.to_string(),
-                Incoming::Message(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
-                Incoming::Message(Message::Close(frame)) => {
-                    return Err(self
-                        .server_close_frame(Phase::Open, frame, false, budget)
-                        .await);
-                }
-                Incoming::Message(other) => {
-                    self.note_other(&other, log);
-                    continue;
-                }
-                Incoming::Ended(e) => return Err(self.ended(Phase::Open, e, false)),
-                Incoming::TimedOut => {
-                    let awaited = Awaited::ExpectedMessage {
-                        pattern: pattern.as_str().to_string(),
-                    };
-                    return Err(self.timeout(Phase::Open, awaited, limit));
-                }
-            };
-            self.last_frame = Instant::now();
-            if pattern.is_match(&text) {
-                log.event(
-                    Phase::Open,
-                    format!("message matched /{}/", pattern.as_str()),
-                );
-                return Ok(());
-            }
-            return Err(CheckError::UnexpectedMessage {
-                expected: pattern.as_str().to_string(),
-                received: truncate(&text, MESSAGE_EVIDENCE_BYTES),
-            });
-        }
     }
 
     /// Stay connected for `hold`, pinging every `ping_every`; every ping must be
@@ -256,15 +209,4 @@ fn mark_held(mut err: CheckError) -> CheckError {
         *while_held = true;
     }
     err
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }

@@ -87,8 +87,8 @@ pub(super) async fn run<'s>(
 /// tungstenite keeps a single pending pong and replaces it with the newest,
 /// so a ping flood from a peer that never reads costs no memory.
 fn session_config(spec: &CheckSpec) -> WebSocketConfig {
-    // Our largest frame (the --send text) must fit, or it could never be queued.
-    let own_frame = spec.send.as_ref().map_or(0, String::len) + 14;
+    // Our largest frame (a script's send) must fit, or it could never be queued.
+    let own_frame = spec.largest_send() + 14;
     WebSocketConfig::default()
         .read_buffer_size(4096)
         .max_message_size(Some(spec.max_message_bytes))

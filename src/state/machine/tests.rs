@@ -510,6 +510,7 @@ fn summary_from_a_report_takes_the_decisive_attempt() {
         url: URL.to_string(),
         pinned_address: None,
         attempts: vec![attempt(None), attempt(Some(dns))],
+        limits: Vec::new(),
     };
     let s = RunSummary::from_report(&failed);
     assert!(!s.ok);

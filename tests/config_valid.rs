@@ -269,3 +269,11 @@ fn builtin_templates_are_accepted_in_every_key_that_takes_a_template() {
     // And every channel builds with them, as `validate` and `run` do.
     wsprobe::daemon::build_channels(&c).expect("channels build");
 }
+
+#[test]
+fn a_source_address_comes_from_defaults_unless_the_monitor_sets_its_own() {
+    let c = load("tests/fixtures/config/valid-source-address.yaml");
+    let source = |name: &str| monitor(&c, name).spec.source_address;
+    assert_eq!(source("from-defaults"), Some("127.0.0.2".parse().unwrap()));
+    assert_eq!(source("own-v6"), Some("::1".parse().unwrap()));
+}

@@ -109,6 +109,7 @@ pub(crate) struct RawOptions {
     pub retries: Option<At<u32>>,
     pub retry_delay: Option<At<String>>,
     pub max_message_bytes: Option<At<usize>>,
+    pub source_address: Option<At<String>>,
 }
 
 impl RawOptions {
@@ -137,6 +138,7 @@ impl RawOptions {
             retries: self.retries.or(f.retries),
             retry_delay: self.retry_delay.or(f.retry_delay),
             max_message_bytes: self.max_message_bytes.or(f.max_message_bytes),
+            source_address: self.source_address.or(f.source_address),
         }
     }
 }

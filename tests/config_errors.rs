@@ -37,7 +37,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location)",
     ),
     (
         "invalid-wrong-type.yaml",
@@ -107,6 +107,10 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-header-secret.yaml",
         "7:7: `headers`: invalid header \"Authorization\": header values cannot contain CR, LF or NUL",
+    ),
+    (
+        "invalid-location.yaml",
+        "2:13: `location`: \"eu west\" contains ' '; use letters, digits, '-', '_' and '.'",
     ),
     (
         "invalid-source-address.yaml",

@@ -277,3 +277,11 @@ fn a_source_address_comes_from_defaults_unless_the_monitor_sets_its_own() {
     assert_eq!(source("from-defaults"), Some("127.0.0.2".parse().unwrap()));
     assert_eq!(source("own-v6"), Some("::1".parse().unwrap()));
 }
+
+#[test]
+fn the_location_is_read_from_settings_and_is_default_without_one() {
+    let c = load("tests/fixtures/config/valid-location.yaml");
+    assert_eq!(c.settings.location, "eu-west");
+    let c = load("tests/fixtures/config/valid-source-address.yaml");
+    assert_eq!(c.settings.location, "default");
+}

@@ -140,6 +140,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         state: None,
         listen: args.listen,
         instance: None,
+        location: None,
     };
     let result = daemon::run(opts, controls).await;
     drop(demo);

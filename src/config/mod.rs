@@ -89,6 +89,8 @@ pub struct Settings {
     pub heartbeat_url: Option<String>,
     /// How often `heartbeat_url` is pinged.
     pub heartbeat_every: Duration,
+    /// The location this daemon checks from (`--location` overrides it).
+    pub location: String,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -117,6 +119,7 @@ impl Settings {
             cluster: ClusterSettings::default(),
             heartbeat_url: None,
             heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
+            location: crate::cluster::identity::DEFAULT_LOCATION.into(),
         }
     }
 }
@@ -365,6 +368,9 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
     if let Some(url) = &raw.heartbeat_url {
         s.heartbeat_url = heartbeat_url(l, url);
     }
+    if let Some(location) = raw.location.as_ref().and_then(|v| location(l, v)) {
+        s.location = location;
+    }
     if let Some(d) = raw
         .heartbeat_every
         .as_ref()
@@ -411,6 +417,13 @@ fn cluster_settings(l: &mut Loader, raw: &raw::RawCluster) -> ClusterSettings {
         c.delivery_lease = d;
     }
     c
+}
+
+fn location(l: &mut Loader, v: &At<String>) -> Option<String> {
+    let text = l.text("location", v)?;
+    crate::cluster::identity::usable_name(&text.value)
+        .map_err(|why| l.key_error(v.pos, "location", why))
+        .ok()
 }
 
 fn heartbeat_url(l: &mut Loader, v: &At<String>) -> Option<String> {

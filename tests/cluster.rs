@@ -451,7 +451,8 @@ async fn an_instance_cut_off_from_postgresql_stops_checking_and_the_others_take_
 
 /// Locations (issue 12): the instances of one location share its monitors
 /// as a cluster does, and each location has its own owner of every monitor,
-/// chosen among that location's live instances only.
+/// chosen among that location's live instances only; a monitor that lists
+/// its `locations:` is owned in those alone.
 #[tokio::test]
 #[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
 async fn each_location_shares_every_monitor_among_its_own_instances() {
@@ -460,7 +461,11 @@ async fn each_location_shares_every_monitor_among_its_own_instances() {
     let endpoint = FaultServer::start(Behavior::Healthy).await;
     let hook = Receiver::start(&[]).await;
     let scratch = Scratch::new();
-    scratch.write_config(&config(&endpoint, 11, free_addr(), &hook));
+    let eu_only = format!(
+        "  - {{ name: eu-only, url: \"{}\", locations: [eu-west] }}\n",
+        endpoint.ws_url("/eu-only")
+    );
+    scratch.write_config(&(config(&endpoint, 11, free_addr(), &hook) + &eu_only));
     let state = state_url(pg.port(), "cluster_locations");
     let a1 = Instance::start_in(&scratch, "probe-a1", &state, "eu-west");
     let a2 = Instance::start_in(&scratch, "probe-a2", &state, "eu-west");
@@ -482,19 +487,21 @@ async fn each_location_shares_every_monitor_among_its_own_instances() {
     assert_eq!(location_of("probe-a1"), Some("eu-west".into()), "{cluster}");
     assert_eq!(location_of("probe-a2"), Some("eu-west".into()), "{cluster}");
 
-    // eu-west splits the 12 monitors between its two instances, each once;
-    // us-east's only instance owns all 12.
+    // eu-west splits its 13 monitors between its two instances, each once;
+    // us-east's only instance owns the 12 checked from every location.
     let (in_a1, in_a2) = (a1.owned().await, a2.owned().await);
     let mut eu_west: Vec<&String> = in_a1.iter().chain(&in_a2).collect();
     eu_west.sort();
     eu_west.dedup();
-    assert_eq!(in_a1.len() + in_a2.len(), 12, "{in_a1:?} {in_a2:?}");
-    assert_eq!(eu_west.len(), 12, "a monitor owned twice in eu-west");
+    assert_eq!(in_a1.len() + in_a2.len(), 13, "{in_a1:?} {in_a2:?}");
+    assert_eq!(eu_west.len(), 13, "a monitor owned twice in eu-west");
     assert!(
         !in_a1.is_empty() && !in_a2.is_empty(),
         "{in_a1:?} {in_a2:?}"
     );
-    assert_eq!(b1.owned().await.len(), 12);
+    let in_b1 = b1.owned().await;
+    assert_eq!(in_b1.len(), 12, "{in_b1:?}");
+    assert!(!in_b1.contains(&"eu-only".to_string()), "{in_b1:?}");
 
     // The page footer names the location.
     let (_, page) = http_get(b1.listen, "/").await;

@@ -33,7 +33,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-unknown-key.yaml",
-        "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address)",
+        "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address)",
     ),
     (
         "invalid-settings-key.yaml",
@@ -107,6 +107,18 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-header-secret.yaml",
         "7:7: `headers`: invalid header \"Authorization\": header values cannot contain CR, LF or NUL",
+    ),
+    (
+        "invalid-quorum.yaml",
+        "5:13: `quorum`: expected a whole number of locations (at least 1) or `all`, found \"most\"",
+    ),
+    (
+        "invalid-quorum-above-locations.yaml",
+        "5:13: `quorum`: 3 is more than the 2 locations listed (eu-west, us-east): no round could ever fail",
+    ),
+    (
+        "invalid-locations-twice.yaml",
+        "4:35: `locations`: \"eu-west\" is listed twice",
     ),
     (
         "invalid-location.yaml",
@@ -205,7 +217,7 @@ const MANY: (&str, &[&str]) = (
         "4:11: `jitter`: expected a duration like 30s, 5m, found \"a bit\"",
         "10:10: `url`: invalid URL: scheme http:// is not a WebSocket URL (use ws://)",
         "11:15: `schedule`: 2 fields in \"every minute\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
-        "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address)",
+        "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address)",
         "13:14: `retries`: expected a whole number from 0 to 4294967295, found a string",
         "18:31: `headers`: environment variable ${MISSING_TOKEN} is not set",
         "19:13: `expect`: invalid regular expression \"[unclosed\": unclosed character class",

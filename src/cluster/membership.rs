@@ -109,9 +109,14 @@ async fn beat(shared: &Shared, fence_at: Option<Instant>) -> Result<(), String> 
     let here = identity::location_of(&cluster.me);
     let names = names_in(&live, here);
     let config = shared.config();
+    // Only the monitors checked from this location are shared among its instances.
     let owned = rendezvous::owned_by(
         &cluster.me.name,
-        config.monitors.iter().map(|m| m.name.as_str()),
+        config
+            .monitors
+            .iter()
+            .filter(|m| m.checked_from(here))
+            .map(|m| m.name.as_str()),
         &names,
     );
     let before = cluster.owned().unwrap_or_default();

@@ -18,6 +18,7 @@ mod env;
 mod error;
 mod keys;
 mod loader;
+mod locations;
 mod monitor;
 mod node;
 mod options;
@@ -144,6 +145,18 @@ pub struct Monitor {
     pub policy: Policy,
     /// The monitor's own maintenance windows (the global ones are in [`Config`]).
     pub maintenance: Vec<MaintenanceWindow>,
+    /// The locations it is checked from; empty: every location with a live
+    /// instance.
+    pub locations: Vec<String>,
+    /// How many of its locations must fail for a round to fail.
+    pub quorum: crate::quorum::Quorum,
+}
+
+impl Monitor {
+    /// Is it checked from `location`?
+    pub fn checked_from(&self, location: &str) -> bool {
+        self.locations.is_empty() || self.locations.iter().any(|l| l == location)
+    }
 }
 
 impl std::fmt::Debug for Config {

@@ -69,6 +69,8 @@ pub(crate) struct RawAlerting {
     pub failure_threshold: Option<At<u32>>,
     pub success_threshold: Option<At<u32>>,
     pub repeat: Option<At<String>>,
+    pub locations: Option<Vec<At<String>>>,
+    pub quorum: Option<At<String>>,
 }
 
 impl RawAlerting {
@@ -81,6 +83,8 @@ impl RawAlerting {
             failure_threshold: self.failure_threshold.or(f.failure_threshold),
             success_threshold: self.success_threshold.or(f.success_threshold),
             repeat: self.repeat.or(f.repeat),
+            locations: self.locations.or(f.locations),
+            quorum: self.quorum.or(f.quorum),
         }
     }
 }

@@ -18,16 +18,20 @@ pub async fn show(State(s): State<Surface>) -> Response {
     let view = cluster.view();
     // Each location's monitors are shared among that location's instances.
     let owned = |member: &Member| -> Vec<&str> {
-        let peers = names_in(&view.live, identity::location_of(member));
+        let location = identity::location_of(member);
+        let peers = names_in(&view.live, location);
         config
             .monitors
             .iter()
-            .map(|m| m.name.as_str())
             .filter(|m| match &view.owned {
                 // One instance alone owns everything.
                 None => true,
-                Some(_) => rendezvous::owner(m, &peers) == Some(member.name.as_str()),
+                Some(_) => {
+                    m.checked_from(location)
+                        && rendezvous::owner(&m.name, &peers) == Some(member.name.as_str())
+                }
             })
+            .map(|m| m.name.as_str())
             .collect()
     };
     let mut instances: Vec<Value> = view

@@ -21,6 +21,8 @@
 //! * [`demo`]: local endpoints reproducing classic failures, for `wsprobe demo`.
 //! * [`cluster`]: several daemons on one PostgreSQL store: membership,
 //!   rendezvous-hash ownership of monitors, fencing.
+//! * [`quorum`]: checks from several locations — the pure verdict of a round
+//!   (each location's outcome against the monitor's quorum).
 //! * [`daemon`]: `wsprobe run`: scheduling monitors, state, outbox dispatch, signals.
 //! * [`serve`]: the daemon's HTTP surface: `/metrics`, `/probe`, the JSON API,
 //!   health endpoints and the status page.
@@ -36,6 +38,7 @@ pub mod daemon;
 pub mod demo;
 pub mod notification;
 pub mod product;
+pub mod quorum;
 pub mod refusal;
 pub mod report;
 pub mod schedule;

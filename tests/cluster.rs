@@ -74,23 +74,34 @@ struct Instance {
 
 impl Instance {
     fn start(scratch: &Scratch, name: &'static str, state: &str) -> Instance {
+        Instance::start_with(scratch, name, state, &[])
+    }
+
+    /// An instance of `location` (`--location`).
+    fn start_in(scratch: &Scratch, name: &'static str, state: &str, location: &str) -> Instance {
+        Instance::start_with(scratch, name, state, &["--location", location])
+    }
+
+    fn start_with(scratch: &Scratch, name: &'static str, state: &str, extra: &[&str]) -> Instance {
         let listen = free_addr();
         let listen_text = listen.to_string();
+        let config = scratch.config();
+        let mut args = vec![
+            "run",
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--state",
+            state,
+            "--instance",
+            name,
+            "--listen",
+            &listen_text,
+            "--log-format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
         let daemon = Daemon::spawn(
-            [
-                "run",
-                "--config",
-                scratch.config().to_str().expect("utf-8 path"),
-                "--state",
-                state,
-                "--instance",
-                name,
-                "--listen",
-                &listen_text,
-                "--log-format",
-                "json",
-            ]
-            .map(OsStr::new),
+            args.into_iter().map(OsStr::new),
             scratch,
             &[("PGPASSWORD", PASSWORD)],
         );
@@ -436,4 +447,68 @@ async fn an_instance_cut_off_from_postgresql_stops_checking_and_the_others_take_
     a.sees(3).await;
     c.sees(3).await;
     assert!(!c.owned().await.is_empty());
+}
+
+/// Locations (issue 12): the instances of one location share its monitors
+/// as a cluster does, and each location has its own owner of every monitor,
+/// chosen among that location's live instances only; a monitor that lists
+/// its `locations:` is owned in those alone.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn each_location_shares_every_monitor_among_its_own_instances() {
+    let pg = PgServer::start();
+    pg.create_database("cluster_locations").await;
+    let endpoint = FaultServer::start(Behavior::Healthy).await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    let eu_only = format!(
+        "  - {{ name: eu-only, url: \"{}\", locations: [eu-west] }}\n",
+        endpoint.ws_url("/eu-only")
+    );
+    scratch.write_config(&(config(&endpoint, 11, free_addr(), &hook) + &eu_only));
+    let state = state_url(pg.port(), "cluster_locations");
+    let a1 = Instance::start_in(&scratch, "probe-a1", &state, "eu-west");
+    let a2 = Instance::start_in(&scratch, "probe-a2", &state, "eu-west");
+    let b1 = Instance::start_in(&scratch, "probe-b1", &state, "us-east");
+    for i in [&a1, &a2, &b1] {
+        i.sees(3).await;
+    }
+
+    let cluster = b1.cluster().await;
+    assert_eq!(cluster["location"], "us-east", "{cluster}");
+    let location_of = |name: &str| {
+        cluster["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .find(|i| i["name"] == name)
+            .map(|i| i["location"].clone())
+    };
+    assert_eq!(location_of("probe-a1"), Some("eu-west".into()), "{cluster}");
+    assert_eq!(location_of("probe-a2"), Some("eu-west".into()), "{cluster}");
+
+    // eu-west splits its 13 monitors between its two instances, each once;
+    // us-east's only instance owns the 12 checked from every location.
+    let (in_a1, in_a2) = (a1.owned().await, a2.owned().await);
+    let mut eu_west: Vec<&String> = in_a1.iter().chain(&in_a2).collect();
+    eu_west.sort();
+    eu_west.dedup();
+    assert_eq!(in_a1.len() + in_a2.len(), 13, "{in_a1:?} {in_a2:?}");
+    assert_eq!(eu_west.len(), 13, "a monitor owned twice in eu-west");
+    assert!(
+        !in_a1.is_empty() && !in_a2.is_empty(),
+        "{in_a1:?} {in_a2:?}"
+    );
+    let in_b1 = b1.owned().await;
+    assert_eq!(in_b1.len(), 12, "{in_b1:?}");
+    assert!(!in_b1.contains(&"eu-only".to_string()), "{in_b1:?}");
+
+    // The page footer names the location.
+    let (_, page) = http_get(b1.listen, "/").await;
+    assert!(page.contains("in location <b>us-east</b>"), "{page}");
+    // Every log line of the daemon carries it.
+    let started = b1.daemon.logs_matching("wsprobe daemon starting", &[]);
+    let line = started.first().expect("a start line");
+    // The daemon's span (tracing's JSON puts it under `span` and `spans`).
+    assert_eq!(line["span"]["location"], "us-east", "{line}");
 }

@@ -6,6 +6,14 @@ use wsprobe::config;
 
 const DIR: &str = "tests/fixtures/config";
 
+/// The keys a monitor takes, in the order the loader lists them (one place,
+/// so a new key is added once).
+macro_rules! monitor_keys {
+    () => {
+        "name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
+    };
+}
+
 fn env(name: &str) -> Option<String> {
     match name {
         "CHAT_TOKEN" => Some("chat-token-value".into()),
@@ -33,11 +41,15 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-unknown-key.yaml",
-        "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
+        concat!(
+            "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: ",
+            monitor_keys!(),
+            ")"
+        ),
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location)",
     ),
     (
         "invalid-wrong-type.yaml",
@@ -137,6 +149,26 @@ const RULES: &[(&str, &str)] = &[
         "5:23: `expect_close`: 999 is not a close code (1000 to 4999)",
     ),
     (
+        "invalid-quorum.yaml",
+        "5:13: `quorum`: expected a whole number of locations (at least 1) or `all`, found \"most\"",
+    ),
+    (
+        "invalid-quorum-above-locations.yaml",
+        "5:13: `quorum`: 3 is more than the 2 locations listed (eu-west, us-east): no round could ever fail",
+    ),
+    (
+        "invalid-locations-twice.yaml",
+        "4:35: `locations`: \"eu-west\" is listed twice",
+    ),
+    (
+        "invalid-location.yaml",
+        "2:13: `location`: \"eu west\" contains ' '; use letters, digits, '-', '_' and '.'",
+    ),
+    (
+        "invalid-source-address.yaml",
+        "4:21: `source_address`: invalid address \"eth0\": expected an IPv4 or IPv6 address of this host, like 10.0.0.5",
+    ),
+    (
         "invalid-regex.yaml",
         "5:13: `expect`: invalid regular expression \"(pong\": unclosed group",
     ),
@@ -225,7 +257,11 @@ const MANY: (&str, &[&str]) = (
         "4:11: `jitter`: expected a duration like 30s, 5m, found \"a bit\"",
         "10:10: `url`: invalid URL: scheme http:// is not a WebSocket URL (use ws://)",
         "11:15: `schedule`: 2 fields in \"every minute\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
-        "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
+        concat!(
+            "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: ",
+            monitor_keys!(),
+            ")"
+        ),
         "13:14: `retries`: expected a whole number from 0 to 4294967295, found a string",
         "18:31: `headers`: environment variable ${MISSING_TOKEN} is not set",
         "19:13: `expect`: invalid regular expression \"[unclosed\": unclosed character class",

@@ -7,6 +7,7 @@ use std::time::Duration;
 use wsprobe::alert::settings::{ChannelSettings, SmtpSecurity};
 use wsprobe::check::proxy::ProxySetting;
 use wsprobe::config::{self, Config, Monitor};
+use wsprobe::quorum::Quorum;
 use wsprobe::schedule::Schedule;
 use wsprobe::state::store::StateLocation;
 
@@ -298,4 +299,45 @@ fn an_alias_expansion_bomb_is_refused_with_its_position() {
     let message = e.to_string();
     assert!(message.starts_with("bomb.yaml:"), "{message}");
     assert!(message.contains("invalid YAML"), "{message}");
+}
+
+#[test]
+fn a_source_address_comes_from_defaults_unless_the_monitor_sets_its_own() {
+    let c = load("tests/fixtures/config/valid-source-address.yaml");
+    let source = |name: &str| monitor(&c, name).spec.source_address;
+    assert_eq!(source("from-defaults"), Some("127.0.0.2".parse().unwrap()));
+    assert_eq!(source("own-v6"), Some("::1".parse().unwrap()));
+}
+
+#[test]
+fn the_location_is_read_from_settings_and_is_default_without_one() {
+    let c = load("tests/fixtures/config/valid-location.yaml");
+    assert_eq!(c.settings.location, "eu-west");
+    assert!(
+        c.monitors[0].locations.is_empty(),
+        "every location by default"
+    );
+    assert_eq!(c.monitors[0].quorum, Quorum::Majority);
+    let c = load("tests/fixtures/config/valid-source-address.yaml");
+    assert_eq!(c.settings.location, "default");
+}
+
+#[test]
+fn locations_and_quorum_come_from_defaults_unless_the_monitor_sets_its_own() {
+    let c = load("tests/fixtures/config/valid-locations.yaml");
+    let placement = |name: &str| {
+        let m = monitor(&c, name);
+        (m.locations.clone(), m.quorum)
+    };
+    let three = vec!["eu-west".to_string(), "us-east".into(), "ap-south".into()];
+    assert_eq!(placement("chat"), (three.clone(), Quorum::AtLeast(2)));
+    assert_eq!(placement("strict"), (three, Quorum::All));
+    assert_eq!(
+        placement("europe"),
+        (vec!["eu-west".to_string()], Quorum::AtLeast(1))
+    );
+    assert_eq!(placement("anywhere"), (Vec::new(), Quorum::AtLeast(2)));
+    assert!(monitor(&c, "europe").checked_from("eu-west"));
+    assert!(!monitor(&c, "europe").checked_from("us-east"));
+    assert!(monitor(&c, "anywhere").checked_from("us-east"));
 }

@@ -94,7 +94,8 @@ pub struct AttemptView {
     pub phase: Option<String>,
     /// One-line description of the failure.
     pub message: Option<String>,
-    /// Address connected to.
+    /// Address connected to, and the local one it left from when the check
+    /// has a source address ("192.0.2.7:443 from 10.0.0.5:40312").
     pub address: Option<String>,
     /// "HTTP/1.1 503 Service Unavailable".
     pub status_line: Option<String>,
@@ -241,7 +242,10 @@ fn attempt_view(a: &AttemptReport) -> AttemptView {
         class: a.class.as_str().to_string(),
         phase: a.phase.map(|p| p.as_str().to_string()),
         message: a.message.as_deref().map(one_line),
-        address: a.address.clone(),
+        address: a.address.as_ref().map(|addr| match &a.local_address {
+            Some(local) => format!("{addr} from {local}"),
+            None => addr.clone(),
+        }),
         timings: timings_line(&a.timings),
         close: a.close.as_ref().map(|c| one_line(&close_text(c))),
         events: events_text(&a.events),

@@ -34,6 +34,10 @@ pub struct AttemptReport {
     pub error: Option<CheckError>,
     /// The address connected to (or last tried).
     pub address: Option<String>,
+    /// The local address the connection left from, when a source address
+    /// was set (`source_address`, `--source-address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_address: Option<String>,
     /// Proxy used, without credentials.
     pub proxy: Option<String>,
     /// Phase durations.
@@ -71,6 +75,7 @@ impl AttemptReport {
             hint: None,
             error: None,
             address: None,
+            local_address: None,
             proxy: None,
             timings: Timings::default(),
             request: None,

@@ -5,6 +5,7 @@ pub use super::failure::addr::{AddrCause, AddrFailure, addr_failure, errno_name,
 use super::failure::{Awaited, ProtocolRule, ProxyHop};
 use super::local::LocalResource;
 use super::model::{CertInfo, Class, CloseFrameInfo, PeerEnd, Phase, ResponseHead};
+use super::source::SourceProblem;
 use super::steps::StepRef;
 use super::thresholds::Measured;
 use super::tls_failure::TlsFailure;
@@ -168,6 +169,19 @@ pub enum CheckError {
         /// The operating system's text.
         message: String,
     },
+    /// The check's socket could not use the configured source address.
+    // Shares its class with `Local` on the wire; see `check::wire`.
+    #[serde(rename(serialize = "local_error", deserialize = "source_address_error"))]
+    #[error(
+        "connect: cannot use source address {source_address}: {problem}; the endpoint was not reached"
+    )]
+    SourceAddress {
+        /// The address the socket was to be bound to.
+        source_address: String,
+        /// Why it could not be used.
+        #[serde(flatten)]
+        problem: SourceProblem,
+    },
     /// A message did not match an expectation of the script (`--expect`,
     /// `steps:`), or the server sent something else than the Close an
     /// `expect_close` wanted.
@@ -289,7 +303,7 @@ impl CheckError {
             | CheckError::ControlFlood { .. } => Class::ProtocolError,
             CheckError::EarlyFin { .. } => Class::EarlyFin,
             CheckError::UnexpectedMessage { .. } => Class::UnexpectedMessage,
-            CheckError::Local { .. } => Class::LocalError,
+            CheckError::Local { .. } | CheckError::SourceAddress { .. } => Class::LocalError,
             CheckError::Slow { .. } => Class::Slow,
         }
     }
@@ -298,7 +312,9 @@ impl CheckError {
     pub fn phase(&self) -> Phase {
         match self {
             CheckError::Dns { .. } => Phase::Dns,
-            CheckError::Connect { .. } | CheckError::Proxy { .. } => Phase::Connect,
+            CheckError::Connect { .. }
+            | CheckError::Proxy { .. }
+            | CheckError::SourceAddress { .. } => Phase::Connect,
             CheckError::Tls { .. } => Phase::Tls,
             CheckError::Missing101 { .. } => Phase::Upgrade,
             CheckError::UnexpectedMessage { .. } => Phase::Open,
@@ -396,6 +412,10 @@ mod tests {
                 resource: LocalResource::FileDescriptors,
                 errno: "EMFILE".into(),
                 message: "Too many open files".into(),
+            },
+            CheckError::SourceAddress {
+                source_address: "192.0.2.1".into(),
+                problem: SourceProblem::NotAssigned,
             },
         ]
     }

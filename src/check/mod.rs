@@ -8,7 +8,8 @@
 //! * [`proxy`], [`tls`], [`upgrade`], [`session`]: the mechanics the phases use
 //!   (proxy tunnels, the TLS client, the upgrade request and 101 validation,
 //!   the live WebSocket); [`tls_failure`]: the typed reasons a handshake fails
-//! * [`model`], [`error`], [`local`]: the vocabulary and the typed failures;
+//! * [`model`], [`error`], [`local`], [`source`]: the vocabulary and the typed
+//!   failures (the host's own: resources, the source address to bind);
 //!   [`failure`]: their typed sub-kinds (what was awaited, which rule broke,
 //!   which proxy hop failed) from which the classification decides
 //! * [`stream`], [`head`], [`sniff`], [`budget`], [`timeline`], [`flood`]: the plumbing that keeps
@@ -40,6 +41,7 @@ pub mod scrub;
 pub mod secrets;
 pub mod session;
 pub mod sniff;
+pub mod source;
 pub mod spec;
 pub mod steps;
 pub mod stream;

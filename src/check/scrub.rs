@@ -10,6 +10,7 @@ use super::error::{AddrFailure, CheckError};
 use super::failure::{Awaited, ProtocolRule, ProxyHop, ProxyReply};
 use super::model::{CertInfo, CloseFrameInfo, CloseInfo, Event, ResponseHead, TlsInfo, Warning};
 use super::secrets::Secrets;
+use super::source::SourceProblem;
 use super::upgrade::RequestHead;
 
 /// Something that can hold evidence a server wrote back.
@@ -72,6 +73,7 @@ impl Scrub for AttemptReport {
             hint,
             error,
             address,
+            local_address: _,
             proxy,
             timings: _,
             request,
@@ -148,6 +150,11 @@ impl Scrub for CheckError {
             CheckError::ControlFlood { .. } | CheckError::Slow { .. } => {}
             // The operating system's own text: scrubbed all the same, it is free text.
             CheckError::Local { message, .. } => message.scrub(secrets),
+            // An address from the config and the kernel's words about binding it.
+            CheckError::SourceAddress { problem, .. } => match problem {
+                SourceProblem::BindFailed { message, .. } => message.scrub(secrets),
+                SourceProblem::FamilyMismatch { .. } | SourceProblem::NotAssigned => {}
+            },
         }
     }
 }

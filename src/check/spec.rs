@@ -58,6 +58,8 @@ pub struct CheckOptions {
     pub retry_delay: Duration,
     /// Largest message accepted from the server.
     pub max_message_bytes: usize,
+    /// The local address to connect from (the proxy hop's too).
+    pub source_address: Option<IpAddr>,
     /// Values to scrub from evidence besides the ones wsprobe finds itself
     /// (credential headers, URL userinfo and parameters): the `${VAR}`
     /// expansions a config put into what the check sends.
@@ -84,6 +86,7 @@ impl Default for CheckOptions {
             retries: 0,
             retry_delay: Duration::from_secs(1),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            source_address: None,
             secret_values: Vec::new(),
         }
     }
@@ -203,6 +206,8 @@ pub struct CheckSpec {
     pub retry_delay: Duration,
     /// Largest message accepted.
     pub max_message_bytes: usize,
+    /// The local address every socket of the check is bound to.
+    pub source_address: Option<IpAddr>,
     /// Every secret value this check sends, scrubbed from its report.
     pub secrets: Secrets,
 }
@@ -294,6 +299,7 @@ impl CheckSpec {
             retries: opts.retries,
             retry_delay: opts.retry_delay,
             max_message_bytes: opts.max_message_bytes,
+            source_address: opts.source_address,
             secrets,
             target,
         })

@@ -1,8 +1,8 @@
 //! Reading a [`CheckError`] back from its JSON. Three variants share the
-//! class `protocol_error` on the wire, and two `connect_error` (the class is
-//! what consumers key on), so the class alone cannot say which one was
-//! written; the evidence only `MessageTooLarge`, `ControlFlood` and `Proxy`
-//! carry does.
+//! class `protocol_error` on the wire, two `connect_error` and two
+//! `local_error` (the class is what consumers key on), so the class alone
+//! cannot say which one was written; the evidence only `MessageTooLarge`,
+//! `ControlFlood`, `Proxy` and `SourceAddress` carry does.
 
 use super::error::CheckError;
 use serde::de::Error as _;
@@ -22,6 +22,9 @@ pub fn read_error<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CheckError>,
                 Some("message_too_large")
             }
             Some("connect_error") if fields.contains_key("proxy") => Some("proxy_error"),
+            Some("local_error") if fields.contains_key("source_address") => {
+                Some("source_address_error")
+            }
             _ => None,
         };
         if let Some(variant) = variant {
@@ -38,6 +41,7 @@ mod tests {
     use super::*;
     use crate::check::Phase;
     use crate::check::failure::{ProtocolRule, ProxyHop, ProxyReply, Socks5Reply};
+    use crate::check::source::SourceProblem;
     use serde::Serialize;
 
     #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -81,6 +85,19 @@ mod tests {
                 host: "nowhere.test".into(),
                 reason: "no such host".into(),
             },
+            CheckError::SourceAddress {
+                source_address: "10.0.0.5".into(),
+                problem: SourceProblem::BindFailed {
+                    errno: "EACCES".into(),
+                    message: "Permission denied".into(),
+                },
+            },
+            CheckError::Local {
+                phase: Phase::Connect,
+                resource: crate::check::local::LocalResource::EphemeralPorts,
+                errno: "EADDRNOTAVAIL".into(),
+                message: "Cannot assign requested address".into(),
+            },
         ];
         for error in errors {
             let held = Holder { error: Some(error) };
@@ -88,7 +105,12 @@ mod tests {
             assert!(
                 !matches!(
                     json["error"]["class"].as_str(),
-                    Some("message_too_large" | "control_flood" | "proxy_error")
+                    Some(
+                        "message_too_large"
+                            | "control_flood"
+                            | "proxy_error"
+                            | "source_address_error"
+                    )
                 ),
                 "{json}"
             );

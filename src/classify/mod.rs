@@ -95,6 +95,10 @@ pub fn hint(err: &CheckError, front: Option<Product>) -> String {
             },
         ),
         CheckError::Local { resource, .. } => local::hint(*resource),
+        CheckError::SourceAddress {
+            source_address,
+            problem,
+        } => local::source_hint(source_address, problem),
         CheckError::UnexpectedMessage { .. } => unexpected_message::hint(),
         CheckError::Slow { over, .. } => slow::hint(*over),
     }

@@ -113,6 +113,9 @@ pub struct CheckArgs {
     /// Largest message or frame accepted from the server, in bytes.
     #[arg(long, default_value_t = check::spec::DEFAULT_MAX_MESSAGE_BYTES, value_name = "BYTES")]
     pub max_message_bytes: usize,
+    /// Connect from this local address (like curl's --interface), the proxy hop too.
+    #[arg(long, value_name = "ADDR")]
+    pub source_address: Option<std::net::IpAddr>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -193,6 +196,7 @@ impl CheckArgs {
             retries: self.retries,
             retry_delay: self.retry_delay,
             max_message_bytes: self.max_message_bytes,
+            source_address: self.source_address,
             // Only a config expands ${VAR}; a shell has already expanded its own.
             secret_values: Vec::new(),
         })

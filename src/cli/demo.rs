@@ -141,6 +141,7 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
         state: None,
         listen: args.listen,
         instance: None,
+        location: None,
     };
     let result = daemon::run(opts, controls).await;
     drop(demo);

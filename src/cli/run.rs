@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// short random suffix); letters, digits, '-', '_' and '.'.
     #[arg(long, value_name = "NAME", value_parser = crate::cluster::identity::validate)]
     pub instance: Option<String>,
+    /// The location this instance checks from (default: settings.location,
+    /// else `default`); letters, digits, '-', '_' and '.'.
+    #[arg(long, value_name = "NAME", value_parser = crate::cluster::identity::validate_location)]
+    pub location: Option<String>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -118,6 +122,7 @@ pub async fn run(args: RunArgs, color: ColorChoice) -> ExitCode {
         state,
         listen: args.listen,
         instance: args.instance,
+        location: args.location,
     };
     exit_for(daemon::run(opts, controls).await)
 }

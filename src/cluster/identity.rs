@@ -1,6 +1,7 @@
 //! The instance's name: `--instance NAME`, or the host name plus a short
 //! random suffix, so two instances on one host (or a restarted container
-//! that reuses its host name) never share a heartbeat row.
+//! that reuses its host name) never share a heartbeat row; and its location
+//! (`--location NAME`, `settings.location`, default [`DEFAULT_LOCATION`]).
 
 use crate::state::store::Member;
 use chrono::Utc;
@@ -8,25 +9,43 @@ use chrono::Utc;
 /// Longest instance name.
 const MAX_NAME: usize = 64;
 
+/// The location of an instance started without one.
+pub const DEFAULT_LOCATION: &str = "default";
+
 /// `name` if it is a usable instance name, else why not.
 pub fn validate(name: &str) -> Result<String, String> {
+    usable_name(name).map_err(|why| format!("--instance: {why}"))
+}
+
+/// `name` if it is a usable location name (the rules of instance names),
+/// else why not.
+pub fn validate_location(name: &str) -> Result<String, String> {
+    usable_name(name).map_err(|why| format!("--location: {why}"))
+}
+
+/// Why `name` cannot name an instance or a location, if it cannot.
+pub fn usable_name(name: &str) -> Result<String, String> {
     if name.is_empty() {
-        return Err("--instance: the name is empty".into());
+        return Err("the name is empty".into());
     }
     if name.len() > MAX_NAME {
-        return Err(format!(
-            "--instance: {name:?} is longer than {MAX_NAME} characters"
-        ));
+        return Err(format!("{name:?} is longer than {MAX_NAME} characters"));
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
         return Err(format!(
-            "--instance: {name:?} contains {bad:?}; use letters, digits, '-', '_' and '.'"
+            "{name:?} contains {bad:?}; use letters, digits, '-', '_' and '.'"
         ));
     }
     Ok(name.to_string())
+}
+
+/// The location of `m`: instances from before locations existed wrote none,
+/// and were all in the one location there was.
+pub fn location_of(m: &Member) -> &str {
+    m.location.as_deref().unwrap_or(DEFAULT_LOCATION)
 }
 
 /// The default name: host name and 4 random hex digits (`probe-1-3fa2`).
@@ -50,11 +69,11 @@ pub fn default_name() -> String {
 }
 
 /// This instance's heartbeat row, as of now.
-pub fn member(name: String) -> Member {
+pub fn member(name: String, location: String) -> Member {
     let now = Utc::now();
     Member {
         name,
-        location: None,
+        location: Some(location),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: now,
         heartbeat_at: now,
@@ -83,6 +102,11 @@ mod tests {
         assert!(validate("").unwrap_err().contains("empty"));
         assert!(validate("a b").unwrap_err().contains("' '"));
         assert!(validate(&"x".repeat(65)).unwrap_err().contains("longer"));
+        assert_eq!(validate_location("eu-west").unwrap(), "eu-west");
+        assert_eq!(
+            validate_location("eu west").unwrap_err(),
+            "--location: \"eu west\" contains ' '; use letters, digits, '-', '_' and '.'"
+        );
         let name = default_name();
         assert_eq!(validate(&name).unwrap(), name);
         let (_, suffix) = name.rsplit_once('-').expect("host-suffix");

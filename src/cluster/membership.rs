@@ -11,9 +11,8 @@
 //! not check them at once. It says so in the log and in `/readyz`, and
 //! resumes with its first heartbeat that lands.
 
-use super::{REMEMBER_LOST, rendezvous, split_live};
+use super::{REMEMBER_LOST, identity, names_in, rendezvous, split_live};
 use crate::daemon::shared::Shared;
-use crate::state::store::Member;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -107,16 +106,22 @@ async fn beat(shared: &Shared, fence_at: Option<Instant>) -> Result<(), String> 
         })?
         .map_err(|e| e.to_string())?;
     let (live, _) = split_live(members.clone(), &cluster.me.name, cluster.settings.lease);
-    let names: Vec<String> = live.iter().map(|m| m.name.clone()).collect();
+    let here = identity::location_of(&cluster.me);
+    let names = names_in(&live, here);
     let config = shared.config();
+    // Only the monitors checked from this location are shared among its instances.
     let owned = rendezvous::owned_by(
         &cluster.me.name,
-        config.monitors.iter().map(|m| m.name.as_str()),
+        config
+            .monitors
+            .iter()
+            .filter(|m| m.checked_from(here))
+            .map(|m| m.name.as_str()),
         &names,
     );
     let before = cluster.owned().unwrap_or_default();
     let gained: Vec<String> = owned.difference(&before).cloned().collect();
-    let took_over = taken_from_the_lost(&cluster.view().live, &names, &gained);
+    let took_over = taken_from_the_lost(&names_in(&cluster.view().live, here), &names, &gained);
     if !gained.is_empty() {
         adopt_states(shared, gained).await?;
     }
@@ -174,12 +179,11 @@ async fn adopt_states(shared: &Shared, gained: Vec<String>) -> Result<(), String
 /// How many of `gained` were owned, in the previous view, by an instance
 /// that is no longer live: takeovers, as opposed to monitors a join or this
 /// instance's start moved.
-fn taken_from_the_lost(previous: &[Member], live: &[String], gained: &[String]) -> usize {
-    let previous: Vec<String> = previous.iter().map(|m| m.name.clone()).collect();
+fn taken_from_the_lost(previous: &[String], live: &[String], gained: &[String]) -> usize {
     gained
         .iter()
         .filter(|m| {
-            rendezvous::owner(m, &previous).is_some_and(|was| !live.iter().any(|l| l == was))
+            rendezvous::owner(m, previous).is_some_and(|was| !live.iter().any(|l| l == was))
         })
         .count()
 }

@@ -6,7 +6,11 @@
 //! * [`membership`]: the heartbeat task — beats, reads who else is alive,
 //!   moves ownership, fences this instance when it cannot reach the store
 //! * [`identity`]: the instance's name (`--instance`, or host name plus a
-//!   random suffix)
+//!   random suffix) and location (`--location`)
+//!
+//! Each instance belongs to one location; the instances of a location share
+//! its work, so a monitor has one owner per location (chosen among that
+//! location's live instances only).
 //!
 //! With a store only one daemon can use (SQLite), the cluster is this
 //! instance alone and it owns every monitor.
@@ -245,6 +249,16 @@ impl Cluster {
         change(&mut view);
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
+}
+
+/// The names of the members of `location`, in order: the instances that
+/// share that location's monitors (ownership is decided among them alone).
+pub fn names_in(members: &[Member], location: &str) -> Vec<String> {
+    members
+        .iter()
+        .filter(|m| identity::location_of(m) == location)
+        .map(|m| m.name.clone())
+        .collect()
 }
 
 /// Live and lost members, by the store's clock: live when its heartbeat is

@@ -19,6 +19,7 @@ mod error;
 mod keys;
 pub mod listen;
 mod loader;
+mod locations;
 mod monitor;
 mod node;
 mod options;
@@ -91,6 +92,8 @@ pub struct Settings {
     pub heartbeat_url: Option<String>,
     /// How often `heartbeat_url` is pinged.
     pub heartbeat_every: Duration,
+    /// The location this daemon checks from (`--location` overrides it).
+    pub location: String,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -119,6 +122,7 @@ impl Settings {
             cluster: ClusterSettings::default(),
             heartbeat_url: None,
             heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
+            location: crate::cluster::identity::DEFAULT_LOCATION.into(),
         }
     }
 }
@@ -143,6 +147,18 @@ pub struct Monitor {
     pub policy: Policy,
     /// The monitor's own maintenance windows (the global ones are in [`Config`]).
     pub maintenance: Vec<MaintenanceWindow>,
+    /// The locations it is checked from; empty: every location with a live
+    /// instance.
+    pub locations: Vec<String>,
+    /// How many of its locations must fail for a round to fail.
+    pub quorum: crate::quorum::Quorum,
+}
+
+impl Monitor {
+    /// Is it checked from `location`?
+    pub fn checked_from(&self, location: &str) -> bool {
+        self.locations.is_empty() || self.locations.iter().any(|l| l == location)
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -360,6 +376,9 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
     if let Some(url) = &raw.heartbeat_url {
         s.heartbeat_url = heartbeat_url(l, url);
     }
+    if let Some(location) = raw.location.as_ref().and_then(|v| location(l, v)) {
+        s.location = location;
+    }
     if let Some(d) = raw
         .heartbeat_every
         .as_ref()
@@ -406,6 +425,13 @@ fn cluster_settings(l: &mut Loader, raw: &raw::RawCluster) -> ClusterSettings {
         c.delivery_lease = d;
     }
     c
+}
+
+fn location(l: &mut Loader, v: &At<String>) -> Option<String> {
+    let text = l.text("location", v)?;
+    crate::cluster::identity::usable_name(&text.value)
+        .map_err(|why| l.key_error(v.pos, "location", why))
+        .ok()
 }
 
 fn heartbeat_url(l: &mut Loader, v: &At<String>) -> Option<String> {

@@ -86,7 +86,9 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
     let alerting = l.decode_each(&alerting, RawAlerting::or);
     let options = l.decode_each(&options, RawOptions::or);
 
-    let settings = alerting_settings(l, &alerting.or(&cx.defaults.alerting), cx.channels);
+    let alerting = alerting.or(&cx.defaults.alerting);
+    let settings = alerting_settings(l, &alerting, cx.channels);
+    let placement = super::locations::placement(l, &alerting.locations, &alerting.quorum);
     let (mut opts, origins) = check_options(l, &options.or(&cx.defaults.options));
     let own = own?;
     let name = monitor_name(l, &own.name, cx.names);
@@ -94,6 +96,7 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
     let target = target(l, &own.url);
     opts.secret_values.extend(l.take_sent_expansions());
     let (schedule, alert, policy) = settings?;
+    let (locations, quorum) = placement?;
     let (name, maintenance, target) = (name?, maintenance?, target?);
     if l.error_count() > before {
         return None;
@@ -108,6 +111,8 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
         alert,
         policy,
         maintenance,
+        locations,
+        quorum,
     })
 }
 

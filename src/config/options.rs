@@ -66,6 +66,10 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         retries: raw.retries.as_ref().map_or(d.retries, |r| r.value),
         retry_delay: duration(l, "retry_delay", &raw.retry_delay).unwrap_or(d.retry_delay),
         max_message_bytes: max_message_bytes(l, raw).unwrap_or(d.max_message_bytes),
+        source_address: raw
+            .source_address
+            .as_ref()
+            .and_then(|v| source_address(l, v)),
         // Last, so it holds the expansions of every field above.
         secret_values: l.take_sent_expansions(),
     };
@@ -106,6 +110,24 @@ fn max_message_bytes(l: &mut Loader, raw: &RawOptions) -> Option<usize> {
         return None;
     }
     Some(m.value)
+}
+
+fn source_address(l: &mut Loader, v: &At<String>) -> Option<std::net::IpAddr> {
+    let text = l.text("source_address", v)?;
+    match text.value.trim().parse() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            l.key_error(
+                v.pos,
+                "source_address",
+                format!(
+                    "invalid address {}: expected an IPv4 or IPv6 address of this host, like 10.0.0.5",
+                    text.shown()
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn origins(raw: &RawOptions) -> Origins {

@@ -30,6 +30,7 @@ pub(crate) struct RawSettings {
     pub cluster: Option<RawCluster>,
     pub heartbeat_url: Option<At<String>>,
     pub heartbeat_every: Option<At<String>>,
+    pub location: Option<At<String>>,
 }
 
 /// `settings.cluster`: membership timing of instances sharing a store.
@@ -68,6 +69,8 @@ pub(crate) struct RawAlerting {
     pub failure_threshold: Option<At<u32>>,
     pub success_threshold: Option<At<u32>>,
     pub repeat: Option<At<String>>,
+    pub locations: Option<Vec<At<String>>>,
+    pub quorum: Option<At<String>>,
 }
 
 impl RawAlerting {
@@ -80,6 +83,8 @@ impl RawAlerting {
             failure_threshold: self.failure_threshold.or(f.failure_threshold),
             success_threshold: self.success_threshold.or(f.success_threshold),
             repeat: self.repeat.or(f.repeat),
+            locations: self.locations.or(f.locations),
+            quorum: self.quorum.or(f.quorum),
         }
     }
 }
@@ -112,6 +117,7 @@ pub(crate) struct RawOptions {
     pub retries: Option<At<u32>>,
     pub retry_delay: Option<At<String>>,
     pub max_message_bytes: Option<At<usize>>,
+    pub source_address: Option<At<String>>,
 }
 
 impl RawOptions {
@@ -143,6 +149,7 @@ impl RawOptions {
             retries: self.retries.or(f.retries),
             retry_delay: self.retry_delay.or(f.retry_delay),
             max_message_bytes: self.max_message_bytes.or(f.max_message_bytes),
+            source_address: self.source_address.or(f.source_address),
         }
     }
 }

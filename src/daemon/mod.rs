@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub listen: Option<SocketAddr>,
     /// This instance's name (`--instance`); default: host name and a random suffix.
     pub instance: Option<String>,
+    /// This instance's location (`--location`); overrides `settings.location`.
+    pub location: Option<String>,
 }
 
 /// Outside control of a running daemon (signals, tests, the demo).
@@ -111,8 +113,19 @@ pub fn build_channels(
 pub async fn run(opts: RunOptions, controls: Controls) -> Result<(), DaemonError> {
     let config = Arc::new(config::load(&opts.config_path).map_err(DaemonError::Config)?);
     let channels = build_channels(&config)?;
-    let me = identity::member(opts.instance.clone().unwrap_or_else(identity::default_name));
-    let span = tracing::info_span!("wsprobe", instance = %me.name);
+    let location = opts
+        .location
+        .clone()
+        .unwrap_or_else(|| config.settings.location.clone());
+    let me = identity::member(
+        opts.instance.clone().unwrap_or_else(identity::default_name),
+        location,
+    );
+    // Log lines name the location once there are several (one named).
+    let span = match identity::location_of(&me) {
+        identity::DEFAULT_LOCATION => tracing::info_span!("wsprobe", instance = %me.name),
+        location => tracing::info_span!("wsprobe", instance = %me.name, location = %location),
+    };
     let shared = open(&opts, &config, channels, me)
         .instrument(span.clone())
         .await?;

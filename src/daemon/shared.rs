@@ -51,7 +51,10 @@ impl Shared {
             channels,
             states,
             config,
-            Cluster::solo(identity::member(identity::default_name())),
+            Cluster::solo(identity::member(
+                identity::default_name(),
+                identity::DEFAULT_LOCATION.into(),
+            )),
         )
     }
 

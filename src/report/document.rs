@@ -30,6 +30,10 @@ pub struct ReportDocument {
     pub url: String,
     /// The address pinned (`--all-addresses`) or connected to.
     pub address: Option<String>,
+    /// The local address the decisive attempt left from, when the check has
+    /// a source address (`source_address`, `--source-address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_address: Option<String>,
     /// True when the check passed (possibly with warnings).
     pub ok: bool,
     /// Nagios-style status.
@@ -158,6 +162,7 @@ impl ReportDocument {
             schema_version: SCHEMA_VERSION,
             url: r.url.clone(),
             address: r.pinned_address.clone().or_else(|| last.address.clone()),
+            local_address: last.local_address.clone(),
             ok: r.ok(),
             status: r.status(),
             class: last.class,

@@ -235,7 +235,11 @@ fn attempt_detail(out: &mut String, a: &AttemptReport, verbose: bool) {
         if let Some(addr) = &a.address {
             let _ = writeln!(
                 out,
-                "  address:  {addr}{}",
+                "  address:  {addr}{}{}",
+                a.local_address
+                    .as_ref()
+                    .map(|l| format!(" from {l}"))
+                    .unwrap_or_default(),
                 a.proxy
                     .as_ref()
                     .map(|p| format!(" via {p}"))

@@ -4,7 +4,7 @@
 //! (SQLite) the cluster is this instance alone, owning every monitor.
 
 use super::Surface;
-use crate::cluster::rendezvous;
+use crate::cluster::{identity, names_in, rendezvous};
 use crate::state::store::Member;
 use axum::Json;
 use axum::extract::State;
@@ -16,23 +16,28 @@ pub async fn show(State(s): State<Surface>) -> Response {
     let cluster = &s.shared.cluster;
     let config = s.shared.config();
     let view = cluster.view();
-    let live: Vec<String> = view.live.iter().map(|m| m.name.clone()).collect();
-    let owned = |name: &str| -> Vec<&str> {
+    // Each location's monitors are shared among that location's instances.
+    let owned = |member: &Member| -> Vec<&str> {
+        let location = identity::location_of(member);
+        let peers = names_in(&view.live, location);
         config
             .monitors
             .iter()
-            .map(|m| m.name.as_str())
             .filter(|m| match &view.owned {
                 // One instance alone owns everything.
                 None => true,
-                Some(_) => rendezvous::owner(m, &live) == Some(name),
+                Some(_) => {
+                    m.checked_from(location)
+                        && rendezvous::owner(&m.name, &peers) == Some(member.name.as_str())
+                }
             })
+            .map(|m| m.name.as_str())
             .collect()
     };
     let mut instances: Vec<Value> = view
         .live
         .iter()
-        .map(|m| instance_json(m, true, owned(&m.name)))
+        .map(|m| instance_json(m, true, owned(m)))
         .collect();
     instances.extend(
         view.lost
@@ -41,6 +46,7 @@ pub async fn show(State(s): State<Surface>) -> Response {
     );
     Json(json!({
         "instance": cluster.me.name,
+        "location": identity::location_of(&cluster.me),
         "shared_store": s.shared.store.shared(),
         "heartbeat_seconds": cluster.settings.heartbeat.as_secs_f64(),
         "lease_seconds": cluster.settings.lease.as_secs_f64(),
@@ -53,7 +59,8 @@ pub async fn show(State(s): State<Surface>) -> Response {
 fn instance_json(m: &Member, live: bool, owned: Vec<&str>) -> Value {
     json!({
         "name": m.name,
-        "location": m.location,
+        // Instances from before locations existed wrote none: `default`.
+        "location": identity::location_of(m),
         "version": m.version,
         "started": m.started_at.to_rfc3339(),
         "last_heartbeat": m.heartbeat_at.to_rfc3339(),

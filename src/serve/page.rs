@@ -164,6 +164,9 @@ struct Shown<'a> {
 #[derive(Debug, serde::Serialize)]
 struct ClusterFooter {
     instance: String,
+    /// This instance's location; `None` for the default one, so a daemon
+    /// without locations shows what it always did.
+    location: Option<String>,
     /// Names of the live instances (this one included) on a shared store;
     /// empty on a store of its own.
     live: Vec<String>,
@@ -179,8 +182,11 @@ impl ClusterFooter {
         } else {
             Vec::new()
         };
+        let location = crate::cluster::identity::location_of(&shared.cluster.me);
         ClusterFooter {
             instance: shared.cluster.me.name.clone(),
+            location: (location != crate::cluster::identity::DEFAULT_LOCATION)
+                .then(|| location.to_string()),
             live,
             fenced: view.fenced,
         }

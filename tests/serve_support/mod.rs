@@ -72,6 +72,7 @@ impl Daemon {
             state: None,
             listen: None,
             instance: Some("serve-test".into()),
+            location: None,
         };
         let task = tokio::spawn(daemon::run(opts, controls.clone()));
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -6,12 +6,16 @@
 //! the server aborts the accept loop and, through the [`JoinSet`] it owns,
 //! every connection task, so no test leaves tasks blocked forever.
 //!
+//! [`FaultServer::start_by_peer`] gives connections from chosen source
+//! addresses (peer IPs) a behaviour of their own, so one server can fail for
+//! one simulated location (a client bound to 127.0.0.3) and serve the rest.
+//!
 //! [`backlog`] and [`refused_port`] cover the failures that happen before any
 //! server code runs: a SYN that is never answered and a refused connect.
 #![allow(dead_code)]
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -172,6 +176,8 @@ impl Behavior {
 pub struct ConnRecord {
     /// When the connection was accepted.
     pub accepted_at: Option<Instant>,
+    /// The client's address, as the server saw it.
+    pub peer: Option<SocketAddr>,
     /// The raw request head the client sent, blank line included (empty if
     /// the client never sent a complete one).
     pub request_head: String,
@@ -214,10 +220,11 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(records: &Records) -> Recorder {
+    fn new(records: &Records, peer: SocketAddr) -> Recorder {
         let mut slots = lock(records);
         let mut slot = Slot::default();
         slot.record.accepted_at = Some(Instant::now());
+        slot.record.peer = Some(peer);
         slots.push(slot);
         Recorder {
             records: Arc::clone(records),
@@ -274,6 +281,29 @@ impl FaultServer {
         Self::spawn_on(bind_retrying(addr).await, behavior, None)
     }
 
+    /// Starts a plain-TCP server that applies the behaviour paired with a
+    /// connection's peer IP in `by_peer`, and `otherwise` to every other peer.
+    pub async fn start_by_peer(
+        otherwise: Behavior,
+        by_peer: Vec<(IpAddr, Behavior)>,
+    ) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fault server on 127.0.0.1:0");
+        Self::spawn_with(listener, PeerBehaviors { otherwise, by_peer }, None)
+    }
+
+    /// [`FaultServer::start_by_peer`] on `addr`, a port the test chose
+    /// earlier (see [`FaultServer::start_on`]).
+    pub async fn start_by_peer_on(
+        addr: SocketAddr,
+        otherwise: Behavior,
+        by_peer: Vec<(IpAddr, Behavior)>,
+    ) -> FaultServer {
+        let listener = bind_retrying(addr).await;
+        Self::spawn_with(listener, PeerBehaviors { otherwise, by_peer }, None)
+    }
+
     /// `ws://127.0.0.1:PORT/path` (a missing leading '/' is added).
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, slash(path))
@@ -324,11 +354,23 @@ impl FaultServer {
         behavior: Behavior,
         tls: Option<TlsAcceptor>,
     ) -> FaultServer {
+        let every_peer = PeerBehaviors {
+            otherwise: behavior,
+            by_peer: Vec::new(),
+        };
+        Self::spawn_with(listener, every_peer, tls)
+    }
+
+    fn spawn_with(
+        listener: TcpListener,
+        behaviors: PeerBehaviors,
+        tls: Option<TlsAcceptor>,
+    ) -> FaultServer {
         let addr = listener.local_addr().expect("fault server local addr");
         let records = Records::default();
         let accept_task = tokio::spawn(accept_loop(
             listener,
-            Arc::new(behavior),
+            Arc::new(behaviors),
             tls,
             Arc::clone(&records),
         ));
@@ -407,9 +449,25 @@ fn tls_acceptor(identity: &ServerIdentity) -> TlsAcceptor {
     TlsAcceptor::from(Arc::new(config))
 }
 
+/// Which behaviour a connection gets, by the peer's IP.
+struct PeerBehaviors {
+    otherwise: Behavior,
+    by_peer: Vec<(IpAddr, Behavior)>,
+}
+
+impl PeerBehaviors {
+    fn for_peer(&self, peer: IpAddr) -> Behavior {
+        self.by_peer
+            .iter()
+            .find(|(ip, _)| *ip == peer)
+            .map_or(&self.otherwise, |(_, b)| b)
+            .clone()
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    behavior: Arc<Behavior>,
+    behaviors: Arc<PeerBehaviors>,
     tls: Option<TlsAcceptor>,
     records: Records,
 ) {
@@ -417,8 +475,8 @@ async fn accept_loop(
     // connection task too.
     let mut conns = JoinSet::new();
     loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(_) => {
                 // Transient (e.g. EMFILE); back off instead of spinning.
                 sleep(Duration::from_millis(10)).await;
@@ -428,8 +486,8 @@ async fn accept_loop(
         // Reap finished tasks so the set does not grow with every connection.
         while conns.try_join_next().is_some() {}
         // Created before spawning so records stay in accept order.
-        let rec = Recorder::new(&records);
-        let behavior = Arc::clone(&behavior);
+        let rec = Recorder::new(&records, peer);
+        let behavior = behaviors.for_peer(peer.ip());
         let tls = tls.clone();
         conns.spawn(async move {
             match tls {

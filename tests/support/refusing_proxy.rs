@@ -1,7 +1,8 @@
 //! A proxy that never opens a tunnel: it answers HTTP CONNECT with a chosen
 //! status, or a SOCKS5 CONNECT (RFC 1928) with a chosen reply code, the way
 //! squid, tinyproxy or dante answer when policy forbids the tunnel or the
-//! target cannot be reached. It records each request it was sent.
+//! target cannot be reached. It records each request it was sent, and the
+//! address each client connected from.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ pub struct RefusingProxy {
     /// Where it listens.
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<String>>>,
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
 }
 
 impl RefusingProxy {
@@ -37,8 +39,11 @@ impl RefusingProxy {
         let addr = listener.local_addr().expect("proxy addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&requests);
+        let peers = Arc::new(Mutex::new(Vec::new()));
+        let peer_log = Arc::clone(&peers);
         tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
+            while let Ok((client, peer)) = listener.accept().await {
+                peer_log.lock().unwrap().push(peer);
                 let log = Arc::clone(&log);
                 tokio::spawn(async move {
                     let request = match refusal {
@@ -52,12 +57,21 @@ impl RefusingProxy {
                 });
             }
         });
-        RefusingProxy { addr, requests }
+        RefusingProxy {
+            addr,
+            requests,
+            peers,
+        }
     }
 
     /// The proxy URL for `--proxy`.
     pub fn url(&self, scheme: &str) -> String {
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// The address of each client that connected, in order.
+    pub fn peers(&self) -> Vec<SocketAddr> {
+        self.peers.lock().unwrap().clone()
     }
 
     /// Each request seen: the CONNECT head, or "socks5 CONNECT host:port".

@@ -12,9 +12,10 @@ use crate::check::error::{
 use crate::check::failure::{Awaited, ProxyHop};
 use crate::check::local::LocalResource;
 use crate::check::model::Phase;
+use crate::check::source::{SocketFailure, SourceProblem, reachable_from, socket_for};
 use crate::check::spec::CheckSpec;
 use crate::check::timeline::Timeline;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -55,7 +56,9 @@ async fn tunnel(a: &mut Attempt<'_>, tcp: TcpStream) -> Result<TcpStream, CheckE
     }
 }
 
-/// TCP connect, trying every address in order; each failure is kept.
+/// TCP connect, trying every address in order; each failure is kept. With a
+/// source address, only the addresses of its family are tried, each from a
+/// socket bound to it.
 async fn connect(
     addrs: &[SocketAddr],
     spec: &CheckSpec,
@@ -63,10 +66,14 @@ async fn connect(
     log: &mut Timeline,
     report: &mut AttemptReport,
 ) -> Result<TcpStream, CheckError> {
+    let addrs = match spec.source_address {
+        Some(source) => reachable_from(source, addrs).map_err(|p| source_error(source, p))?,
+        None => addrs.to_vec(),
+    };
     let mut failures: Vec<AddrFailure> = Vec::new();
     let mut timed_out = false;
     let mut last_limit = Duration::ZERO;
-    for &addr in addrs {
+    for addr in addrs {
         report.address = Some(addr.to_string());
         let limit = budget.step(spec.connect_timeout);
         last_limit = limit;
@@ -80,14 +87,21 @@ async fn connect(
             });
             continue;
         }
-        match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(limit, dial(addr, spec.source_address)).await {
             Ok(Ok(stream)) => {
                 // Small frames (ping, close) should leave at once, not wait for Nagle.
                 let _ = stream.set_nodelay(true);
-                log.event(Phase::Connect, format!("connected to {addr}"));
+                connected(&stream, addr, spec, log, report);
                 return Ok(stream);
             }
-            Ok(Err(e)) => {
+            Ok(Err(Dialled::Source(problem))) => {
+                // The same source fails the same way for every address.
+                let source = spec
+                    .source_address
+                    .expect("only a bound socket fails to bind");
+                return Err(source_error(source, problem));
+            }
+            Ok(Err(Dialled::Os(e))) => {
                 // The socket could not even be made: no other address will fare
                 // better, and the endpoint is not to blame.
                 if let Some(resource) = LocalResource::from_connect_error(&e) {
@@ -145,4 +159,45 @@ async fn connect(
         },
         None => CheckError::Connect { failures },
     })
+}
+
+/// Why one dial failed: the source address, or the OS on this address.
+enum Dialled {
+    Source(SourceProblem),
+    Os(std::io::Error),
+}
+
+/// One TCP connect to `addr`, from `source` when there is one.
+async fn dial(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, Dialled> {
+    let socket = socket_for(addr, source).map_err(|f| match f {
+        SocketFailure::Create(e) => Dialled::Os(e),
+        SocketFailure::Bind(problem) => Dialled::Source(problem),
+    })?;
+    socket.connect(addr).await.map_err(Dialled::Os)
+}
+
+/// Note the connection in the timeline, and where it left from when the
+/// source was chosen (the evidence that it was).
+fn connected(
+    stream: &TcpStream,
+    addr: SocketAddr,
+    spec: &CheckSpec,
+    log: &mut Timeline,
+    report: &mut AttemptReport,
+) {
+    let local = spec.source_address.and_then(|_| stream.local_addr().ok());
+    match local {
+        Some(local) => {
+            log.event(Phase::Connect, format!("connected to {addr} from {local}"));
+            report.local_address = Some(local.to_string());
+        }
+        None => log.event(Phase::Connect, format!("connected to {addr}")),
+    }
+}
+
+fn source_error(source: IpAddr, problem: SourceProblem) -> CheckError {
+    CheckError::SourceAddress {
+        source_address: source.to_string(),
+        problem,
+    }
 }

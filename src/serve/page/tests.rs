@@ -147,6 +147,7 @@ async fn everything_from_config_and_evidence_is_html_escaped() {
         // Instance names are checked, but a fence reason quotes the store's error.
         cluster: ClusterFooter {
             instance: "probe-1".into(),
+            location: Some("eu-west".into()),
             live: vec!["probe-1".into(), "probe-2".into()],
             fenced: Some(HOSTILE.to_string()),
         },

@@ -33,7 +33,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-unknown-key.yaml",
-        "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
+        "4:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
     ),
     (
         "invalid-settings-key.yaml",
@@ -225,7 +225,7 @@ const MANY: (&str, &[&str]) = (
         "4:11: `jitter`: expected a duration like 30s, 5m, found \"a bit\"",
         "10:10: `url`: invalid URL: scheme http:// is not a WebSocket URL (use ws://)",
         "11:15: `schedule`: 2 fields in \"every minute\": expected 5 fields (m h dom mon dow), 6 with seconds, or '@every 30s'",
-        "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
+        "12:5: unknown key `timout`, did you mean `timeout`? (allowed keys: name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes)",
         "13:14: `retries`: expected a whole number from 0 to 4294967295, found a string",
         "18:31: `headers`: environment variable ${MISSING_TOKEN} is not set",
         "19:13: `expect`: invalid regular expression \"[unclosed\": unclosed character class",

@@ -3,6 +3,7 @@
 
 use super::EXIT_USAGE;
 use super::args::duration;
+use crate::check::protocol::Protocol;
 use crate::check::proxy::ProxySetting;
 use crate::check::steps::{self, parse::ScriptWord};
 use crate::check::thresholds::{Threshold, Thresholds};
@@ -65,6 +66,9 @@ pub struct CheckArgs {
     /// Fail with class `slow` (exit 2) when PHASE takes longer than DUR (repeatable).
     #[arg(long = "critical", value_name = "PHASE=DUR")]
     pub critical_over: Vec<String>,
+    /// A protocol preset whose handshake runs after the upgrade, before any --send/--expect: signalr.
+    #[arg(long, value_name = "NAME")]
+    pub protocol: Option<String>,
     /// PEM file of CA certificates to trust instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -148,7 +152,18 @@ impl CheckArgs {
             warning: parse_thresholds("--warning", &self.warning_over)?,
             critical: parse_thresholds("--critical", &self.critical_over)?,
         };
+        let protocol = self
+            .protocol
+            .as_deref()
+            .map(Protocol::parse)
+            .transpose()
+            .map_err(|reason| SpecError::Option {
+                option: "--protocol",
+                value: self.protocol.clone().unwrap_or_default(),
+                reason,
+            })?;
         Ok(CheckOptions {
+            protocol,
             thresholds,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,

@@ -10,7 +10,7 @@ const DIR: &str = "tests/fixtures/config";
 /// so a new key is added once).
 macro_rules! monitor_keys {
     () => {
-        "name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
+        "name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
     };
 }
 

@@ -18,6 +18,7 @@
 //!   are credentials (an auth challenge's scheme and realm are not), the values one check sent, and the pass that removes them
 //!   from the finished report before anyone reads it
 //! * [`thresholds`]: latency thresholds (`warning_over`/`critical_over`, class `slow`)
+//! * [`protocol`]: protocol presets (a module each), run as steps
 //! * [`steps`]: scripted conversations (send, expect, expect_close, wait, captures)
 //! * [`wire`]: reading a stored [`CheckError`] back from its JSON
 
@@ -35,6 +36,7 @@ pub mod local;
 pub mod model;
 pub mod percent;
 pub mod phase;
+pub mod protocol;
 pub mod proxy;
 pub mod redact;
 pub mod scrub;

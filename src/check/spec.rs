@@ -3,6 +3,7 @@
 //! are found here, before any socket is opened, so a bad option never leaves a
 //! check half done.
 
+use super::protocol::Protocol;
 use super::proxy::{Proxy, ProxySetting};
 use super::secrets::Secrets;
 use super::steps::{Action, Payload, Step};
@@ -44,6 +45,8 @@ pub struct CheckOptions {
     pub steps: Vec<Step>,
     /// `warning_over` / `critical_over` latency thresholds.
     pub thresholds: Thresholds,
+    /// A protocol preset whose handshake runs before `steps`.
+    pub protocol: Option<Protocol>,
     /// TLS settings.
     pub tls: TlsOptions,
     /// Warn when the certificate expires within this window.
@@ -79,6 +82,7 @@ impl Default for CheckOptions {
             hold: None,
             steps: Vec::new(),
             thresholds: Thresholds::default(),
+            protocol: None,
             tls: TlsOptions::default(),
             cert_expiry_warn: DEFAULT_CERT_EXPIRY_WARN,
             resolve: Vec::new(),
@@ -290,7 +294,12 @@ impl CheckSpec {
             ping: opts.ping,
             ping_every: opts.ping_every,
             hold: opts.hold.filter(|h| !h.is_zero()),
-            steps: opts.steps.clone(),
+            steps: opts
+                .protocol
+                .iter()
+                .flat_map(|p| p.steps())
+                .chain(opts.steps.iter().cloned())
+                .collect(),
             thresholds: opts.thresholds.clone(),
             tls,
             cert_expiry_warn: opts.cert_expiry_warn,

@@ -4,6 +4,7 @@
 use super::EXIT_USAGE;
 use super::args::{duration, seconds_or_duration};
 use super::color::ColorChoice;
+use crate::check::protocol::Protocol;
 use crate::check::proxy::ProxySetting;
 use crate::check::steps::{self, parse::ScriptWord};
 use crate::check::thresholds::{Threshold, Thresholds};
@@ -73,6 +74,9 @@ pub struct CheckArgs {
     /// Fail with class `slow` (exit 2) when PHASE takes longer than DUR (repeatable).
     #[arg(long = "critical", value_name = "PHASE=DUR")]
     pub critical_over: Vec<String>,
+    /// A protocol preset whose handshake runs after the upgrade, before any --send/--expect: signalr.
+    #[arg(long, value_name = "NAME")]
+    pub protocol: Option<String>,
     /// PEM file of CA certificates to trust instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -162,6 +166,16 @@ impl CheckArgs {
             warning: parse_thresholds("--warning", &self.warning_over)?,
             critical: parse_thresholds("--critical", &self.critical_over)?,
         };
+        let protocol = self
+            .protocol
+            .as_deref()
+            .map(Protocol::parse)
+            .transpose()
+            .map_err(|reason| SpecError::Option {
+                option: "--protocol",
+                value: self.protocol.clone().unwrap_or_default(),
+                reason,
+            })?;
         // No single wait may outlast the whole command's budget.
         let within_budget = |d: Duration| self.max_time.map_or(d, |max| d.min(max));
         let mut headers = self.headers.clone();
@@ -169,6 +183,7 @@ impl CheckArgs {
             headers.push(format!("User-Agent: {agent}"));
         }
         Ok(CheckOptions {
+            protocol,
             thresholds,
             timeout: within_budget(self.timeout),
             connect_timeout: self.connect_timeout.map(within_budget),

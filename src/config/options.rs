@@ -7,6 +7,7 @@ use super::de::{At, Pairs};
 use super::loader::Loader;
 use super::node::Pos;
 use super::raw::RawOptions;
+use crate::check::protocol::Protocol;
 use crate::check::proxy::{Proxy, ProxySetting};
 use crate::check::spec::{
     CheckOptions, CheckSpec, ResolveOverride, SpecError, Target, parse_header,
@@ -50,6 +51,7 @@ pub(crate) fn check_options(l: &mut Loader, raw: &RawOptions) -> (CheckOptions, 
         ping_every: positive(l, "ping_every", &raw.ping_every),
         hold: duration(l, "hold", &raw.hold),
         steps: super::steps::script(l, raw),
+        protocol: raw.protocol.as_ref().and_then(|v| protocol(l, v)),
         thresholds: Thresholds {
             warning: thresholds(l, "warning_over", raw.warning_over.as_ref()),
             critical: thresholds(l, "critical_over", raw.critical_over.as_ref()),
@@ -101,6 +103,12 @@ fn thresholds(l: &mut Loader, key: &str, pairs: Option<&Pairs>) -> Vec<Threshold
         }
     }
     out
+}
+
+fn protocol(l: &mut Loader, v: &At<String>) -> Option<Protocol> {
+    Protocol::parse(&v.value)
+        .map_err(|e| l.key_error(v.pos, "protocol", e))
+        .ok()
 }
 
 fn max_message_bytes(l: &mut Loader, raw: &RawOptions) -> Option<usize> {

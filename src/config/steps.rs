@@ -52,6 +52,7 @@ pub(crate) fn script(l: &mut Loader, raw: &RawOptions) -> Vec<Step> {
         .map(|action| Step {
             action,
             within: None,
+            label: None,
         })
         .collect()
 }
@@ -96,7 +97,11 @@ fn step(l: &mut Loader, number: usize, raw: &At<RawStep>, names: &mut Vec<String
     } else {
         Action::Wait(l.duration("wait", s.wait.as_ref()?)?)
     };
-    Some(Step { action, within })
+    Some(Step {
+        action,
+        within,
+        label: None,
+    })
 }
 
 fn close_code(l: &mut Loader, code: &At<u16>) -> Option<u16> {

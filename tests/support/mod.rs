@@ -16,6 +16,7 @@ pub mod leaks;
 pub mod pki;
 pub mod reflect_server;
 pub mod refusing_proxy;
+pub mod signalr_hub;
 
 // Short paths for the common items; a given test file may use none of them.
 #[allow(unused_imports)]

@@ -24,6 +24,8 @@ pub struct Step {
     pub action: Action,
     /// How long an `expect` or `expect_close` may wait (default: the check's timeout).
     pub within: Option<Duration>,
+    /// A protocol preset's name for the step (`signalr handshake`), shown before its description.
+    pub label: Option<&'static str>,
 }
 
 /// What a step does.
@@ -133,11 +135,19 @@ impl Step {
         Step {
             action: Action::Send(Payload::Text(Template::literal(text))),
             within: None,
+            label: None,
         }
     }
 
     /// The step in words, for the timeline and for a failure's message.
     pub fn description(&self) -> String {
+        match self.label {
+            Some(label) => format!("{label}: {}", self.action_words()),
+            None => self.action_words(),
+        }
+    }
+
+    fn action_words(&self) -> String {
         match &self.action {
             Action::Send(Payload::Text(t)) => {
                 let (bytes, refs) = t.size();

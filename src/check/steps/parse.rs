@@ -218,6 +218,7 @@ pub fn from_words(words: &[ScriptWord]) -> Result<Vec<Step>, (&'static str, Stri
         steps.push(Step {
             action,
             within: None,
+            label: None,
         });
     }
     Ok(steps)

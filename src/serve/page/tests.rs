@@ -262,6 +262,7 @@ async fn one_check_in_the_sparkline_is_not_called_checks() {
             store_degraded: None,
             cluster: ClusterFooter {
                 instance: "probe-1".into(),
+                location: None,
                 live: vec!["probe-1".into()],
                 fenced: None,
             },

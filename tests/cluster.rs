@@ -512,3 +512,46 @@ async fn each_location_shares_every_monitor_among_its_own_instances() {
     // The daemon's span (tracing's JSON puts it under `span` and `spans`).
     assert_eq!(line["span"]["location"], "us-east", "{line}");
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn monitors_spread_late_in_their_interval_are_checked_every_period() {
+    // An owner once mistook its own run for a previous owner's whenever the
+    // monitor's spread offset was past half the interval, and skipped every
+    // second fire: with `jitter` as long as the period, about half of the
+    // monitors would be checked every other period.
+    let pg = PgServer::start();
+    pg.create_database("cluster_spread").await;
+    let endpoint = FaultServer::start(Behavior::Healthy).await;
+    let outage_port = free_addr();
+    let _outage = FaultServer::start_on(outage_port, Behavior::Healthy).await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    let yaml = config(&endpoint, 20, outage_port, &hook).replace("jitter: 0s", "jitter: 2s");
+    scratch.write_config(&yaml);
+    let state = state_url(pg.port(), "cluster_spread");
+    let instances = [
+        Instance::start(&scratch, "probe-a", &state),
+        Instance::start(&scratch, "probe-b", &state),
+    ];
+    for i in &instances {
+        i.sees(2).await;
+    }
+    tokio::time::sleep(PERIOD * 2).await;
+    let from = Instant::now();
+    tokio::time::sleep(PERIOD * 5).await;
+    let checks = checks_by_monitor(&endpoint);
+    assert_eq!(checks.len(), 20, "every monitor was checked");
+    for (monitor, times) in checks {
+        let window: Vec<&Instant> = times.iter().filter(|t| **t >= from).collect();
+        assert!(
+            window.len() >= 4,
+            "{monitor} checked {} times in 5 periods",
+            window.len()
+        );
+        for pair in window.windows(2) {
+            let gap = pair[1].duration_since(*pair[0]);
+            assert!(gap >= PERIOD / 2, "{monitor} checked twice within {gap:?}");
+        }
+    }
+}

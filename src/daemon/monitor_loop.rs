@@ -65,6 +65,9 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
     let offset = spread_offset(&monitor.name, config.settings.jitter);
     let grace = config.settings.shutdown_grace;
     let mut previous: Option<DateTime<Utc>> = None;
+    // The store revision this task's own last run committed: a saved state
+    // at that revision is this task's, however late in its interval it ran.
+    let mut own_revision: Option<i64> = None;
     loop {
         let Some(planned) = next_fire(&monitor.schedule, previous, Utc::now()) else {
             tracing::warn!(monitor = %monitor.name, "schedule has no future fire time; monitor stops");
@@ -79,7 +82,9 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        if !shared.cluster.owns(&monitor.name) || checked_by_another(&shared, monitor, planned) {
+        if !shared.cluster.owns(&monitor.name)
+            || checked_by_another(&shared, monitor, start_at, own_revision)
+        {
             continue;
         }
         let slots = shared.slots();
@@ -125,6 +130,7 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             // report, its document, the history row and the commit's future
             // (~3 KB), which pinned in place every idle task would carry.
             Box::pin(record(&shared, &config, monitor, report)).await;
+            own_revision = shared.saved(&monitor.name).map(|s| s.revision);
         }
         if token.is_cancelled() {
             return;
@@ -132,12 +138,19 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
     }
 }
 
-/// Was this fire's check already done by the monitor's previous owner? Its
-/// saved run is newer than half an interval before this fire: ownership
-/// moved to this instance, whose fire times are not the previous owner's,
-/// and checking now would check twice in one period. (An owner's own runs
-/// are a whole interval apart.)
-fn checked_by_another(shared: &Shared, monitor: &Monitor, planned: DateTime<Utc>) -> bool {
+/// Was this fire's check already done by the monitor's previous owner? The
+/// saved run is not this task's own (`own_revision`) and is newer than half
+/// an interval before this fire starts: ownership moved to this instance,
+/// whose fire times are not the previous owner's, and checking now would
+/// check twice in one period. (Comparing times alone mistook an owner's own
+/// run for another's whenever its spread offset or the check itself took
+/// more than half the interval, and skipped every second fire.)
+fn checked_by_another(
+    shared: &Shared,
+    monitor: &Monitor,
+    start_at: DateTime<Utc>,
+    own_revision: Option<i64>,
+) -> bool {
     if !shared.store.shared() {
         // One daemon per store: nobody else checks its monitors.
         return false;
@@ -149,8 +162,11 @@ fn checked_by_another(shared: &Shared, monitor: &Monitor, planned: DateTime<Utc>
     let Some(saved) = shared.saved(&monitor.name) else {
         return false;
     };
+    if Some(saved.revision) == own_revision {
+        return false;
+    }
     let half = chrono::Duration::from_std(every / 2).unwrap_or_default();
-    saved.saved_at > planned - half
+    saved.saved_at > start_at - half
 }
 
 /// Let an in-flight check finish within `grace`; shortly before the grace

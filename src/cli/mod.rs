@@ -7,6 +7,7 @@ pub mod check;
 pub mod color;
 pub mod demo;
 pub mod docs;
+pub mod init;
 pub mod run;
 pub mod state;
 pub mod validate;
@@ -34,6 +35,8 @@ enum Command {
     Check(Box<check::CheckArgs>),
     /// Run the monitoring daemon from monitors.yaml (SIGHUP reloads, SIGTERM stops).
     Run(run::RunArgs),
+    /// Write a commented starter monitors.yaml (never over an existing file).
+    Init(init::InitArgs),
     /// Validate monitors.yaml and print every problem with file:line:column.
     Validate(validate::ValidateArgs),
     /// Alert channel tools.
@@ -77,7 +80,11 @@ impl Cli {
     pub fn wants_multi_thread(&self) -> bool {
         !matches!(
             self.command,
-            Command::Check(_) | Command::Validate(_) | Command::Completions(_) | Command::Man(_)
+            Command::Check(_)
+                | Command::Validate(_)
+                | Command::Init(_)
+                | Command::Completions(_)
+                | Command::Man(_)
         )
     }
 }
@@ -89,6 +96,7 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(*args, color).await,
         Command::Run(args) => run::run(args, color).await,
         Command::Validate(args) => validate::run(args),
+        Command::Init(args) => init::run(args),
         Command::Alert(AlertCommand::Test(args)) => alert_test::run(args).await,
         Command::Demo(args) => demo::run(args, color).await,
         Command::State(command) => state::run(command).await,

@@ -25,7 +25,7 @@ pub struct DemoArgs {
     /// Only serve the demo endpoints and print their URLs (to try `wsprobe check` on them).
     #[arg(long)]
     pub endpoints_only: bool,
-    /// Serve the status page, /metrics, /probe and the API on this address (e.g. 127.0.0.1:9108).
+    /// Serve the status page, /metrics, /probe and the API on this address (default: a free port on 127.0.0.1).
     #[arg(long, value_name = "ADDR", value_parser = super::args::listen)]
     pub listen: Option<std::net::SocketAddr>,
 }
@@ -55,6 +55,11 @@ monitors:
   - name: idle-cut               # a load balancer cutting idle connections after 2 s
     url: {idle}
     hold: 4s
+  - name: restarting             # a backend restart: 504s for a while, then back
+    url: {restart}
+    schedule: "@every 2s"
+    failure_threshold: 2
+    success_threshold: 1
 channels:
   terminal:
     type: file
@@ -66,17 +71,63 @@ channels:
         silent = url(Behavior::Silent),
         gw = url(Behavior::GatewayTimeout),
         idle = url(Behavior::IdleCut(IDLE_CUT)),
+        restart = url(RESTART),
     )
 }
 
 const IDLE_CUT: Duration = Duration::from_secs(2);
 
+/// Down from 6 s to 18 s after the start: DOWN after two failed runs, then
+/// RECOVERED, within the first half minute.
+const RESTART: Behavior = Behavior::Restart {
+    down_at: Duration::from_secs(6),
+    down_for: Duration::from_secs(12),
+};
+
+/// A free port on 127.0.0.1 for the status page (bound, then released for
+/// the daemon to bind).
+fn free_loopback() -> std::io::Result<std::net::SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+/// What the demo starts and where to look, before anything happens.
+fn announce(demo: &DemoEndpoints, config: &Path, listen: std::net::SocketAddr) {
+    println!(
+        "wsprobe demo: starting {} local endpoints that reproduce classic incidents,",
+        demo.servers.len()
+    );
+    for (b, addr) in &demo.servers {
+        println!("  {:<14} ws://{addr}/", b.name());
+    }
+    println!(
+        "and a real daemon watching them (config: {}).",
+        config.display()
+    );
+    println!("Status page: http://{listen}/   (metrics at /metrics, JSON at /api/monitors)");
+    println!(
+        "Alerts appear below; `restarting` goes DOWN and then RECOVERED within ~30 s. Ctrl-C stops."
+    );
+}
+
+/// How to go on from the demo to one's own endpoints.
+fn next_steps() {
+    println!();
+    println!("Next steps:");
+    println!("  wsprobe check wss://your.host/ws       # one endpoint, phase by phase");
+    println!("  wsprobe init --url wss://your.host/ws  # a commented starter monitors.yaml");
+    println!("  wsprobe validate && wsprobe run        # then watch it, page at settings.listen");
+}
+
 /// Start the endpoints and the daemon.
 pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
     init_logging(LogFormat::Human, color);
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!("wsprobe-demo-{}", std::process::id())),
+    // A folder of our own making is removed at the end; one given is kept.
+    let (dir, temporary) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("wsprobe-demo-{}", std::process::id())),
+            true,
+        ),
     };
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("wsprobe: cannot create {}: {e}", dir.display());
@@ -88,6 +139,7 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
         Behavior::Silent,
         Behavior::GatewayTimeout,
         Behavior::IdleCut(IDLE_CUT),
+        RESTART,
     ];
     let demo = match DemoEndpoints::start(&behaviors).await {
         Ok(d) => d,
@@ -109,6 +161,9 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
                 let _ = stop.await;
             }
         }
+        if temporary {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         return ExitCode::SUCCESS;
     }
     let config_path = dir.join("monitors.yaml");
@@ -116,14 +171,14 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
         eprintln!("wsprobe: cannot write {}: {e}", config_path.display());
         return ExitCode::from(EXIT_USAGE);
     }
-    eprintln!(
-        "wsprobe demo: {} local endpoints, config {} — alerts appear below; Ctrl-C stops.",
-        demo.servers.len(),
-        config_path.display()
-    );
-    if let Some(addr) = args.listen {
-        eprintln!("wsprobe demo: status page at http://{addr}/ (metrics at /metrics)");
-    }
+    let listen = match args.listen.map_or_else(free_loopback, Ok) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("wsprobe: no free port on 127.0.0.1 for the status page: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    announce(&demo, &config_path, listen);
     let controls = Controls::default();
     if let Err(e) = wire_signals(&controls) {
         eprintln!("wsprobe: cannot install signal handlers: {e}");
@@ -139,11 +194,17 @@ pub async fn run(args: DemoArgs, color: ColorChoice) -> ExitCode {
     let opts = RunOptions {
         config_path,
         state: None,
-        listen: args.listen,
+        listen: Some(listen),
         instance: None,
         location: None,
     };
     let result = daemon::run(opts, controls).await;
     drop(demo);
+    if temporary && let Err(e) = std::fs::remove_dir_all(&dir) {
+        eprintln!("wsprobe: could not remove {}: {e}", dir.display());
+    }
+    if result.is_ok() {
+        next_steps();
+    }
     exit_for(result)
 }

@@ -6,6 +6,8 @@ pub mod args;
 pub mod check;
 pub mod color;
 pub mod demo;
+pub mod docs;
+pub mod init;
 pub mod run;
 pub mod state;
 pub mod validate;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 /// Exit code for bad input (Nagios UNKNOWN).
 pub const EXIT_USAGE: u8 = 3;
 
-/// wsprobe: synthetic health checks for WebSocket endpoints.
+/// Synthetic health checks for WebSocket endpoints.
 #[derive(Debug, Parser)]
 #[command(name = "wsprobe", version, about, long_about = None)]
 pub struct Cli {
@@ -33,6 +35,8 @@ enum Command {
     Check(Box<check::CheckArgs>),
     /// Run the monitoring daemon from monitors.yaml (SIGHUP reloads, SIGTERM stops).
     Run(run::RunArgs),
+    /// Write a commented starter monitors.yaml (never over an existing file).
+    Init(init::InitArgs),
     /// Validate monitors.yaml and print every problem with file:line:column.
     Validate(validate::ValidateArgs),
     /// Alert channel tools.
@@ -43,6 +47,10 @@ enum Command {
     /// State store tools.
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff), e.g. `wsprobe man | man -l -`; `wsprobe man check` for a subcommand's.
+    Man(docs::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +89,14 @@ impl Cli {
     /// One-shot checks run on one thread: starting worker threads costs more
     /// than the check itself. The daemon spreads its monitors over every core.
     pub fn wants_multi_thread(&self) -> bool {
-        !matches!(self.command, Command::Check(_) | Command::Validate(_))
+        !matches!(
+            self.command,
+            Command::Check(_)
+                | Command::Validate(_)
+                | Command::Init(_)
+                | Command::Completions(_)
+                | Command::Man(_)
+        )
     }
 }
 
@@ -92,8 +107,11 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(*args, color).await,
         Command::Run(args) => run::run(args, color).await,
         Command::Validate(args) => validate::run(args),
+        Command::Init(args) => init::run(args),
         Command::Alert(AlertCommand::Test(args)) => alert_test::run(args).await,
         Command::Demo(args) => demo::run(args, color).await,
         Command::State(command) => state::run(command).await,
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
 }

@@ -26,6 +26,15 @@ pub enum Behavior {
     GatewayTimeout,
     /// Healthy, but cuts connections idle for this long (a load balancer).
     IdleCut(Duration),
+    /// A backend restart: healthy, then from `down_at` after the start and
+    /// for `down_for` answered like [`Behavior::GatewayTimeout`], then healthy
+    /// again, so the demo shows a DOWN and its RECOVERED.
+    Restart {
+        /// When the backend goes away, counted from the server's start.
+        down_at: Duration,
+        /// How long it stays away.
+        down_for: Duration,
+    },
 }
 
 impl Behavior {
@@ -37,6 +46,21 @@ impl Behavior {
             Behavior::Silent => "silent-server",
             Behavior::GatewayTimeout => "proxy-504",
             Behavior::IdleCut(_) => "idle-cut",
+            Behavior::Restart { .. } => "restarting",
+        }
+    }
+
+    /// What the server does for a connection accepted `elapsed` after it
+    /// started: a restart is the 504 while the backend is away.
+    fn at(self, elapsed: Duration) -> Behavior {
+        match self {
+            Behavior::Restart { down_at, down_for }
+                if elapsed >= down_at && elapsed < down_at + down_for =>
+            {
+                Behavior::GatewayTimeout
+            }
+            Behavior::Restart { .. } => Behavior::Healthy,
+            other => other,
         }
     }
 }
@@ -77,8 +101,10 @@ impl DemoEndpoints {
 }
 
 async fn serve(listener: TcpListener, behavior: Behavior) {
+    let started = tokio::time::Instant::now();
     let mut conns = JoinSet::new();
     while let Ok((stream, _)) = listener.accept().await {
+        let behavior = behavior.at(started.elapsed());
         conns.spawn(async move {
             // A demo connection never outlives a minute, whatever the client does.
             let _ = tokio::time::timeout(Duration::from_secs(60), handle(stream, behavior)).await;
@@ -124,6 +150,8 @@ async fn handle(mut stream: TcpStream, behavior: Behavior) {
         }
         Behavior::Healthy => echo(stream, &key, None).await,
         Behavior::IdleCut(idle) => echo(stream, &key, Some(idle)).await,
+        // `serve` resolved it to what it is at this moment.
+        Behavior::Restart { .. } => echo(stream, &key, None).await,
     }
 }
 

@@ -66,15 +66,19 @@ daemon_start() {
     pids+=("$daemon_pid")
 }
 
-daemon_stop() {
-    kill -0 "$daemon_pid" 2>/dev/null || die "the daemon died early: $(tail -3 "$daemon_log")"
-    kill -TERM "$daemon_pid"
+daemon_stop() { stop_gracefully "$daemon_pid" "$daemon_log"; }
+
+# SIGTERM the daemon PID (logging to LOG) and wait ≤ 30 s for a clean exit.
+stop_gracefully() {
+    local pid=$1 log=$2
+    kill -0 "$pid" 2>/dev/null || die "the daemon died early: $(tail -3 "$log")"
+    kill -TERM "$pid"
     for _ in $(seq 300); do
-        kill -0 "$daemon_pid" 2>/dev/null || break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$daemon_pid" 2>/dev/null && die "the daemon did not stop within 30 s of SIGTERM"
-    wait "$daemon_pid" || die "the daemon exited with status $?: $(tail -3 "$daemon_log")"
+    kill -0 "$pid" 2>/dev/null && die "the daemon did not stop within 30 s of SIGTERM"
+    wait "$pid" || die "the daemon exited with status $?: $(tail -3 "$log")"
 }
 
 # Facts from the state file of a stopped daemon, as key=value words:

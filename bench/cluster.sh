@@ -216,6 +216,27 @@ cluster_run() {
         tee -a "$results" | sed 's/^/  /' >&2
 }
 
+# Lower CLUSTER_N, in steps of 1,000, to the most monitors whose file the
+# loader takes, saying so: it refuses a YAML document past its parser's node
+# budget (serde-saphyr's default, 250,000 nodes; a `{ name, url }` monitor
+# is 5), so 100,000 monitors do not fit in one monitors.yaml. Sets
+# requested_n and refusal (empty when CLUSTER_N fits).
+fit_monitors() {
+    local file="$work/fit.yaml" lo=0 hi=$((CLUSTER_N / 1000)) mid
+    requested_n=$CLUSTER_N
+    refusal=""
+    daemon_config_unchecked "$file" "$CLUSTER_N" "$CLUSTER_CONCURRENCY" "@every ${PERIOD_S}s" "${PERIOD_S}s"
+    refusal=$("$work/bin/wsprobe" validate --config "$file" 2>&1 >/dev/null | head -1) && return
+    while [ $((hi - lo)) -gt 1 ]; do
+        mid=$(((lo + hi) / 2))
+        daemon_config_unchecked "$file" $((mid * 1000)) "$CLUSTER_CONCURRENCY" "@every ${PERIOD_S}s" "${PERIOD_S}s"
+        if "$work/bin/wsprobe" validate --config "$file" >/dev/null 2>&1; then lo=$mid; else hi=$mid; fi
+    done
+    [ "$lo" -gt 0 ] || die "no monitors.yaml of 1,000 monitors or more is accepted: $refusal"
+    CLUSTER_N=$((lo * 1000))
+    say "wsprobe refuses a monitors.yaml of $requested_n monitors (${refusal#"$work"/}); measuring $CLUSTER_N, the most it takes"
+}
+
 # ---------------------------------------------------------------- report
 # cfig K KEY / efig SHARE KEY / mfig K KEY (mean over K's members) / mmax.
 cfig() { field "$results" "CLUSTER k=$1 " "$2"; }
@@ -254,6 +275,7 @@ report() {
     echo
     machine_lines
     echo "- $("$pg_bin/postgres" --version) (Debian), its own data dir, defaults (fsync on, synchronous_commit on) but listen/port/socket"
+    [ -n "$refusal" ] && echo "- **$requested_n monitors were asked for, but \`wsprobe run\` refuses that monitors.yaml** (\`${refusal#"$work"/}\`): measured with $CLUSTER_N, the most it loads (steps of 1,000)"
     echo "- $CLUSTER_N monitors \`@every ${PERIOD_S}s\`, jitter ${PERIOD_S}s, concurrency $CLUSTER_CONCURRENCY, retries 0, against the local bench target (ws://); steady window ${CLUSTER_SECONDS} s starting ${CLUSTER_WARMUP} s after every instance answered /readyz; open-files limit $fd_limit"
     echo
     local header="| figure |" rule="|---|"
@@ -313,6 +335,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || install_missing init
 build
 start_target
 pg_start
+fit_monitors
 daemon_config "$work/cluster.yaml" "$CLUSTER_N" "$CLUSTER_CONCURRENCY" "@every ${PERIOD_S}s" "${PERIOD_S}s"
 for k in $CLUSTER_COUNTS; do
     [ -z "${NO_EMBEDDED:-}" ] && embedded_run $((CLUSTER_N / k))

@@ -269,3 +269,34 @@ fn builtin_templates_are_accepted_in_every_key_that_takes_a_template() {
     // And every channel builds with them, as `validate` and `run` do.
     wsprobe::daemon::build_channels(&c).expect("channels build");
 }
+
+#[test]
+fn a_fleet_of_100_000_monitors_fits_in_one_file() {
+    // Cluster mode spreads fleets this size over several instances; the
+    // YAML parser's default node budget (250,000) stopped at ~49,000.
+    let mut text = String::from("monitors:\n");
+    for i in 0..100_000 {
+        text.push_str(&format!(
+            "  - {{ name: m{i:06}, url: \"ws://127.0.0.1:9/m{i}\" }}\n"
+        ));
+    }
+    let c = config::load_str(&text, Path::new("fleet.yaml"), &env).unwrap();
+    assert_eq!(c.monitors.len(), 100_000);
+    assert_eq!(c.monitors[99_999].name, "m099999");
+}
+
+#[test]
+fn an_alias_expansion_bomb_is_refused_with_its_position() {
+    // Nine levels of ten aliases each would expand to 10^9 nodes.
+    let mut text = String::from("x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n");
+    for level in 1..10 {
+        let prev = format!("*x{}", level - 1);
+        let items = [prev.as_str(); 10].join(", ");
+        text.push_str(&format!("x{level}: &x{level} [{items}]\n"));
+    }
+    text.push_str("monitors: []\n");
+    let e = config::load_str(&text, Path::new("bomb.yaml"), &env).unwrap_err();
+    let message = e.to_string();
+    assert!(message.starts_with("bomb.yaml:"), "{message}");
+    assert!(message.contains("invalid YAML"), "{message}");
+}

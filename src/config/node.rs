@@ -100,13 +100,27 @@ impl Node {
 /// Parse a whole document. A syntax error comes back with its position and
 /// the parser's message.
 pub(crate) fn parse(text: &str) -> Result<Node, (Pos, String)> {
-    let tree: Spanned<Tree> = serde_saphyr::from_str(text).map_err(|e| {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(fleet_budget());
+    let tree: Spanned<Tree> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let pos = e.location().map(|l| Pos::of(&l)).unwrap_or(Pos::START);
         let mut options = serde_saphyr::RenderOptions::new(&PlainMessage);
         options.snippets = serde_saphyr::SnippetMode::Off;
         (pos, e.render_with_options(options))
     })?;
     Ok(convert(tree, text))
+}
+
+/// The parser's default budget caps a document at 250,000 nodes (a
+/// `{ name, url }` monitor is 5), too few for a fleet that cluster mode
+/// spreads over several instances; raise the size caps twentyfold (about
+/// 250,000 monitors with a few options each) and keep the alias, anchor and
+/// depth caps that stop expansion bombs as the parser sets them.
+fn fleet_budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = budget.max_nodes.saturating_mul(20);
+    budget.max_events = budget.max_events.saturating_mul(20);
+    budget
 }
 
 /// The parser's message without its own "at line X" suffix or snippet: the

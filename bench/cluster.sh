@@ -149,15 +149,16 @@ takeover() {
         covered=$(awk -F'|' 'NR == FNR { lost[$1] = 1; next } ($1 in lost) { n++ } END { print n + 0 }' "$lost" "$after")
         [ "$covered" -ge "$lost_n" ] && break
     done
-    # Per lost monitor: its first result after the death − the death, in s.
-    takeover_words=$(awk -F'|' -v d="$death_us" -v lost_n="$lost_n" '
-        NR == FNR { lost[$1] = 1; next }
-        ($1 in lost) { v[++n] = ($2 - d) / 1e6 }
+    # Per lost monitor: its first result after the death − the death, in s
+    # (sorted by sort(1): tens of thousands of values).
+    awk -F'|' -v d="$death_us" 'NR == FNR { lost[$1] = 1; next } ($1 in lost) { print ($2 - d) / 1e6 }' \
+        "$lost" "$after" | sort -g >"$work/takeover_s"
+    takeover_words=$(awk -v lost_n="$lost_n" '
+        { v[++n] = $1 }
         END {
-            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
             if (n == 0) { printf "lost=%d taken=0", lost_n; exit }
             printf "lost=%d taken=%d takeover_first_s=%.1f takeover_p50_s=%.1f takeover_max_s=%.1f",
-                lost_n, n, v[1], v[int(0.5 * (n - 1)) + 1], v[n] }' "$lost" "$after")
+                lost_n, n, v[1], v[int(0.5 * (n - 1)) + 1], v[n] }' "$work/takeover_s")
     echo "  $takeover_words" >&2
 }
 

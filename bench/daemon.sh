@@ -26,6 +26,12 @@ WARMUP_S=$((JITTER_S + 3))
 
 # daemon_config FILE N CONCURRENCY SCHEDULE JITTER [DEFAULTS_LINE…]
 daemon_config() {
+    daemon_config_unchecked "$@"
+    "$work/bin/wsprobe" validate --config "$1" >/dev/null || die "generated config $1 is invalid"
+}
+
+# daemon_config without the validation (for a caller that handles a refusal).
+daemon_config_unchecked() {
     local file=$1 n=$2 concurrency=$3 schedule=$4 jitter=$5
     shift 5
     {
@@ -44,7 +50,6 @@ daemon_config() {
         awk -v n="$n" -v port="$ws_port" 'BEGIN {
             for (i = 0; i < n; i++) printf "  - { name: m%05d, url: \"ws://127.0.0.1:%d/m%d\" }\n", i, port, i }'
     } >"$file"
-    "$work/bin/wsprobe" validate --config "$file" >/dev/null || die "generated config $file is invalid"
 }
 
 kib() { awk -v k="$2" '$1 == k ":" { print $2 }' "/proc/$1/status"; }
@@ -66,15 +71,19 @@ daemon_start() {
     pids+=("$daemon_pid")
 }
 
-daemon_stop() {
-    kill -0 "$daemon_pid" 2>/dev/null || die "the daemon died early: $(tail -3 "$daemon_log")"
-    kill -TERM "$daemon_pid"
+daemon_stop() { stop_gracefully "$daemon_pid" "$daemon_log"; }
+
+# SIGTERM the daemon PID (logging to LOG) and wait ≤ 30 s for a clean exit.
+stop_gracefully() {
+    local pid=$1 log=$2
+    kill -0 "$pid" 2>/dev/null || die "the daemon died early: $(tail -3 "$log")"
+    kill -TERM "$pid"
     for _ in $(seq 300); do
-        kill -0 "$daemon_pid" 2>/dev/null || break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$daemon_pid" 2>/dev/null && die "the daemon did not stop within 30 s of SIGTERM"
-    wait "$daemon_pid" || die "the daemon exited with status $?: $(tail -3 "$daemon_log")"
+    kill -0 "$pid" 2>/dev/null && die "the daemon did not stop within 30 s of SIGTERM"
+    wait "$pid" || die "the daemon exited with status $?: $(tail -3 "$log")"
 }
 
 # Facts from the state file of a stopped daemon, as key=value words:

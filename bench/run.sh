@@ -28,99 +28,18 @@ WRK_SECONDS=${WRK_SECONDS:-8}
 HF_RUNS=${HF_RUNS:-60}
 PARTS=${PARTS:-1234}
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/wsprobe-bench.XXXXXX")
-pids=()
-started_at=$(date +%s)
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# 10,000 monitors and 2,000 held connections need more descriptors than the
-# usual soft limit of 1024 (the daemon and the target each hold one per open
-# connection): raise it to the hard limit, or to 65536 as root.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-fd_limit=$(ulimit -n)
-
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 # shellcheck source=bench/daemon.sh
 source "$(dirname "$0")/daemon.sh"
 
-say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
 # ---------------------------------------------------------------- tools
 install_tools() {
-    local missing=()
-    command -v wrk >/dev/null || missing+=(wrk)
-    command -v hyperfine >/dev/null || missing+=(hyperfine)
-    command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
-    command -v jq >/dev/null || missing+=(jq)
-    command -v curl >/dev/null || missing+=(curl)
-    command -v sqlite3 >/dev/null || missing+=(sqlite3)
-    [ ${#missing[@]} -eq 0 ] && return
-    [ -n "${NO_INSTALL:-}" ] && die "missing: ${missing[*]} (NO_INSTALL is set)"
-    say "installing ${missing[*]}"
-    local sudo=()
-    [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-
-# ---------------------------------------------------------------- build
-build() {
-    say "building release binaries"
-    local target_dir=${CARGO_TARGET_DIR:-$repo/target}
-    mkdir -p "$work/bin"
-    # The CLI alone first, with the features it ships with; then the examples
-    # (their dev-dependencies turn on tungstenite's handshake for the floor).
-    (cd "$repo" && cargo build --release --quiet --bin wsprobe)
-    cp "$target_dir/release/wsprobe" "$work/bin/"
-    (cd "$repo" && cargo build --release --quiet \
-        --example bench_target --example bench_engine --example bench_floor)
-    cp "$target_dir/release/examples/"{bench_target,bench_engine,bench_floor} "$work/bin/"
-}
-
-# A free port on 127.0.0.1 (nothing answers a connect to it).
-free_port() {
-    local port
-    for port in $(seq 19115 19215); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port in 19115-19215"
-}
-
-start_target() {
-    "$work/bin/bench_target" "$work" --max-seconds 1800 >"$work/ports" 2>"$work/target.err" &
-    pids+=($!)
-    target_pid=$!
-    local i
-    for i in $(seq 100); do
-        [ -s "$work/ports" ] && break
-        sleep 0.1
-    done
-    [ -s "$work/ports" ] || die "bench_target did not start: $(cat "$work/target.err")"
-    # ws_port=… wss_port=… tls_name=…
-    eval "$(cat "$work/ports")"
-    ws_url="ws://127.0.0.1:$ws_port/"
-    wss_url="wss://$tls_name:$wss_port/"
-    wss_args=(--ca-file "$work/ca.pem" --resolve "$tls_name:$wss_port:127.0.0.1")
+    install_missing wrk hyperfine prometheus-blackbox-exporter jq curl sqlite3
 }
 
 start_blackbox() {
-    bb_port=$(free_port)
+    free_port bb_port
     # blackbox's tcp prober writes each `send` followed by "\n": ending the
     # request with "\r\n\r" makes the head end with exactly "\r\n\r\n".
     local request="GET / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r"
@@ -179,8 +98,6 @@ client() {
     echo "round=$round $line" >>"$work/engine.txt"
     echo "  $line" >&2
 }
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # One wrk load of blackbox_exporter's /probe; appends a BLACKBOX line.
 blackbox_load() {
@@ -295,18 +212,8 @@ paired_ratio() {
         }' "$file"
 }
 
-verdict() { # value op limit -> "met" / "MISSED"
-    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
-        ok = (op == ">=") ? (v >= l) : (v <= l); print ok ? "met" : "**MISSED**" }'
-}
-
 machine() {
-    local mem cpu
-    mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-    cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-    echo "- date: $(date -u +'%Y-%m-%d %H:%M UTC')"
-    echo "- machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)"
-    echo "- wsprobe $("$work/bin/wsprobe" --version | awk '{print $2}') at $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo '+dirty'), $(rustc -V | awk '{print $1, $2}'), release profile"
+    machine_lines
     echo "- tokio-tungstenite $(awk '/^name = "tokio-tungstenite"/ { getline; gsub(/"/, "", $3); print $3 }' "$repo/Cargo.lock"), rustls $(awk '/^name = "rustls"$/ { getline; gsub(/"/, "", $3); print $3 }' "$repo/Cargo.lock") (ring)"
     echo "- $(prometheus-blackbox-exporter --version 2>&1 | head -1 | sed 's/, version//; s/ (branch.*revision: / (Debian /; s/)$/)/'), $( (wrk -v 2>&1 || true) | head -1 | awk '{print $1, $2}'), $(hyperfine --version)"
     if command -v websocat >/dev/null; then echo "- $(websocat --version)"; else echo "- websocat: not installed"; fi

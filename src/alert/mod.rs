@@ -8,6 +8,7 @@
 //! * [`view`]: the values templates see, evidence digested from the report
 //! * [`email`], [`webhook`], [`file`]: one channel each; [`smtp`]: the SMTP
 //!   session of the email channel, every step under the channel's timeout
+//! * [`http`]: the one HTTP POST path of the webhook and the on-call channels
 //! * [`sample`]: a realistic notification for trying templates
 //! * [`settings`]: validated channel settings, as `config` produces them
 
@@ -16,6 +17,8 @@ pub mod channel;
 pub mod delivery_id;
 pub mod email;
 pub mod file;
+pub mod http;
+
 pub mod render;
 pub mod sample;
 pub mod settings;

@@ -89,6 +89,9 @@ pub struct Settings {
     pub heartbeat_url: Option<String>,
     /// How often `heartbeat_url` is pinged.
     pub heartbeat_every: Duration,
+    /// Where people reach the status page; every alert links to its
+    /// monitor's page under it.
+    pub public_url: Option<url::Url>,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -117,6 +120,7 @@ impl Settings {
             cluster: ClusterSettings::default(),
             heartbeat_url: None,
             heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
+            public_url: None,
         }
     }
 }
@@ -363,7 +367,10 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
         s.cluster = cluster_settings(l, c);
     }
     if let Some(url) = &raw.heartbeat_url {
-        s.heartbeat_url = heartbeat_url(l, url);
+        s.heartbeat_url = settings_url(l, "heartbeat_url", url);
+    }
+    if let Some(url) = &raw.public_url {
+        s.public_url = settings_url(l, "public_url", url).and_then(|u| url::Url::parse(&u).ok());
     }
     if let Some(d) = raw
         .heartbeat_every
@@ -413,14 +420,15 @@ fn cluster_settings(l: &mut Loader, raw: &raw::RawCluster) -> ClusterSettings {
     c
 }
 
-fn heartbeat_url(l: &mut Loader, v: &At<String>) -> Option<String> {
-    let url = l.text("heartbeat_url", v)?;
+/// An http(s) URL setting, or an error at its position.
+fn settings_url(l: &mut Loader, key: &str, v: &At<String>) -> Option<String> {
+    let url = l.text(key, v)?;
     match channel::http_url(&url) {
         Ok(()) => Some(url.value),
         Err(reason) => {
             l.key_error(
                 v.pos,
-                "heartbeat_url",
+                key,
                 format!("invalid URL{}: {reason}", url.source_note()),
             );
             None

@@ -30,6 +30,7 @@ pub(crate) struct RawSettings {
     pub cluster: Option<RawCluster>,
     pub heartbeat_url: Option<At<String>>,
     pub heartbeat_every: Option<At<String>>,
+    pub public_url: Option<At<String>>,
 }
 
 /// `settings.cluster`: membership timing of instances sharing a store.

@@ -6,6 +6,7 @@
 use super::delivery_id::DeliveryId;
 use super::email::EmailChannel;
 use super::file::FileChannel;
+use super::oncall::OnCallChannel;
 use super::render::Renderer;
 use super::settings::{ChannelConfig, ChannelSettings};
 use super::webhook::WebhookChannel;
@@ -72,6 +73,7 @@ pub fn build_channel(cfg: &ChannelConfig) -> Result<Arc<dyn AlertChannel>, Alert
             Arc::new(WebhookChannel::new(&cfg.name, s, renderer).map_err(named)?)
         }
         ChannelSettings::File(s) => Arc::new(FileChannel::new(&cfg.name, s, renderer)),
+        ChannelSettings::OnCall(s) => Arc::new(OnCallChannel::new(&cfg.name, s).map_err(named)?),
     };
     Ok(channel)
 }

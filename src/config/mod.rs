@@ -20,6 +20,7 @@ mod keys;
 mod loader;
 mod monitor;
 mod node;
+mod oncall;
 mod options;
 mod raw;
 

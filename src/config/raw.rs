@@ -143,7 +143,18 @@ impl RawOptions {
 }
 
 /// The channel types, as written after `type:`.
-pub(crate) const CHANNEL_TYPES: [&str; 3] = ["email", "webhook", "file"];
+pub(crate) const CHANNEL_TYPES: [&str; 10] = [
+    "email",
+    "webhook",
+    "file",
+    "pagerduty",
+    "opsgenie",
+    "slack",
+    "teams",
+    "discord",
+    "telegram",
+    "alertmanager",
+];
 
 /// Template overrides of a channel.
 #[derive(Debug, Default, Deserialize)]

@@ -294,7 +294,8 @@ fn environment() -> Environment<'static> {
 }
 
 /// Slack mrkdwn treats `<…>` as links and `&` as an entity: escape them.
-fn mrkdwn_escape(s: &str) -> String {
+/// Telegram's HTML mode needs exactly these three escaped as well.
+pub(crate) fn mrkdwn_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

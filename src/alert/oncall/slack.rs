@@ -3,6 +3,7 @@
 //! mrkdwn (`&`, `<`, `>`) so a hostile message cannot forge a link or a mention.
 
 use super::{ApiRequest, cap, facts};
+use crate::alert::render::mrkdwn_escape as mrkdwn;
 use crate::alert::view::AlertView;
 use serde_json::{Value, json};
 
@@ -44,11 +45,4 @@ pub(super) fn request(url: &reqwest::Url, view: &AlertView) -> ApiRequest {
         auth: None,
         body: json!({"text": view.summary, "blocks": blocks}),
     }
-}
-
-/// Slack mrkdwn treats `<…>` as links and mentions and `&` as an entity.
-fn mrkdwn(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

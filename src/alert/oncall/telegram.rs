@@ -6,6 +6,7 @@
 
 use super::{ApiRequest, cap, facts, join};
 use crate::alert::channel::DeliveryError;
+use crate::alert::render::mrkdwn_escape;
 use crate::alert::view::AlertView;
 use serde_json::json;
 use std::time::Duration;
@@ -55,11 +56,10 @@ fn text(view: &AlertView) -> String {
     out
 }
 
-/// Telegram HTML: `&`, `<` and `>` must be written as entities.
+/// Telegram HTML: `&`, `<` and `>` must be written as entities (the same
+/// three Slack's mrkdwn needs).
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    mrkdwn_escape(s)
 }
 
 /// In an attribute, the quote too.

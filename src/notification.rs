@@ -6,6 +6,7 @@ use crate::check::{Class, Phase};
 use crate::report::document::ReportDocument;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +56,19 @@ pub struct Notification {
     pub outage_secs: Option<u64>,
     /// For a reminder: the class when the incident was last reported, if it changed since.
     pub previous_class: Option<Class>,
-    /// Consecutive failed runs so far.
+    /// Failed runs of the incident so far (for a recovery: all of them).
     pub failed_runs: u32,
+    /// Every failure class the incident's runs showed, in order of first
+    /// appearance (empty in outbox rows written before incidents kept them).
+    #[serde(default)]
+    pub classes_seen: Vec<Class>,
+    /// The phase of the incident's first failed run (with the first of
+    /// `classes_seen`: what the incident opened with, the same on every alert).
+    #[serde(default)]
+    pub first_phase: Option<Phase>,
+    /// The monitor's page on the status page (`settings.public_url`), when set.
+    #[serde(default)]
+    pub link: Option<String>,
     /// True when generated inside a maintenance window (delivery is held).
     pub in_maintenance: bool,
     /// The triggering run's report document, every attempt's evidence
@@ -83,10 +95,91 @@ fn report_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReportDocume
     }
 }
 
+/// Hex digits of the incident id's digest: 96 bits, unique per incident in practice.
+const INCIDENT_HEX: usize = 24;
+
 impl Notification {
+    /// The incident's id: the same on the DOWN, every REMINDER and the
+    /// RECOVERED of one outage of one monitor, on every instance of a cluster
+    /// and after a restart, because it is derived from what the store keeps
+    /// of the incident (monitor and first failed run), not from the process.
+    /// PagerDuty's dedup key, Opsgenie's alias, Alertmanager's fingerprint
+    /// input and the `X-Wsprobe-Incident` email header all carry it.
+    pub fn incident_id(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.monitor.as_bytes());
+        h.update([0]);
+        h.update(self.first_seen.timestamp_micros().to_be_bytes());
+        let digest = hex::encode(h.finalize());
+        format!("wsp-inc-{}", &digest[..INCIDENT_HEX])
+    }
+
     /// The outage as humans read it ("5m 3s"), when known.
     pub fn outage_text(&self) -> Option<String> {
         self.outage_secs
             .map(|s| humantime::format_duration(std::time::Duration::from_secs(s)).to_string())
+    }
+}
+
+/// The page of `monitor` on the status page served under `public_url`
+/// (`/monitors/{name}`, the name percent-encoded as one path segment), keeping
+/// any path prefix a reverse proxy serves the page under.
+pub fn monitor_page(public_url: &url::Url, monitor: &str) -> String {
+    let mut page = public_url.clone();
+    if let Ok(mut segments) = page.path_segments_mut() {
+        segments.pop_if_empty().extend(["monitors", monitor]);
+    }
+    page.set_query(None);
+    page.set_fragment(None);
+    page.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::monitor_page;
+    use crate::alert::sample;
+    use crate::notification::NotificationKind;
+
+    #[test]
+    fn every_alert_of_one_incident_carries_one_id_and_another_incident_another() {
+        let down = sample::notification(NotificationKind::Down);
+        let id = down.incident_id();
+        for kind in [NotificationKind::Reminder, NotificationKind::Recovered] {
+            assert_eq!(sample::notification(kind).incident_id(), id);
+        }
+        let mut later = down.clone();
+        later.first_seen += chrono::Duration::microseconds(1);
+        assert_ne!(later.incident_id(), id);
+        let mut other = down.clone();
+        other.monitor.push('2');
+        assert_ne!(other.incident_id(), id);
+        assert!(
+            id.starts_with("wsp-inc-") && id.len() == 8 + super::INCIDENT_HEX,
+            "{id}"
+        );
+    }
+
+    #[test]
+    fn the_monitor_page_sits_under_the_public_url_with_the_name_encoded() {
+        let cases = [
+            (
+                "https://status.example.com",
+                "api",
+                "https://status.example.com/monitors/api",
+            ),
+            (
+                "https://status.example.com/",
+                "api",
+                "https://status.example.com/monitors/api",
+            ),
+            (
+                "https://example.com/wsprobe/?x=1",
+                "chat gw/eu#1",
+                "https://example.com/wsprobe/monitors/chat%20gw%2Feu%231",
+            ),
+        ];
+        for (base, name, want) in cases {
+            assert_eq!(monitor_page(&url::Url::parse(base).unwrap(), name), want);
+        }
     }
 }

@@ -87,6 +87,9 @@ async fn real_notification() -> Notification {
         outage_secs: None,
         previous_class: None,
         failed_runs: 2,
+        classes_seen: vec![],
+        link: None,
+        first_phase: None,
         in_maintenance: false,
         report: Some(wsprobe::report::document::ReportDocument::new(&report)),
         report_text: wsprobe::report::text::render(std::slice::from_ref(&report), true),
@@ -160,7 +163,7 @@ async fn webhook_posts_signed_json_with_the_evidence_and_reports_a_refusal() {
 
     let err = channel.deliver(&n, &id).await.unwrap_err();
     match &err {
-        DeliveryError::HttpStatus { status, body } => {
+        DeliveryError::HttpStatus { status, body, .. } => {
             assert_eq!(*status, 500);
             assert_eq!(body, "upstream exploded: database down");
         }

@@ -163,7 +163,7 @@ async fn a_webhook_that_never_answers_times_out_and_one_stalling_in_its_body_kee
         .await
         .expect_err("503");
     match err {
-        DeliveryError::HttpStatus { status, body } => {
+        DeliveryError::HttpStatus { status, body, .. } => {
             assert_eq!(status, 503);
             assert!("partial".starts_with(&body), "{body:?}");
         }

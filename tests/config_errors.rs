@@ -49,7 +49,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location, public_url)",
     ),
     (
         "invalid-wrong-type.yaml",
@@ -65,7 +65,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-missing-channel-type.yaml",
-        "5:5: missing required key `type` (one of: email, webhook, file)",
+        "5:5: missing required key `type` (one of: email, webhook, file, pagerduty, opsgenie, slack, teams, discord, telegram, alertmanager)",
     ),
     (
         "invalid-missing-smtp-host.yaml",
@@ -206,7 +206,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-channel-type.yaml",
-        "5:11: `type`: unknown channel type \"slack\" (expected one of: email, webhook, file)",
+        "5:11: `type`: unknown channel type \"sms\" (expected one of: email, webhook, file, pagerduty, opsgenie, slack, teams, discord, telegram, alertmanager)",
     ),
     (
         "invalid-listen.yaml",

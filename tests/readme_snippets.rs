@@ -25,12 +25,27 @@ const FILLER_MONITOR: &str =
     "monitors:\n  - { name: readme-snippet, url: \"wss://example.com/ws\" }\n";
 
 /// The environment variables the docs' snippets reference.
-const ENV: [(&str, &str); 5] = [
+const ENV: [(&str, &str); 11] = [
     ("CHAT_TOKEN", "placeholder-chat-token"),
     ("SMTP_PASSWORD", "placeholder-smtp-password"),
     ("HOOK_SECRET", "placeholder-hook-secret"),
     ("PGPASSWORD", "placeholder-pg-password"),
     ("HC_UUID", "placeholder-uuid"),
+    ("PAGERDUTY_ROUTING_KEY", "placeholder-routing-key"),
+    ("OPSGENIE_API_KEY", "placeholder-genie-key"),
+    (
+        "SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T0/B0/placeholder",
+    ),
+    (
+        "TEAMS_WORKFLOW_URL",
+        "https://example.com/workflows/placeholder",
+    ),
+    (
+        "DISCORD_WEBHOOK_URL",
+        "https://discord.com/api/webhooks/1/placeholder",
+    ),
+    ("TELEGRAM_BOT_TOKEN", "123:placeholder-bot-token"),
 ];
 
 /// A fenced ```yaml block: the document, the line of its opening fence, its text.

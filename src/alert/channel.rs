@@ -6,6 +6,7 @@
 use super::delivery_id::DeliveryId;
 use super::email::EmailChannel;
 use super::file::FileChannel;
+use super::oncall::OnCallChannel;
 use super::render::Renderer;
 use super::settings::{ChannelConfig, ChannelSettings};
 use super::webhook::WebhookChannel;
@@ -72,6 +73,7 @@ pub fn build_channel(cfg: &ChannelConfig) -> Result<Arc<dyn AlertChannel>, Alert
             Arc::new(WebhookChannel::new(&cfg.name, s, renderer).map_err(named)?)
         }
         ChannelSettings::File(s) => Arc::new(FileChannel::new(&cfg.name, s, renderer)),
+        ChannelSettings::OnCall(s) => Arc::new(OnCallChannel::new(&cfg.name, s).map_err(named)?),
     };
     Ok(channel)
 }
@@ -142,6 +144,15 @@ pub enum AlertError {
         /// Why.
         reason: String,
     },
+    /// An HTTP channel's client or endpoint is unusable. Never echoes the
+    /// URL or a key.
+    #[error("{peer}: {reason}")]
+    Http {
+        /// The service, e.g. "PagerDuty".
+        peer: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An alert was not delivered. Carries the receiver's answer, never a secret.
@@ -179,17 +190,25 @@ pub enum DeliveryError {
         /// The channel's timeout.
         limit: Duration,
     },
-    /// The webhook answered with a non-2xx status.
-    #[error("webhook answered HTTP {status}: {body}")]
+    /// An HTTP channel answered with a non-2xx status.
+    #[error("{peer} answered HTTP {status}: {body}")]
     HttpStatus {
+        /// Who answered: "webhook", "PagerDuty", … (never the URL).
+        peer: &'static str,
         /// The status code.
         status: u16,
-        /// The first 512 bytes of the response body, lossily decoded.
+        /// The first 512 bytes of the response body, lossily decoded, the
+        /// channel's secrets cut out.
         body: String,
+        /// When the receiver asked to be tried again (`Retry-After`, or the
+        /// service's own field), e.g. with a 429.
+        retry_after: Option<Duration>,
     },
-    /// The webhook request failed before a response: connection, TLS, timeout.
-    #[error("webhook request failed: {reason}")]
+    /// The HTTP request failed before a response: connection, TLS, timeout.
+    #[error("{peer} request failed: {reason}")]
     Http {
+        /// Who was called: "webhook", "PagerDuty", …
+        peer: &'static str,
         /// What failed (without the URL, which may hold a token).
         reason: String,
     },
@@ -201,6 +220,16 @@ pub enum DeliveryError {
         /// The OS error.
         reason: String,
     },
+}
+
+impl DeliveryError {
+    /// How long the receiver asked us to wait before trying again, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            DeliveryError::HttpStatus { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 /// An error and its sources on one line, skipping a source whose text the

@@ -11,7 +11,6 @@ use super::smtp::SmtpTarget;
 use crate::notification::Notification;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -70,7 +69,8 @@ impl EmailChannel {
             .date_now()
             .message_id(Some(format!("<wsprobe.{id}@{domain}>")))
             // Mail clients thread the DOWN, reminders and RECOVERED of one incident.
-            .references(incident_id(n, &domain));
+            .references(format!("<wsprobe.{}@{domain}>", n.incident_id()))
+            .header(IncidentHeader(n.incident_id()));
         for to in &self.to {
             builder = builder.to(to.clone());
         }
@@ -121,15 +121,27 @@ fn parse_mailbox(field: &'static str, value: &str) -> Result<Mailbox, AlertError
     })
 }
 
-/// A Message-ID-shaped name for the incident: the same for every alert about
-/// one outage of one monitor.
-fn incident_id(n: &Notification, domain: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(n.monitor.as_bytes());
-    h.update(n.first_seen.to_rfc3339().as_bytes());
-    let digest = hex::encode(h.finalize());
-    format!("<wsprobe.incident.{}@{domain}>", &digest[..24])
+/// `X-Wsprobe-Incident`: the incident's id, for mail rules and ticket
+/// systems that group the DOWN, REMINDERs and RECOVERED of one outage.
+#[derive(Debug, Clone)]
+struct IncidentHeader(String);
+
+impl lettre::message::header::Header for IncidentHeader {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str(INCIDENT_HEADER)
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(IncidentHeader(s.to_string()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
 }
+
+/// The email header naming the incident.
+pub const INCIDENT_HEADER: &str = "X-Wsprobe-Incident";
 
 #[cfg(test)]
 mod tests {
@@ -215,6 +227,14 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(header(&a, "References:"), header(&b, "References:"));
+        assert_eq!(
+            header(&a, "X-Wsprobe-Incident:"),
+            format!("X-Wsprobe-Incident: {}", down.incident_id())
+        );
+        assert_eq!(
+            header(&a, "X-Wsprobe-Incident:"),
+            header(&b, "X-Wsprobe-Incident:")
+        );
         assert!(header(&a, "References:").contains("@example.com>"));
         assert_eq!(
             header(&a, "Message-ID:"),

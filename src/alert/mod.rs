@@ -8,6 +8,9 @@
 //! * [`view`]: the values templates see, evidence digested from the report
 //! * [`email`], [`webhook`], [`file`]: one channel each; [`smtp`]: the SMTP
 //!   session of the email channel, every step under the channel's timeout
+//! * [`http`]: the one HTTP POST path of the webhook and the on-call channels
+//! * [`oncall`]: PagerDuty, Opsgenie, Slack, Teams, Discord, Telegram and
+//!   Alertmanager, a module each, speaking that service's own API
 //! * [`sample`]: a realistic notification for trying templates
 //! * [`settings`]: validated channel settings, as `config` produces them
 
@@ -16,6 +19,9 @@ pub mod channel;
 pub mod delivery_id;
 pub mod email;
 pub mod file;
+pub mod http;
+pub mod oncall;
+
 pub mod render;
 pub mod sample;
 pub mod settings;

@@ -56,12 +56,14 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    /// The kind of a configured channel.
-    pub fn of(settings: &ChannelSettings) -> ChannelKind {
+    /// The kind of a configured channel; `None` for the on-call channels,
+    /// which build their service's request from the view themselves.
+    pub fn of(settings: &ChannelSettings) -> Option<ChannelKind> {
         match settings {
-            ChannelSettings::Email(_) => ChannelKind::Email,
-            ChannelSettings::Webhook(_) => ChannelKind::Webhook,
-            ChannelSettings::File(_) => ChannelKind::File,
+            ChannelSettings::Email(_) => Some(ChannelKind::Email),
+            ChannelSettings::Webhook(_) => Some(ChannelKind::Webhook),
+            ChannelSettings::File(_) => Some(ChannelKind::File),
+            ChannelSettings::OnCall(_) => None,
         }
     }
 }
@@ -292,7 +294,8 @@ fn environment() -> Environment<'static> {
 }
 
 /// Slack mrkdwn treats `<…>` as links and `&` as an entity: escape them.
-fn mrkdwn_escape(s: &str) -> String {
+/// Telegram's HTML mode needs exactly these three escaped as well.
+pub(crate) fn mrkdwn_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

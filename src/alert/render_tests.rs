@@ -172,11 +172,14 @@ fn the_default_webhook_body_has_the_documented_fields() {
     let mut expected = vec![
         "at",
         "class",
+        "classes_seen",
         "delivery_id",
         "failed_runs",
         "first_seen",
         "hint",
+        "incident_id",
         "kind",
+        "link",
         "message",
         "monitor",
         "outage_secs",
@@ -194,6 +197,10 @@ fn the_default_webhook_body_has_the_documented_fields() {
     assert_eq!(body["previous_class"], "timeout");
     assert_eq!(body["outage_secs"], 3600);
     assert_eq!(body["first_seen"], "2026-05-01T10:00:00Z");
+    assert_eq!(
+        body["incident_id"],
+        sample::notification(NotificationKind::Down).incident_id()
+    );
     assert_eq!(
         body["report"]["attempt_details"].as_array().unwrap().len(),
         2

@@ -48,6 +48,9 @@ pub fn notification(kind: NotificationKind) -> Notification {
         outage_secs,
         previous_class,
         failed_runs: 3,
+        classes_seen: vec![Class::Timeout, Class::EarlyFin],
+        link: None,
+        first_phase: Some(Phase::Open),
         in_maintenance: false,
         report: Some(match kind {
             NotificationKind::Recovered => passing_report(),

@@ -25,6 +25,84 @@ pub enum ChannelSettings {
     Webhook(WebhookSettings),
     /// Append rendered alerts to a local file (demo, tests, log shippers).
     File(FileSettings),
+    /// An on-call service's own API (PagerDuty, Opsgenie, Slack, …).
+    OnCall(OnCallSettings),
+}
+
+/// Settings of an on-call channel: which service, where its API is, and the
+/// bound of one delivery.
+#[derive(Clone, PartialEq)]
+pub struct OnCallSettings {
+    /// The service and its credentials.
+    pub service: OnCallService,
+    /// The API's base URL (PagerDuty, Opsgenie, Telegram, Alertmanager: the
+    /// documented path is appended) or the webhook URL itself (Slack, Teams,
+    /// Discord). The service's default unless `url` was configured.
+    pub url: String,
+    /// Bound of one delivery, connect to the last byte of the answer.
+    pub timeout: Duration,
+}
+
+/// The on-call services, each with what it needs besides the URL. Keys and
+/// tokens come from the environment and never reach a log.
+#[derive(Clone, PartialEq)]
+pub enum OnCallService {
+    /// PagerDuty Events API v2.
+    PagerDuty {
+        /// The integration's routing key.
+        routing_key: String,
+    },
+    /// Opsgenie Alert API.
+    Opsgenie {
+        /// The API integration's key (`Authorization: GenieKey …`).
+        api_key: String,
+        /// P1 (highest) to P5.
+        priority: String,
+    },
+    /// Slack incoming webhook (Block Kit).
+    Slack,
+    /// Microsoft Teams Workflows webhook (Adaptive Card).
+    Teams,
+    /// Discord webhook (embeds).
+    Discord,
+    /// Telegram Bot API `sendMessage`.
+    Telegram {
+        /// The bot's token from @BotFather.
+        bot_token: String,
+        /// The chat, group or channel (`-100…` or `@name`).
+        chat_id: String,
+    },
+    /// Alertmanager v2 API.
+    Alertmanager,
+}
+
+impl OnCallService {
+    /// The `type:` of this service in monitors.yaml.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            OnCallService::PagerDuty { .. } => "pagerduty",
+            OnCallService::Opsgenie { .. } => "opsgenie",
+            OnCallService::Slack => "slack",
+            OnCallService::Teams => "teams",
+            OnCallService::Discord => "discord",
+            OnCallService::Telegram { .. } => "telegram",
+            OnCallService::Alertmanager => "alertmanager",
+        }
+    }
+}
+
+impl std::fmt::Debug for OnCallSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL of a webhook service is its credential: show the host only.
+        let host = url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        f.debug_struct("OnCallSettings")
+            .field("service", &self.service.type_name())
+            .field("host", &host)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// How to talk to the SMTP server.

@@ -63,8 +63,20 @@ pub struct AlertView {
     pub outage: Option<String>,
     /// Reminder: the class reported before, when it changed since.
     pub previous_class: Option<&'static str>,
-    /// Consecutive failed runs.
+    /// Failed runs of the incident (for a recovery: all of them).
     pub failed_runs: u32,
+    /// The incident's id, the same on its DOWN, REMINDERs and RECOVERED.
+    pub incident_id: String,
+    /// Every class the incident showed, in order of first appearance.
+    pub classes_seen: Vec<&'static str>,
+    /// The monitor's page on the status page, when `settings.public_url` is set.
+    pub link: Option<String>,
+    /// The class the incident opened with (the first of `classes_seen`):
+    /// the same on every alert of it, for services that identify an alert
+    /// by its labels.
+    pub incident_class: &'static str,
+    /// The phase the incident opened with.
+    pub incident_phase: Option<&'static str>,
     /// Generated inside a maintenance window.
     pub in_maintenance: bool,
     /// Every attempt of the triggering run, digested.
@@ -140,6 +152,11 @@ impl AlertView {
             outage: n.outage_text(),
             previous_class: n.previous_class.map(Class::as_str),
             failed_runs: n.failed_runs,
+            incident_id: n.incident_id(),
+            classes_seen: n.classes_seen.iter().map(|c| c.as_str()).collect(),
+            link: n.link.clone(),
+            incident_class: n.classes_seen.first().unwrap_or(&n.class).as_str(),
+            incident_phase: n.first_phase.or(n.phase).map(Phase::as_str),
             in_maintenance: n.in_maintenance,
             evidence: evidence_text(&attempts),
             attempts,

@@ -4,8 +4,9 @@
 //! the headers are built once, when the channel is built; the channel's
 //! `timeout` bounds the whole exchange, connect to the last byte of the answer.
 
-use super::channel::{AlertChannel, AlertError, DeliveryError, error_chain};
+use super::channel::{AlertChannel, AlertError, DeliveryError};
 use super::delivery_id::DeliveryId;
+use super::http::HttpPoster;
 use super::render::{ChannelKind, Renderer};
 use super::settings::WebhookSettings;
 use crate::notification::Notification;
@@ -16,8 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-/// How much of an error response body is kept.
-pub const BODY_SNIPPET_BYTES: usize = 512;
+pub use super::http::BODY_SNIPPET_BYTES;
 /// The signature header: `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "X-Wsprobe-Signature";
 /// When the request was signed, Unix seconds.
@@ -31,11 +31,10 @@ pub const DELIVERY_HEADER: &str = "X-Wsprobe-Delivery";
 pub struct WebhookChannel {
     name: String,
     renderer: Renderer,
-    client: reqwest::Client,
+    poster: HttpPoster,
     url: reqwest::Url,
     headers: HeaderMap,
     secret: Option<String>,
-    timeout: Duration,
 }
 
 impl WebhookChannel {
@@ -45,9 +44,6 @@ impl WebhookChannel {
         settings: &WebhookSettings,
         renderer: Renderer,
     ) -> Result<WebhookChannel, AlertError> {
-        // The process-wide rustls provider; another part of wsprobe may have
-        // installed it already, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let url = reqwest::Url::parse(&settings.url).map_err(|e| AlertError::Webhook {
             reason: format!("invalid URL: {e}"),
         })?;
@@ -70,24 +66,23 @@ impl WebhookChannel {
             value.set_sensitive(true);
             headers.insert(header, value);
         }
-        let client = reqwest::Client::builder()
-            // The total bound covers connect, TLS, the request, the response
-            // head and the body read; connect gets its own so its failure says so.
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .user_agent(concat!("wsprobe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AlertError::Webhook {
-                reason: format!("cannot build the HTTP client: {}", error_chain(&e)),
-            })?;
+        // A receiver echoing a header value, the signing key or its own URL
+        // (Slack-style tokens sit in the path) keeps it out of the error.
+        let secrets = settings
+            .headers
+            .iter()
+            .map(|(_, v)| v.clone())
+            .chain(settings.secret.clone())
+            .chain([settings.url.clone(), url.path().to_string()])
+            .collect();
+        let poster = HttpPoster::new("webhook", settings.timeout, secrets)?;
         Ok(WebhookChannel {
             name: name.to_string(),
             renderer,
-            client,
+            poster,
             url,
             headers,
             secret: settings.secret.clone(),
-            timeout: settings.timeout,
         })
     }
 
@@ -97,7 +92,7 @@ impl WebhookChannel {
             .render_delivery(ChannelKind::Webhook, n, Some(id))?
             .body;
         let mut request = self
-            .client
+            .poster
             .post(self.url.clone())
             .headers(self.headers.clone())
             .header(IDEMPOTENCY_HEADER, id.as_str())
@@ -108,52 +103,7 @@ impl WebhookChannel {
                 .header(SIGNATURE_HEADER, signature(secret, body.as_bytes()))
                 .header(TIMESTAMP_HEADER, timestamp);
         }
-        let mut response = request
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.failure(e))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let mut snippet: Vec<u8> = Vec::new();
-        // Read only what is kept: an error page can be large.
-        while snippet.len() < BODY_SNIPPET_BYTES {
-            match response.chunk().await {
-                Ok(Some(chunk)) => snippet.extend_from_slice(&chunk),
-                // A body cut short still leaves the status to report.
-                Ok(None) | Err(_) => break,
-            }
-        }
-        snippet.truncate(BODY_SNIPPET_BYTES);
-        Err(DeliveryError::HttpStatus {
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&snippet).trim().to_string(),
-        })
-    }
-}
-
-impl WebhookChannel {
-    /// The request failed before a status: a timeout names what was awaited,
-    /// anything else keeps reqwest's reason. Never the URL: it can carry a
-    /// token (Slack puts it in the path).
-    fn failure(&self, e: reqwest::Error) -> DeliveryError {
-        if e.is_timeout() {
-            DeliveryError::Timeout {
-                peer: "webhook".into(),
-                step: if e.is_connect() {
-                    "the connect"
-                } else {
-                    "the request"
-                },
-                limit: self.timeout,
-            }
-        } else {
-            DeliveryError::Http {
-                reason: error_chain(&e.without_url()),
-            }
-        }
+        self.poster.send(request.body(body)).await
     }
 }
 
@@ -171,9 +121,7 @@ impl AlertChannel for WebhookChannel {
     }
 
     fn time_limit(&self) -> Duration {
-        // reqwest enforces `timeout` over the whole exchange; the margin lets
-        // its own, more precise error win the race.
-        self.timeout.saturating_add(Duration::from_secs(1))
+        self.poster.time_limit()
     }
 }
 

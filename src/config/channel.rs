@@ -5,6 +5,7 @@ use super::de::{At, Pairs};
 use super::env::Text;
 use super::loader::Loader;
 use super::node::{Kind, Node};
+use super::oncall::{self, ONCALL_TYPES};
 use super::raw::{CHANNEL_TYPES, RawEmail, RawFileChannel, RawSmtp, RawTemplates, RawWebhook};
 use crate::alert::render::{BUILTIN_PREFIX, builtin_source, unknown_builtin};
 use crate::alert::settings::{
@@ -85,6 +86,7 @@ fn channel(l: &mut Loader, node: &Node) -> Option<(ChannelSettings, TemplateOver
             let raw = l.decode(node)?;
             file(l, raw)
         }
+        Some(service) if ONCALL_TYPES.contains(&service) => oncall::channel(l, service, node),
         Some(other) => {
             l.key_error(
                 kind.pos,

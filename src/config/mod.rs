@@ -22,6 +22,7 @@ mod loader;
 mod locations;
 mod monitor;
 mod node;
+mod oncall;
 mod options;
 mod raw;
 mod steps;
@@ -94,6 +95,9 @@ pub struct Settings {
     pub heartbeat_every: Duration,
     /// The location this daemon checks from (`--location` overrides it).
     pub location: String,
+    /// Where people reach the status page; every alert links to its
+    /// monitor's page under it.
+    pub public_url: Option<url::Url>,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -123,6 +127,7 @@ impl Settings {
             heartbeat_url: None,
             heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
             location: crate::cluster::identity::DEFAULT_LOCATION.into(),
+            public_url: None,
         }
     }
 }
@@ -374,7 +379,10 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
         s.cluster = cluster_settings(l, c);
     }
     if let Some(url) = &raw.heartbeat_url {
-        s.heartbeat_url = heartbeat_url(l, url);
+        s.heartbeat_url = settings_url(l, "heartbeat_url", url);
+    }
+    if let Some(url) = &raw.public_url {
+        s.public_url = settings_url(l, "public_url", url).and_then(|u| url::Url::parse(&u).ok());
     }
     if let Some(location) = raw.location.as_ref().and_then(|v| location(l, v)) {
         s.location = location;
@@ -434,14 +442,15 @@ fn location(l: &mut Loader, v: &At<String>) -> Option<String> {
         .ok()
 }
 
-fn heartbeat_url(l: &mut Loader, v: &At<String>) -> Option<String> {
-    let url = l.text("heartbeat_url", v)?;
+/// An http(s) URL setting, or an error at its position.
+fn settings_url(l: &mut Loader, key: &str, v: &At<String>) -> Option<String> {
+    let url = l.text(key, v)?;
     match channel::http_url(&url) {
         Ok(()) => Some(url.value),
         Err(reason) => {
             l.key_error(
                 v.pos,
-                "heartbeat_url",
+                key,
                 format!("invalid URL{}: {reason}", url.source_note()),
             );
             None

@@ -31,6 +31,7 @@ pub(crate) struct RawSettings {
     pub heartbeat_url: Option<At<String>>,
     pub heartbeat_every: Option<At<String>>,
     pub location: Option<At<String>>,
+    pub public_url: Option<At<String>>,
 }
 
 /// `settings.cluster`: membership timing of instances sharing a store.
@@ -157,7 +158,18 @@ impl RawOptions {
 }
 
 /// The channel types, as written after `type:`.
-pub(crate) const CHANNEL_TYPES: [&str; 3] = ["email", "webhook", "file"];
+pub(crate) const CHANNEL_TYPES: [&str; 10] = [
+    "email",
+    "webhook",
+    "file",
+    "pagerduty",
+    "opsgenie",
+    "slack",
+    "teams",
+    "discord",
+    "telegram",
+    "alertmanager",
+];
 
 /// Template overrides of a channel.
 #[derive(Debug, Default, Deserialize)]

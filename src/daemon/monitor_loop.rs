@@ -6,6 +6,7 @@
 use super::shared::Shared;
 use crate::check::run_check_until;
 use crate::config::{Config, Monitor};
+use crate::notification::monitor_page;
 use crate::schedule::Schedule;
 use crate::state::machine::{self, RunOutcome, RunSummary};
 use crate::state::store::{Durability, ResultRow, SavedState, StoreError};
@@ -235,7 +236,10 @@ async fn record(
             Some(saved) => (saved.state.clone(), saved.revision),
             None => (Default::default(), 0),
         };
-        let (after, notification) = machine::apply(&state, &outcome, &monitor.policy);
+        let (after, mut notification) = machine::apply(&state, &outcome, &monitor.policy);
+        if let (Some(n), Some(public)) = (&mut notification, &config.settings.public_url) {
+            n.link = Some(monitor_page(public, &monitor.name));
+        }
         let enqueue = notification.as_ref().map(|n| (n, monitor.alert.as_slice()));
         // A disk that refuses the write does not make this an error: the store
         // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.

@@ -73,6 +73,21 @@ pub struct Incident {
     /// i.e. people were told. When false, the RECOVERED is held too: nobody
     /// needs to hear that an outage they never heard of has ended.
     pub announced: bool,
+    /// Failed runs since `first_seen`, also those before a pass too short to
+    /// end the incident: the RECOVERED reports them (absent in states saved
+    /// by versions before it was kept).
+    #[serde(default)]
+    pub failed_runs: u32,
+    /// Every class the incident's failed runs showed, in order of first appearance.
+    #[serde(default)]
+    pub classes_seen: Vec<Class>,
+    /// The phase of the latest failed run, which the RECOVERED names.
+    #[serde(default)]
+    pub last_phase: Option<Phase>,
+    /// The phase of the first failed run: with the first of `classes_seen`,
+    /// what the incident opened with, which stays the same to its end.
+    #[serde(default)]
+    pub first_phase: Option<Phase>,
 }
 
 /// What the machine needs to know about one run, taken from its [`CheckReport`].
@@ -174,8 +189,17 @@ fn on_failure(
         last_notified_class: None,
         current_class: class,
         announced: false,
+        failed_runs: 0,
+        classes_seen: Vec::new(),
+        last_phase: None,
+        first_phase: outcome.summary.phase,
     });
     incident.current_class = class;
+    incident.failed_runs = incident.failed_runs.saturating_add(1);
+    incident.last_phase = outcome.summary.phase;
+    if !incident.classes_seen.contains(&class) {
+        incident.classes_seen.push(class);
+    }
 
     let kind = match next.health {
         Health::Down if !incident.announced && !outcome.in_maintenance => {
@@ -209,12 +233,9 @@ fn on_failure(
     incident.last_notified_at = Some(outcome.at);
     incident.last_notified_class = Some(class);
     incident.announced |= !outcome.in_maintenance;
-    let first_seen = incident.first_seen;
-
-    let mut note = notification(kind, outcome, class, first_seen);
+    let mut note = notification(kind, outcome, class, incident);
     note.outage_secs = outage_secs;
     note.previous_class = previous_class;
-    note.failed_runs = next.consecutive_failures;
     Some(note)
 }
 
@@ -236,9 +257,11 @@ fn on_pass(next: &mut MonitorState, outcome: &RunOutcome, policy: &Policy) -> Op
         NotificationKind::Recovered,
         outcome,
         incident.current_class,
-        incident.first_seen,
+        &incident,
     );
-    note.phase = None;
+    // The outage's phase, not the passing run's (which has none); what went
+    // wrong in words belongs to the DOWN, the passing run has no message.
+    note.phase = incident.last_phase;
     note.message = None;
     note.hint = None;
     note.outage_secs = Some(seconds_between(incident.first_seen, outcome.at));
@@ -250,7 +273,7 @@ fn notification(
     kind: NotificationKind,
     outcome: &RunOutcome,
     class: Class,
-    first_seen: DateTime<Utc>,
+    incident: &Incident,
 ) -> Notification {
     let run = outcome.summary;
     Notification {
@@ -261,11 +284,14 @@ fn notification(
         phase: run.phase,
         message: run.message.clone(),
         hint: run.hint.clone(),
-        first_seen,
+        first_seen: incident.first_seen,
         at: outcome.at,
         outage_secs: None,
         previous_class: None,
-        failed_runs: 0,
+        failed_runs: incident.failed_runs,
+        classes_seen: incident.classes_seen.clone(),
+        first_phase: incident.first_phase,
+        link: None,
         in_maintenance: outcome.in_maintenance,
         report: Some(run.report.clone()),
         report_text: run.report_text.clone(),

@@ -318,6 +318,21 @@ pub fn retry_backoff(attempts: u32) -> Duration {
     (RETRY_BASE * 2u32.pow(doublings)).min(RETRY_CAP)
 }
 
+/// Delay before the next attempt after `attempts` failed ones when the
+/// receiver asked for `retry_after` (a 429's `Retry-After`): what it asked,
+/// at least a second and at most the backoff's cap, so a rate-limited
+/// service is retried when it said it will accept, and a receiver asking for
+/// a day cannot park an alert that long; without it, [`retry_backoff`].
+pub fn retry_wait(attempts: u32, retry_after: Option<Duration>) -> Duration {
+    match retry_after {
+        Some(asked) => asked.clamp(RETRY_MIN_ASKED, RETRY_CAP),
+        None => retry_backoff(attempts),
+    }
+}
+
+/// The shortest wait a `Retry-After` can ask for: "0" must not spin.
+const RETRY_MIN_ASKED: Duration = Duration::from_secs(1);
+
 fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|source| StoreError::Encode { what, source })
 }
@@ -325,4 +340,25 @@ fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, 
 /// Times are stored as µs since the Unix epoch.
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receiver_asking_to_wait_is_retried_when_it_asked_within_bounds() {
+        let s = Duration::from_secs;
+        let cases = [
+            (1, None, retry_backoff(1)),
+            (3, None, retry_backoff(3)),
+            (1, Some(s(30)), s(30)),
+            (5, Some(s(2)), s(2)),
+            (1, Some(s(0)), RETRY_MIN_ASKED),
+            (1, Some(s(86_400)), RETRY_CAP),
+        ];
+        for (attempts, asked, want) in cases {
+            assert_eq!(retry_wait(attempts, asked), want, "{attempts} {asked:?}");
+        }
+    }
 }

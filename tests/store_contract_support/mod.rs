@@ -31,6 +31,9 @@ pub fn note(kind: NotificationKind, monitor: &str, first_seen: i64, at: i64) -> 
         outage_secs: None,
         previous_class: None,
         failed_runs: 1,
+        classes_seen: vec![],
+        link: None,
+        first_phase: None,
         in_maintenance: false,
         report: Some(wsprobe::report::document::sample_document(
             Class::Timeout,
@@ -68,6 +71,10 @@ pub fn down_state(first_seen: i64) -> MonitorState {
             last_notified_class: Some(Class::Timeout),
             current_class: Class::Timeout,
             announced: true,
+            failed_runs: 1,
+            classes_seen: vec![Class::Timeout],
+            last_phase: None,
+            first_phase: None,
         }),
     }
 }

@@ -34,7 +34,32 @@ impl Request {
     }
 }
 
-type Script = Arc<Mutex<VecDeque<(u16, String)>>>;
+/// One scripted answer: status, extra headers, body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    /// `status` with `body` and no extra headers.
+    pub fn new(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
+    }
+
+    /// The same answer with one more header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+type Script = Arc<Mutex<VecDeque<Answer>>>;
 
 /// The running receiver; stops when dropped.
 pub struct Receiver {
@@ -46,12 +71,16 @@ pub struct Receiver {
 impl Receiver {
     /// Start answering with `script` in order, then 200 "ok".
     pub async fn start(script: &[(u16, &str)]) -> Receiver {
+        let answers = script.iter().map(|(s, b)| Answer::new(*s, b)).collect();
+        Receiver::start_answers(answers).await
+    }
+
+    /// Start answering with `answers` in order, then 200 "ok".
+    pub async fn start_answers(answers: Vec<Answer>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let script: Script = Arc::new(Mutex::new(
-            script.iter().map(|(s, b)| (*s, b.to_string())).collect(),
-        ));
+        let script: Script = Arc::new(Mutex::new(answers.into()));
         let recorded = requests.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -134,14 +163,21 @@ async fn serve(
         headers,
         body,
     });
-    let (status, answer) = script
+    let answer = script
         .lock()
         .unwrap()
         .pop_front()
-        .unwrap_or((200, "ok".into()));
+        .unwrap_or_else(|| Answer::new(200, "ok"));
+    let extra: String = answer
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let response = format!(
-        "HTTP/1.1 {status} Scripted\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-        answer.len()
+        "HTTP/1.1 {} Scripted\r\nContent-Type: text/plain\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+        answer.status,
+        answer.body.len(),
+        answer.body
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await

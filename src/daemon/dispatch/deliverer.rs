@@ -8,7 +8,7 @@
 
 use crate::alert::{AlertChannel, DeliveryError, DeliveryId, deliver_within};
 use crate::daemon::shared::Shared;
-use crate::state::store::{Delivery, retry_backoff};
+use crate::state::store::{Delivery, retry_wait};
 use chrono::Utc;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -165,7 +165,7 @@ async fn settle(
         Err(e) => {
             let answer = e.to_string();
             let attempts = delivery.attempts + 1;
-            let backoff = retry_backoff(attempts);
+            let backoff = retry_wait(attempts, e.retry_after());
             tracing::error!(
                 channel = %delivery.channel,
                 monitor = %monitor,

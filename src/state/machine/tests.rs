@@ -393,18 +393,33 @@ fn down_copies_the_decisive_attempt_diagnostics_and_counts_failed_runs() {
 }
 
 #[test]
-fn recovered_carries_the_passing_run_and_no_failure_text() {
-    let (state, sent) = play(&policy(1, 1, None), &[fail(0, Class::TlsError), pass(90)]);
+fn recovered_carries_the_passing_run_and_states_the_outage_it_ends() {
+    let (state, sent) = play(
+        &policy(1, 2, None),
+        &[
+            fail(0, Class::TlsError),
+            fail(30, Class::Timeout),
+            pass(60),
+            fail(70, Class::Timeout),
+            pass(80),
+            pass(90),
+        ],
+    );
     let (_, note) = &sent[1];
     assert_eq!(note.kind, NotificationKind::Recovered);
+    let failing = summary(false, Class::Timeout);
     assert_eq!(
         (note.phase, &note.message, &note.hint),
-        (None, &None, &None)
+        (failing.phase, &None, &None)
     );
     assert_eq!(note.report_text, "run: ok");
-    assert_eq!(note.failed_runs, 0);
+    // Every failed run of the incident, also the one after a pass too short
+    // to end it, and every class it showed.
+    assert_eq!(note.failed_runs, 3);
+    assert_eq!(note.classes_seen, vec![Class::TlsError, Class::Timeout]);
+    assert_eq!(note.incident_id(), sent[0].1.incident_id());
     assert_eq!(state.since, Some(t(90)));
-    assert_eq!(state.consecutive_successes, 1);
+    assert_eq!(state.consecutive_successes, 2);
 }
 
 #[test]

@@ -86,6 +86,9 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         outage_secs: None,
         previous_class: None,
         failed_runs: 1,
+        classes_seen: vec![],
+        link: None,
+        first_phase: None,
         in_maintenance,
         report: Some(crate::report::document::sample_document(Class::Timeout, 1)),
         report_text: "timeout".to_string(),
@@ -120,6 +123,10 @@ fn down_state(at: i64) -> MonitorState {
             last_notified_class: Some(Class::Timeout),
             current_class: Class::Timeout,
             announced: true,
+            failed_runs: 1,
+            classes_seen: vec![Class::Timeout],
+            last_phase: None,
+            first_phase: None,
         }),
     }
 }

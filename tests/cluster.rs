@@ -555,3 +555,49 @@ async fn monitors_spread_late_in_their_interval_are_checked_every_period() {
         }
     }
 }
+
+/// Two processes started with the same `--instance` would share one
+/// heartbeat row, both own the same monitors and check each twice: the
+/// second is refused — fenced at once, /readyz and the log say why — and
+/// checks nothing, until the first is gone for the lease and it takes over.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn a_second_instance_started_with_a_name_in_use_checks_nothing() {
+    let pg = PgServer::start();
+    pg.create_database("cluster_twins").await;
+    let endpoint = FaultServer::start(Behavior::Healthy).await;
+    let outage_port = free_addr();
+    let _outage = FaultServer::start_on(outage_port, Behavior::Healthy).await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    scratch.write_config(&config(&endpoint, 9, outage_port, &hook));
+    let state = state_url(pg.port(), "cluster_twins");
+    let mut first = Instance::start(&scratch, "probe-a", &state);
+    first.sees(1).await;
+    let twin = Instance::start(&scratch, "probe-a", &state);
+    let refused = twin
+        .daemon
+        .until("the twin refused", SOON, || {
+            let lines = twin.daemon.stderr();
+            lines
+                .contains("another live instance already uses the name")
+                .then_some(lines)
+        })
+        .await;
+    assert!(refused.contains("--instance"), "{refused}");
+    let (status, body) = try_get(twin.listen, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("already uses the name"), "{body}");
+    tokio::time::sleep(PERIOD * 2).await;
+    assert_eq!(twin.checks_run().await, 0.0, "the twin checked monitors");
+    assert!(
+        first.cluster().await["fenced"].is_null(),
+        "the first was fenced"
+    );
+    assert_eq!(first.owned().await.len(), 10);
+
+    // The first dies: after its lease the name is free and the twin works.
+    first.daemon.kill9();
+    twin.sees(1).await;
+    assert_eq!(twin.owned().await.len(), 10);
+}

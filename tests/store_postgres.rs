@@ -292,16 +292,17 @@ async fn instances_see_each_other_through_their_heartbeats() {
         heartbeat_at: started,
     };
     let keep = Duration::from_secs(10);
-    a.beat(&member("a"), keep).await.expect("beat a");
-    let seen = b.beat(&member("b"), keep).await.expect("beat b");
+    let lease = Duration::from_secs(10);
+    a.beat(&member("a"), keep, lease).await.expect("beat a");
+    let seen = b.beat(&member("b"), keep, lease).await.expect("beat b");
     let names: Vec<_> = seen.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
     assert!(
         seen.iter()
             .all(|m| m.started_at == started && m.heartbeat_at > started)
     );
-    a.leave("a").await.expect("leave");
-    let seen = b.beat(&member("b"), keep).await.expect("beat b");
+    a.leave(&member("a")).await.expect("leave");
+    let seen = b.beat(&member("b"), keep, lease).await.expect("beat b");
     assert_eq!(
         seen.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         ["b"]
@@ -309,12 +310,67 @@ async fn instances_see_each_other_through_their_heartbeats() {
     // A beat older than `keep` no longer counts.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let alone = a
-        .beat(&member("a"), Duration::from_secs(1))
+        .beat(&member("a"), Duration::from_secs(1), lease)
         .await
         .expect("beat a");
     assert_eq!(
         alone.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         ["a"]
+    );
+}
+
+/// Two processes started with the same `--instance`: the second is refused
+/// while the first is live (sharing the row, both would own every monitor
+/// the name owns), cannot delete the first one's row on its way out, and
+/// takes the name over once the first has been silent for the lease — a
+/// restart under the same name after a crash.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn a_second_live_process_with_the_same_instance_name_is_refused() {
+    let server = PgServer::start();
+    let store = server.store("twins", "a").await;
+    let incarnation = |secs_ago: i64| Member {
+        name: "probe-1".to_string(),
+        location: None,
+        version: "0.1.0".to_string(),
+        started_at: chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() - secs_ago, 0)
+            .expect("a time"),
+        heartbeat_at: chrono::Utc::now(),
+    };
+    let (first, second) = (incarnation(60), incarnation(5));
+    let keep = Duration::from_secs(3600);
+    let lease = Duration::from_secs(1);
+    store.beat(&first, keep, lease).await.expect("first beat");
+    store
+        .beat(&first, keep, lease)
+        .await
+        .expect("the first beats again");
+    let refused = store
+        .beat(&second, keep, lease)
+        .await
+        .expect_err("a second live process with the same name");
+    let text = refused.to_string();
+    assert!(matches!(refused, StoreError::NameTaken { .. }), "{text}");
+    assert!(
+        text.contains("\"probe-1\"") && text.contains("--instance"),
+        "{text}"
+    );
+    // Its clean shutdown leaves the live one's row alone.
+    store.leave(&second).await.expect("leave");
+    let seen = store.beat(&first, keep, lease).await.expect("first beat");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].started_at, first.started_at);
+    // The first goes silent past the lease: the name is free again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let seen = store
+        .beat(&second, keep, lease)
+        .await
+        .expect("takes the name over");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].started_at, second.started_at);
+    assert!(
+        store.beat(&first, keep, lease).await.is_err(),
+        "the old one is refused now"
     );
 }
 

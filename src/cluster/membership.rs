@@ -13,6 +13,7 @@
 
 use super::{REMEMBER_LOST, identity, names_in, rendezvous, split_live};
 use crate::daemon::shared::Shared;
+use crate::state::store::StoreError;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +79,7 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         }
     }
     let bound = cluster.settings.heartbeat;
-    match tokio::time::timeout(bound, shared.store.leave(&cluster.me.name)).await {
+    match tokio::time::timeout(bound, shared.store.leave(&cluster.me)).await {
         Ok(Ok(())) => tracing::info!(instance = %cluster.me.name, "left the cluster"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "could not leave the cluster; the others wait for the lease")
@@ -96,15 +97,28 @@ async fn beat(shared: &Shared, fence_at: Option<Instant>) -> Result<(), String> 
     let bound = fence_at.map_or(bound, |at| {
         bound.min(at.saturating_duration_since(Instant::now()))
     });
-    let members = tokio::time::timeout(bound, shared.store.beat(&cluster.me, REMEMBER_LOST))
-        .await
-        .map_err(|_| {
-            format!(
-                "the shared store did not answer within {}s",
-                bound.as_secs()
-            )
-        })?
-        .map_err(|e| e.to_string())?;
+    let members = tokio::time::timeout(
+        bound,
+        shared
+            .store
+            .beat(&cluster.me, REMEMBER_LOST, cluster.settings.lease),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "the shared store did not answer within {}s",
+            bound.as_secs()
+        )
+    })?
+    .map_err(|e| {
+        let why = e.to_string();
+        if matches!(e, StoreError::NameTaken { .. }) {
+            // Not a passing outage: this process must not check at all,
+            // and /readyz says why at once rather than after the fence delay.
+            cluster.fence(why.clone());
+        }
+        why
+    })?;
     let (live, _) = split_live(members.clone(), &cluster.me.name, cluster.settings.lease);
     let here = identity::location_of(&cluster.me);
     let names = names_in(&live, here);

@@ -270,14 +270,20 @@ impl Store {
         self.backend.outbox_depth().await
     }
 
-    /// Record `me`'s heartbeat; every instance heard from within `keep`.
-    pub async fn beat(&self, me: &Member, keep: Duration) -> Result<Vec<Member>, StoreError> {
-        self.backend.beat(me, keep).await
+    /// Record `me`'s heartbeat; every instance heard from within `keep`
+    /// (see [`Backend::beat`] for a name another live process holds).
+    pub async fn beat(
+        &self,
+        me: &Member,
+        keep: Duration,
+        lease: Duration,
+    ) -> Result<Vec<Member>, StoreError> {
+        self.backend.beat(me, keep, lease).await
     }
 
-    /// Remove `name`'s heartbeat row (a clean shutdown).
-    pub async fn leave(&self, name: &str) -> Result<(), StoreError> {
-        self.backend.leave(name).await
+    /// Remove `me`'s heartbeat row (a clean shutdown).
+    pub async fn leave(&self, me: &Member) -> Result<(), StoreError> {
+        self.backend.leave(me).await
     }
 }
 

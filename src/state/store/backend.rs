@@ -146,12 +146,20 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     async fn outbox_depth(&self) -> Result<u64, StoreError>;
 
     /// Record `me`'s heartbeat and return every instance heard from within
-    /// `keep` (`me` included), by the database's clock. A backend for one
-    /// instance returns only `me`.
-    async fn beat(&self, me: &Member, keep: Duration) -> Result<Vec<Member>, StoreError>;
+    /// `keep` (`me` included), by the database's clock. A row of the same
+    /// name that another process (another `started_at`) stamped within
+    /// `lease` is not overwritten: [`StoreError::NameTaken`]. A backend for
+    /// one instance returns only `me`.
+    async fn beat(
+        &self,
+        me: &Member,
+        keep: Duration,
+        lease: Duration,
+    ) -> Result<Vec<Member>, StoreError>;
 
-    /// `name` stops (a clean shutdown): its row goes, so its monitors move at once.
-    async fn leave(&self, name: &str) -> Result<(), StoreError>;
+    /// `me` stops (a clean shutdown): its row goes, so its monitors move at
+    /// once; a row of the same name that another process wrote stays.
+    async fn leave(&self, me: &Member) -> Result<(), StoreError>;
 
     /// Whether several instances can share this store.
     fn shared(&self) -> bool;

@@ -134,6 +134,19 @@ pub enum StoreError {
         /// Runs the memory holds.
         capacity: usize,
     },
+    /// Another live process heartbeats under this instance's name (two
+    /// started with the same `--instance`): sharing the row would make both
+    /// own the same monitors and check each twice.
+    #[error(
+        "another live instance already uses the name {name:?}{}; this one checks nothing until that one has been silent for the lease — give every instance its own --instance",
+        started_at.map(|at| format!(" (started {})", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))).unwrap_or_default()
+    )]
+    NameTaken {
+        /// The name both use.
+        name: String,
+        /// When the other process started, if its row could be read.
+        started_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The blocking task running the query panicked or was cancelled.
     #[error("state database task failed: {0}")]
     Task(String),

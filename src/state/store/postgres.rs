@@ -216,12 +216,17 @@ impl Backend for PostgresStore {
         outbox::depth(&self.db.reader).await
     }
 
-    async fn beat(&self, me: &Member, keep: Duration) -> Result<Vec<Member>, StoreError> {
-        members::beat(&self.db.reader, me, keep).await
+    async fn beat(
+        &self,
+        me: &Member,
+        keep: Duration,
+        lease: Duration,
+    ) -> Result<Vec<Member>, StoreError> {
+        members::beat(&self.db.reader, me, keep, lease).await
     }
 
-    async fn leave(&self, name: &str) -> Result<(), StoreError> {
-        members::leave(&self.db.reader, name).await
+    async fn leave(&self, me: &Member) -> Result<(), StoreError> {
+        members::leave(&self.db.reader, me).await
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {

@@ -287,11 +287,16 @@ impl Backend for SqliteStore {
     }
 
     /// One daemon per file: the cluster is this instance alone.
-    async fn beat(&self, me: &Member, _keep: Duration) -> Result<Vec<Member>, StoreError> {
+    async fn beat(
+        &self,
+        me: &Member,
+        _keep: Duration,
+        _lease: Duration,
+    ) -> Result<Vec<Member>, StoreError> {
         Ok(vec![me.clone()])
     }
 
-    async fn leave(&self, _name: &str) -> Result<(), StoreError> {
+    async fn leave(&self, _me: &Member) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -71,6 +71,10 @@ pub struct Notification {
     pub link: Option<String>,
     /// True when generated inside a maintenance window (delivery is held).
     pub in_maintenance: bool,
+    /// The parent monitor (`depends_on`) that was down: delivery is held,
+    /// the parent's own alert already tells of the outage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
     /// The triggering run's report document, every attempt's evidence
     /// included; `None` when an outbox row's report no longer decodes (the
     /// alert still goes out, with its headline fields, rather than die).
@@ -99,6 +103,12 @@ fn report_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReportDocume
 const INCIDENT_HEX: usize = 24;
 
 impl Notification {
+    /// Kept in the outbox but never delivered: inside maintenance, or held
+    /// because a parent monitor is down.
+    pub fn held(&self) -> bool {
+        self.in_maintenance || self.suppressed_by.is_some()
+    }
+
     /// The incident's id: the same on the DOWN, every REMINDER and the
     /// RECOVERED of one outage of one monitor, on every instance of a cluster
     /// and after a restart, because it is derived from what the store keeps

@@ -91,6 +91,7 @@ async fn real_notification() -> Notification {
         link: None,
         first_phase: None,
         in_maintenance: false,
+        suppressed_by: None,
         report: Some(wsprobe::report::document::ReportDocument::new(&report)),
         report_text: wsprobe::report::text::render(std::slice::from_ref(&report), true),
     }

@@ -10,7 +10,7 @@ const DIR: &str = "tests/fixtures/config";
 /// so a new key is added once).
 macro_rules! monitor_keys {
     () => {
-        "name, url, maintenance, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
+        "name, url, maintenance, depends_on, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
     };
 }
 
@@ -215,6 +215,18 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-cluster-lease.yaml",
         "4:12: `cluster.lease`: must be at least twice cluster.heartbeat (5s), found 8s",
+    ),
+    (
+        "invalid-depends-on-unknown.yaml",
+        "5:18: `depends_on`: no monitor is named \"edge-bl\", did you mean \"edge-lb\"?",
+    ),
+    (
+        "invalid-depends-on-self.yaml",
+        "4:18: `depends_on`: \"chat\" cannot depend on itself",
+    ),
+    (
+        "invalid-depends-on-cycle.yaml",
+        "2:66: `depends_on`: auth → chat → presence → auth is a cycle: no monitor in it could ever alert first",
     ),
     (
         "invalid-heartbeat-url.yaml",

@@ -391,3 +391,62 @@ channels:
         ("held", "down")
     );
 }
+
+#[tokio::test]
+async fn a_monitor_behind_a_down_parent_holds_its_down_and_the_parent_pages_once() {
+    let lb = refused_port().await;
+    let chat = refused_port().await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    // The child's threshold is one above the parent's, as the README advises:
+    // its DOWN is decided a run after the parent's first failure is known.
+    scratch.write_config(&format!(
+        r#"{QUICK}
+monitors:
+  - {{ name: edge-lb, url: "ws://{lb}/ws", alert: [hook] }}
+  - name: chat
+    url: "ws://{chat}/ws"
+    depends_on: [edge-lb]
+    failure_threshold: 2
+    alert: [hook]
+channels:
+  hook: {{ type: webhook, url: "{hook_url}" }}
+"#,
+        hook_url = hook.url("/"),
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+
+    daemon
+        .wait_log(
+            "alert held: suppressed, parent edge-lb down",
+            &[("monitor", "chat"), ("kind", "DOWN"), ("parent", "edge-lb")],
+            SOON,
+        )
+        .await;
+    daemon
+        .until("the parent's DOWN delivered", SOON, || {
+            (!hook.requests().is_empty()).then_some(())
+        })
+        .await;
+    daemon
+        .until("3 more runs of chat", SOON, || {
+            (results(&scratch.state(), "chat").len() >= 5).then_some(())
+        })
+        .await;
+    let sent: Vec<(String, String)> = bodies(&hook)
+        .iter()
+        .map(|b| {
+            (
+                b["monitor"].as_str().unwrap().into(),
+                b["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(sent, [("edge-lb".to_string(), "down".to_string())]);
+    let held: Vec<_> = outbox(&scratch.state())
+        .into_iter()
+        .filter(|r| r.monitor == "chat")
+        .map(|r| (r.status, r.kind))
+        .collect();
+    assert_eq!(held, [("held".to_string(), "down".to_string())]);
+}

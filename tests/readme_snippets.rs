@@ -53,6 +53,9 @@ struct Snippet {
     doc: &'static str,
     line: usize,
     text: String,
+    /// The fence's indentation (a block inside a list item), which
+    /// CommonMark strips from each line of the block.
+    indent: usize,
 }
 
 fn snippets(doc: &'static str) -> Vec<Snippet> {
@@ -68,12 +71,14 @@ fn snippets(doc: &'static str) -> Vec<Snippet> {
                     doc,
                     line: i + 1,
                     text: String::new(),
+                    indent: line.len() - fence.len(),
                 })
             }
             None => {}
             Some(s) if fence.starts_with("```") => out.push(s),
             Some(mut s) => {
-                s.text.push_str(line);
+                let spaces = line.len() - line.trim_start_matches(' ').len();
+                s.text.push_str(&line[spaces.min(s.indent)..]);
                 s.text.push('\n');
                 open = Some(s);
             }
@@ -140,6 +145,7 @@ fn a_snippet_is_completed_only_when_it_has_no_monitors() {
     let excerpt = Snippet {
         doc: "README.md",
         line: 1,
+        indent: 0,
         text: "settings: { listen: 127.0.0.1:9108 }\n".into(),
     };
     assert_eq!(

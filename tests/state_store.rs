@@ -41,6 +41,7 @@ async fn run_once(store: &Store, state: &MonitorState, revision: i64, at: i64) -
         url: "ws://127.0.0.1:9/",
         summary: &run,
         in_maintenance: false,
+        suppressed_by: None,
     };
     let (next, note) = apply(state, &outcome, &Policy::default());
     let row = ResultRow::from_summary(t(at), &run, false);

@@ -52,6 +52,7 @@ pub fn notification(kind: NotificationKind) -> Notification {
         link: None,
         first_phase: Some(Phase::Open),
         in_maintenance: false,
+        suppressed_by: None,
         report: Some(match kind {
             NotificationKind::Recovered => passing_report(),
             _ => failing_report(),

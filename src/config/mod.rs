@@ -14,6 +14,7 @@
 
 mod channel;
 mod de;
+mod dependencies;
 mod env;
 mod error;
 mod keys;
@@ -157,6 +158,9 @@ pub struct Monitor {
     pub locations: Vec<String>,
     /// How many of its locations must fail for a round to fail.
     pub quorum: crate::quorum::Quorum,
+    /// Monitors it sits behind (`depends_on:`): while one of them is down,
+    /// this one's DOWN is held, not sent — the parent's alert already says it.
+    pub depends_on: Vec<String>,
 }
 
 impl Monitor {
@@ -302,11 +306,13 @@ fn monitors(
     };
     let mut tls = options::TlsCache::default();
     let mut names = HashMap::new();
+    let mut dependencies = Vec::new();
     let mut cx = monitor::MonitorContext {
         defaults,
         channels,
         tls: &mut tls,
         names: &mut names,
+        dependencies: &mut dependencies,
     };
     // Sized up front: a `filter_map` gives no size hint, so collecting would
     // double the capacity as it grows and keep up to twice the monitors'
@@ -317,6 +323,7 @@ fn monitors(
             .iter()
             .filter_map(|item| monitor::monitor(l, item, &mut cx)),
     );
+    dependencies::check(l, &names, &dependencies);
     monitors
 }
 

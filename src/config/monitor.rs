@@ -70,6 +70,9 @@ pub(crate) struct MonitorContext<'a> {
     pub tls: &'a mut TlsCache,
     /// Names seen so far, with where they were first defined.
     pub names: &'a mut HashMap<String, Pos>,
+    /// Every `depends_on` entry so far: (monitor, the parent it names), checked
+    /// once every monitor is known ([`super::dependencies::check`]).
+    pub dependencies: &'a mut Vec<(String, At<String>)>,
 }
 
 /// Validate one monitor; `None` when it has errors (all recorded).
@@ -98,9 +101,16 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
     let (schedule, alert, policy) = settings?;
     let (locations, quorum) = placement?;
     let (name, maintenance, target) = (name?, maintenance?, target?);
+    let depends_on = super::dependencies::listed(l, &name, own.depends_on.as_deref());
     if l.error_count() > before {
         return None;
     }
+    cx.dependencies.extend(
+        own.depends_on
+            .iter()
+            .flatten()
+            .map(|p| (name.clone(), p.clone())),
+    );
     let spec = build_spec(l, target.clone(), &opts, &origins, own.url.pos, cx.tls)?;
     Some(Monitor {
         name,
@@ -113,6 +123,7 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
         maintenance,
         locations,
         quorum,
+        depends_on,
     })
 }
 

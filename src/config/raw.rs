@@ -59,6 +59,7 @@ pub(crate) struct RawMonitorOwn {
     pub name: At<String>,
     pub url: At<String>,
     pub maintenance: Option<Vec<RawWindow>>,
+    pub depends_on: Option<Vec<At<String>>>,
 }
 
 /// When a monitor runs and whom it alerts: set per monitor or in `defaults`.

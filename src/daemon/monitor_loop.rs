@@ -203,6 +203,25 @@ fn log_failure(monitor: &Monitor, summary: &RunSummary) {
     );
 }
 
+/// The first monitor `monitor` depends on that is down or failing now, as
+/// this instance knows it (in a cluster, a parent another instance owns is
+/// as recent as the last refresh of others' states). Failing counts: a
+/// parent with a higher `failure_threshold` is not DOWN yet on the run its
+/// children fail with it, and their DOWN must not beat its own. A parent
+/// whose own DOWN is held is down too, so a chain holds from its top.
+fn parent_down(shared: &Shared, monitor: &Monitor) -> Option<String> {
+    monitor
+        .depends_on
+        .iter()
+        .find(|parent| {
+            shared.saved(parent).is_some_and(|s| {
+                s.state.health == crate::state::machine::Health::Down
+                    || s.state.consecutive_failures > 0
+            })
+        })
+        .cloned()
+}
+
 /// Apply the run to the state machine and commit everything in one transaction.
 async fn record(
     shared: &Shared,
@@ -219,12 +238,14 @@ async fn record(
     let summary = RunSummary::from_report(&report);
     log_failure(monitor, &summary);
     let row = ResultRow::from_summary(at, &summary, in_maintenance);
+    let suppressed_by = parent_down(shared, monitor);
     let outcome = RunOutcome {
         at,
         monitor: &monitor.name,
         url: &report.url,
         summary: &summary,
         in_maintenance,
+        suppressed_by: suppressed_by.as_deref(),
     };
     let mut before = shared.saved(&monitor.name);
     // A conflict means another instance checked this monitor since our copy
@@ -286,7 +307,10 @@ async fn record(
         },
     );
     if let Some(n) = notification {
-        if n.in_maintenance {
+        if let Some(parent) = &n.suppressed_by {
+            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), parent = %parent,
+                "alert held: suppressed, parent {parent} down");
+        } else if n.in_maintenance {
             tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");
         } else {
             tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class, durable, "alert queued");

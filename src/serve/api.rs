@@ -77,6 +77,7 @@ pub fn to_json(snap: &Snapshot) -> Value {
             "alerted": i.alerted,
             "announced": i.announced,
             "last_notified_at": i.last_notified_at,
+            "suppressed_by": i.suppressed_by,
             "failed_runs": snap.state.consecutive_failures,
         })
     });

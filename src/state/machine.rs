@@ -88,6 +88,10 @@ pub struct Incident {
     /// what the incident opened with, which stays the same to its end.
     #[serde(default)]
     pub first_phase: Option<Phase>,
+    /// The parent (`depends_on`) that was down when this incident's DOWN was
+    /// held; `None` once people were told, or when nothing held it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
 }
 
 /// What the machine needs to know about one run, taken from its [`CheckReport`].
@@ -143,6 +147,17 @@ pub struct RunOutcome<'a> {
     /// The run happened inside a maintenance window: the state still moves, but
     /// notifications are marked so the daemon holds their delivery.
     pub in_maintenance: bool,
+    /// A monitor this one depends on (`depends_on`) is down: as in
+    /// maintenance the state moves and the notifications are held.
+    pub suppressed_by: Option<&'a str>,
+}
+
+impl RunOutcome<'_> {
+    /// Notifications of this run are held, not sent: people either planned
+    /// the outage (maintenance) or hear of it from the parent's alert.
+    pub fn held(&self) -> bool {
+        self.in_maintenance || self.suppressed_by.is_some()
+    }
 }
 
 /// Fold one run into the state. Returns the next state and the notification
@@ -193,6 +208,7 @@ fn on_failure(
         classes_seen: Vec::new(),
         last_phase: None,
         first_phase: outcome.summary.phase,
+        suppressed_by: None,
     });
     incident.current_class = class;
     incident.failed_runs = incident.failed_runs.saturating_add(1);
@@ -202,9 +218,10 @@ fn on_failure(
     }
 
     let kind = match next.health {
-        Health::Down if !incident.announced && !outcome.in_maintenance => {
-            // The DOWN was held by a maintenance window that has ended while
-            // the monitor is still failing: tell people now.
+        Health::Down if !incident.announced && !outcome.held() => {
+            // The DOWN was held by a maintenance window that has ended (or a
+            // parent that recovered) while the monitor is still failing: tell
+            // people now.
             NotificationKind::Down
         }
         Health::Down if reminder_due(next, outcome.at, policy) => NotificationKind::Reminder,
@@ -232,7 +249,12 @@ fn on_failure(
     incident.alerted = true;
     incident.last_notified_at = Some(outcome.at);
     incident.last_notified_class = Some(class);
-    incident.announced |= !outcome.in_maintenance;
+    incident.announced |= !outcome.held();
+    if !incident.announced {
+        incident.suppressed_by = outcome.suppressed_by.map(str::to_string);
+    } else {
+        incident.suppressed_by = None;
+    }
     let mut note = notification(kind, outcome, class, incident);
     note.outage_secs = outage_secs;
     note.previous_class = previous_class;
@@ -265,7 +287,11 @@ fn on_pass(next: &mut MonitorState, outcome: &RunOutcome, policy: &Policy) -> Op
     note.message = None;
     note.hint = None;
     note.outage_secs = Some(seconds_between(incident.first_seen, outcome.at));
-    note.in_maintenance = outcome.in_maintenance || !incident.announced;
+    // Nobody heard of an outage that was never announced: its RECOVERED is
+    // held for the reason its DOWN was (a parent down, or maintenance).
+    let never_told = !incident.announced;
+    note.suppressed_by = incident.suppressed_by.clone().filter(|_| never_told);
+    note.in_maintenance = outcome.in_maintenance || (never_told && note.suppressed_by.is_none());
     Some(note)
 }
 
@@ -293,6 +319,7 @@ fn notification(
         first_phase: incident.first_phase,
         link: None,
         in_maintenance: outcome.in_maintenance,
+        suppressed_by: outcome.suppressed_by.map(str::to_string),
         report: Some(run.report.clone()),
         report_text: run.report_text.clone(),
     }

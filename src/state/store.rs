@@ -148,16 +148,12 @@ impl Store {
         let outbox = match notification {
             Some((note, channels)) => Some(OutboxRows {
                 json: encode("notification", note)?,
-                status: if note.in_maintenance {
-                    "held"
-                } else {
-                    "pending"
-                },
+                status: if note.held() { "held" } else { "pending" },
                 at: micros(note.at),
                 channels: channels.to_vec(),
                 // A held alert is never sent: a later DOWN of the same
                 // incident, once the window ends, must not collide with it.
-                incident_key: incident_key(note).filter(|_| !note.in_maintenance),
+                incident_key: incident_key(note).filter(|_| !note.held()),
             }),
             None => None,
         };

@@ -35,6 +35,7 @@ pub fn note(kind: NotificationKind, monitor: &str, first_seen: i64, at: i64) -> 
         link: None,
         first_phase: None,
         in_maintenance: false,
+        suppressed_by: None,
         report: Some(wsprobe::report::document::sample_document(
             Class::Timeout,
             1,
@@ -75,6 +76,7 @@ pub fn down_state(first_seen: i64) -> MonitorState {
             classes_seen: vec![Class::Timeout],
             last_phase: None,
             first_phase: None,
+            suppressed_by: None,
         }),
     }
 }

@@ -29,6 +29,8 @@ struct Run {
     ok: bool,
     class: Class,
     maintenance: bool,
+    /// The parent (`depends_on`) down at this run, if any.
+    parent_down: Option<&'static str>,
 }
 
 fn pass(at: i64) -> Run {
@@ -37,6 +39,7 @@ fn pass(at: i64) -> Run {
         ok: true,
         class: Class::Ok,
         maintenance: false,
+        parent_down: None,
     }
 }
 
@@ -46,6 +49,7 @@ fn fail(at: i64, class: Class) -> Run {
         ok: false,
         class,
         maintenance: false,
+        parent_down: None,
     }
 }
 
@@ -53,6 +57,13 @@ impl Run {
     fn in_maintenance(self) -> Run {
         Run {
             maintenance: true,
+            ..self
+        }
+    }
+
+    fn behind_down(self, parent: &'static str) -> Run {
+        Run {
+            parent_down: Some(parent),
             ..self
         }
     }
@@ -68,6 +79,7 @@ struct Sent {
     outage_secs: Option<u64>,
     previous_class: Option<Class>,
     in_maintenance: bool,
+    suppressed_by: Option<&'static str>,
 }
 
 fn down(run: usize, class: Class, first_seen: i64) -> Sent {
@@ -79,6 +91,7 @@ fn down(run: usize, class: Class, first_seen: i64) -> Sent {
         outage_secs: None,
         previous_class: None,
         in_maintenance: false,
+        suppressed_by: None,
     }
 }
 
@@ -102,6 +115,13 @@ impl Sent {
     fn held(self) -> Sent {
         Sent {
             in_maintenance: true,
+            ..self
+        }
+    }
+
+    fn suppressed_by(self, parent: &'static str) -> Sent {
+        Sent {
+            suppressed_by: Some(parent),
             ..self
         }
     }
@@ -134,6 +154,7 @@ fn play(policy: &Policy, runs: &[Run]) -> (MonitorState, Vec<(usize, Notificatio
             url: URL,
             summary: &summary,
             in_maintenance: run.maintenance,
+            suppressed_by: run.parent_down,
         };
         let (next, note) = apply(&state, &outcome, policy);
         if let Some(note) = note {
@@ -154,6 +175,10 @@ fn essentials(sent: &[(usize, Notification)]) -> Vec<Sent> {
             outage_secs: n.outage_secs,
             previous_class: n.previous_class,
             in_maintenance: n.in_maintenance,
+            suppressed_by: n.suppressed_by.as_deref().map(|p| match p {
+                "lb" => "lb",
+                other => panic!("unexpected parent {other:?}"),
+            }),
         })
         .collect()
 }
@@ -355,6 +380,51 @@ fn scenarios_send_exactly_the_expected_notifications() {
             sent: vec![
                 down(0, Conn, 0),
                 reminder(1, Conn, 0, 600).held(),
+                recovered(2, Conn, 0, 700),
+            ],
+            health: Health::Up,
+        },
+        Scenario {
+            name: "a DOWN while the parent is down is held, and so is its RECOVERED",
+            policy: policy(1, 1, None),
+            runs: vec![
+                fail(0, Conn).behind_down("lb"),
+                fail(60, Conn).behind_down("lb"),
+                pass(120),
+            ],
+            sent: vec![
+                down(0, Conn, 0).suppressed_by("lb"),
+                recovered(2, Conn, 0, 120).suppressed_by("lb"),
+            ],
+            health: Health::Up,
+        },
+        Scenario {
+            name: "a DOWN held by a parent is sent once the parent is back and this one still fails",
+            policy: policy(1, 1, None),
+            runs: vec![
+                fail(0, Conn).behind_down("lb"),
+                fail(60, Timeout),
+                fail(120, Timeout),
+                pass(180),
+            ],
+            sent: vec![
+                down(0, Conn, 0).suppressed_by("lb"),
+                down(1, Timeout, 0),
+                recovered(3, Timeout, 0, 180),
+            ],
+            health: Health::Up,
+        },
+        Scenario {
+            name: "a parent going down after this DOWN was sent does not hold its RECOVERED",
+            policy: policy(1, 1, Some(600)),
+            runs: vec![
+                fail(0, Conn),
+                fail(600, Conn).behind_down("lb"),
+                pass(700).behind_down("lb"),
+            ],
+            sent: vec![
+                down(0, Conn, 0),
+                reminder(1, Conn, 0, 600).suppressed_by("lb"),
                 recovered(2, Conn, 0, 700),
             ],
             health: Health::Up,

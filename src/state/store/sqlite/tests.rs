@@ -90,6 +90,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         link: None,
         first_phase: None,
         in_maintenance,
+        suppressed_by: None,
         report: Some(crate::report::document::sample_document(Class::Timeout, 1)),
         report_text: "timeout".to_string(),
     }
@@ -127,6 +128,7 @@ fn down_state(at: i64) -> MonitorState {
             classes_seen: vec![Class::Timeout],
             last_phase: None,
             first_phase: None,
+            suppressed_by: None,
         }),
     }
 }

@@ -11,9 +11,10 @@ use super::loader::Loader;
 use super::node::Pos;
 use std::collections::{HashMap, HashSet};
 
-/// The parents `monitor` lists, each once and none itself (errors recorded).
-pub(crate) fn listed(l: &mut Loader, monitor: &str, raw: Option<&[At<String>]>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The parents `monitor` lists, trimmed, each once and none itself (errors
+/// recorded), with their positions for [`check`].
+pub(crate) fn listed(l: &mut Loader, monitor: &str, raw: Option<&[At<String>]>) -> Vec<At<String>> {
+    let mut out: Vec<At<String>> = Vec::new();
     for parent in raw.unwrap_or_default() {
         let name = parent.value.trim();
         if name == monitor {
@@ -22,26 +23,30 @@ pub(crate) fn listed(l: &mut Loader, monitor: &str, raw: Option<&[At<String>]>) 
                 "depends_on",
                 format!("{name:?} cannot depend on itself"),
             );
-        } else if out.iter().any(|n| n == name) {
+        } else if out.iter().any(|n| n.value == name) {
             l.key_error(
                 parent.pos,
                 "depends_on",
                 format!("{name:?} is listed twice"),
             );
         } else {
-            out.push(name.to_string());
+            out.push(At {
+                value: name.to_string(),
+                pos: parent.pos,
+            });
         }
     }
     out
 }
 
-/// Every parent named in `edges` (monitor, parent) is a monitor of the file,
+/// Every parent named in `edges` (monitor, parent as [`listed`] kept it) is
+/// a monitor of the file,
 /// and no chain of parents is a cycle (each cycle reported once, at the
 /// entry that closes it).
 pub(crate) fn check(l: &mut Loader, names: &HashMap<String, Pos>, edges: &[(String, At<String>)]) {
     let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
     for (child, parent) in edges {
-        let name = parent.value.trim();
+        let name = parent.value.as_str();
         if names.contains_key(name) {
             parents.entry(child).or_default().push(name);
             continue;
@@ -57,7 +62,7 @@ pub(crate) fn check(l: &mut Loader, names: &HashMap<String, Pos>, edges: &[(Stri
     }
     let mut reported: Vec<Vec<&str>> = Vec::new();
     for (child, parent) in edges {
-        let Some(path) = path_back(&parents, parent.value.trim(), child) else {
+        let Some(path) = path_back(&parents, &parent.value, child) else {
             continue;
         };
         let mut cycle: Vec<&str> = path.clone();

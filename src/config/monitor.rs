@@ -105,12 +105,8 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
     if l.error_count() > before {
         return None;
     }
-    cx.dependencies.extend(
-        own.depends_on
-            .iter()
-            .flatten()
-            .map(|p| (name.clone(), p.clone())),
-    );
+    cx.dependencies
+        .extend(depends_on.iter().map(|p| (name.clone(), p.clone())));
     let spec = build_spec(l, target.clone(), &opts, &origins, own.url.pos, cx.tls)?;
     Some(Monitor {
         name,
@@ -123,7 +119,7 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
         maintenance,
         locations,
         quorum,
-        depends_on,
+        depends_on: depends_on.into_iter().map(|p| p.value).collect(),
     })
 }
 

@@ -250,11 +250,10 @@ fn on_failure(
     incident.last_notified_at = Some(outcome.at);
     incident.last_notified_class = Some(class);
     incident.announced |= !outcome.held();
-    if !incident.announced {
-        incident.suppressed_by = outcome.suppressed_by.map(str::to_string);
-    } else {
-        incident.suppressed_by = None;
-    }
+    incident.suppressed_by = outcome
+        .suppressed_by
+        .filter(|_| !incident.announced)
+        .map(str::to_string);
     let mut note = notification(kind, outcome, class, incident);
     note.outage_secs = outage_secs;
     note.previous_class = previous_class;

@@ -237,3 +237,21 @@ async fn a_secret_echoed_back_in_a_failed_steps_evidence_is_scrubbed() {
     assert_eq!(report.decisive().class, Class::UnexpectedMessage);
     assert!(!json.contains("tok-secret"), "{json}");
 }
+
+#[tokio::test]
+async fn a_greeting_sent_before_the_pong_is_still_there_for_the_first_expect() {
+    // The server writes its greeting before it reads the check's ping, so
+    // the greeting arrives while the check awaits its pong.
+    let server = FaultServer::start(Behavior::Greeting("hello from the server".into())).await;
+    let run = check([
+        "--format",
+        "json",
+        "--expect",
+        "^hello from the server$",
+        &server.ws_url("/"),
+    ])
+    .await;
+    let v = run.verdict(0, "ok", None);
+    assert_eq!(v["timings"]["steps"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["close"]["clean"], true, "{v:#}");
+}

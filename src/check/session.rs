@@ -13,6 +13,7 @@ use super::spec::CheckSpec;
 use super::stream::Tap;
 use super::timeline::{Timeline, ms_between};
 use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::CloseFrame;
@@ -39,7 +40,15 @@ pub struct Session<'a> {
     pub(in crate::check) control_frames: ControlFrameCounter,
     /// How the connection ended, once it did.
     pub close: Option<CloseInfo>,
+    /// Data messages that arrived while the first ping awaited its pong,
+    /// returned by [`Session::recv`] before reading on, so a server that
+    /// speaks first (Socket.IO's OPEN, a greeting) is seen by the script.
+    /// At most [`HELD_MESSAGES`]; later ones are only noted.
+    held: VecDeque<Message>,
 }
+
+/// How many early data messages a session keeps for its script.
+pub(in crate::check) const HELD_MESSAGES: usize = 16;
 
 impl<'a> Session<'a> {
     /// Start a session on an upgraded stream.
@@ -53,7 +62,18 @@ impl<'a> Session<'a> {
             ping_seq: 0,
             control_frames: ControlFrameCounter::new(now),
             close: None,
+            held: VecDeque::new(),
         }
+    }
+
+    /// Keep an early data message for the script (see `held`); the message
+    /// back when the bound is reached.
+    pub(in crate::check) fn hold_for_script(&mut self, msg: Message) -> Result<(), Message> {
+        if self.held.len() == HELD_MESSAGES {
+            return Err(msg);
+        }
+        self.held.push_back(msg);
+        Ok(())
     }
 
     /// Bytes written and read on the connection.
@@ -62,9 +82,21 @@ impl<'a> Session<'a> {
         (tap.sent(), tap.received())
     }
 
+    /// The next message: a held one first, else one read within `limit`.
+    pub(in crate::check) async fn recv(
+        &mut self,
+        limit: Duration,
+        phase: Phase,
+    ) -> Result<Incoming, CheckError> {
+        match self.held.pop_front() {
+            Some(msg) => Ok(Incoming::Message(msg)),
+            None => self.recv_wire(limit, phase).await,
+        }
+    }
+
     /// Read one message within `limit`; a control-frame flood is an error here,
     /// so no phase can be kept busy answering pings.
-    pub(in crate::check) async fn recv(
+    pub(in crate::check) async fn recv_wire(
         &mut self,
         limit: Duration,
         phase: Phase,

@@ -310,7 +310,13 @@ impl CheckSpec {
             max_message_bytes: opts.max_message_bytes,
             source_address: opts.source_address,
             secrets,
-            target,
+            target: match opts.protocol {
+                Some(p) => Target {
+                    resource: p.resource(&target.resource),
+                    ..target
+                },
+                None => target,
+            },
         })
     }
 

@@ -126,6 +126,10 @@ pub enum Behavior {
     /// [`Behavior::Healthy`], but every text or binary message is answered
     /// with this fixed text instead of an echo.
     Reply(String),
+    /// [`Behavior::Healthy`], but the server speaks first: this text message
+    /// is sent right after the 101, before the client's first frame is read
+    /// (as Socket.IO's OPEN packet or a chat server's greeting is).
+    Greeting(String),
     /// Valid 101; on the first data message (or right after answering the
     /// first ping) sends one binary frame of this many bytes, streamed with
     /// a 64-bit length header; afterwards answers pings, echoes data and
@@ -623,6 +627,13 @@ async fn serve<S: Conn>(mut s: S, behavior: &Behavior, rec: &Recorder) {
             };
             healthy(s, &head, rec, opts).await;
         }
+        Behavior::Greeting(text) => {
+            let opts = HealthyOpts {
+                greeting: Some(text.clone()),
+                ..HealthyOpts::default()
+            };
+            healthy(s, &head, rec, opts).await;
+        }
         Behavior::SilentAfterRequest => {
             drain(&mut s).await;
         }
@@ -870,6 +881,7 @@ struct HealthyOpts {
     idle_cut: Option<Duration>,
     close_after: Option<(Duration, u16)>,
     reply: Option<String>,
+    greeting: Option<String>,
 }
 
 enum Event {
@@ -902,6 +914,11 @@ async fn healthy<S: Conn>(mut s: S, head: &str, rec: &Recorder, opts: HealthyOpt
     }
 
     let mut ws = WebSocketStream::from_raw_socket(s, Role::Server, None).await;
+    if let Some(greeting) = &opts.greeting
+        && let Err(e) = ws.send(Message::Text(greeting.clone().into())).await
+    {
+        return rec.error(format!("writing the greeting: {e}"));
+    }
     let mut last_frame = Instant::now();
     let mut close_at = opts
         .close_after

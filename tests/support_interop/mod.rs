@@ -217,6 +217,20 @@ pub fn python_echo_server(dir: &Path) -> (Server, u16) {
     (server, port)
 }
 
+/// Starts `tests/interop/socketio_server.py` (python-socketio on aiohttp) on
+/// a fresh port; `mode` is `accept` or `refuse` (see the script).
+pub fn python_socketio_server(dir: &Path, mode: &str) -> (Server, u16) {
+    require_python_module("socketio", "python3-socketio");
+    require_python_module("aiohttp", "python3-aiohttp");
+    let port = free_port();
+    let script = interop_file("socketio_server.py");
+    let mut command = Command::new(PYTHON);
+    command.arg(script).arg(port.to_string()).arg(mode);
+    let mut server = Server::spawn("socketio_server.py", command, dir);
+    server.wait_ready(port);
+    (server, port)
+}
+
 /// Starts aiosmtpd, an SMTP server, on a fresh port: a service that speaks
 /// first, and not HTTP.
 pub fn aiosmtpd(dir: &Path) -> (Server, u16) {

@@ -47,8 +47,9 @@ impl Session<'_> {
             .await?;
         log.event(Phase::Open, "ping sent");
         loop {
+            // From the wire: held messages wait for the script.
             match self
-                .recv(limit.saturating_sub(sent_at.elapsed()), Phase::Open)
+                .recv_wire(limit.saturating_sub(sent_at.elapsed()), Phase::Open)
                 .await?
             {
                 Incoming::Message(Message::Pong(p)) if p[..] == payload[..] => {
@@ -66,6 +67,13 @@ impl Session<'_> {
                     return Err(self
                         .server_close_frame(Phase::Open, frame, false, budget)
                         .await);
+                }
+                Incoming::Message(other @ (Message::Text(_) | Message::Binary(_))) => {
+                    // Noted in the timeline when the script reads it.
+                    self.last_frame = Instant::now();
+                    if let Err(dropped) = self.hold_for_script(other) {
+                        self.note_other(&dropped, log);
+                    }
                 }
                 Incoming::Message(other) => self.note_other(&other, log),
                 Incoming::Ended(e) => return Err(self.ended(Phase::Open, e, false)),

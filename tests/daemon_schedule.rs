@@ -1,7 +1,8 @@
 //! `wsprobe run` scheduling as seen from outside: `settings.concurrency`
 //! caps the checks in flight (counted as open connections at a real server),
 //! and `/healthz` answers 503 naming the monitors whose checks are overdue
-//! (starved of a slot for real).
+//! (starved of a slot for real); an instance checks only the monitors whose
+//! `locations:` list its own location (or list none).
 
 mod daemon_support;
 mod support;
@@ -147,5 +148,40 @@ async fn healthz_answers_503_naming_a_monitor_starved_of_a_slot_past_overdue_aft
             .as_str()
             .is_some_and(|r| r.contains("overdue by more than 1s")),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_instance_never_checks_a_monitor_whose_locations_do_not_list_its_own() {
+    let listed = FaultServer::start(Behavior::Healthy).await;
+    let elsewhere = FaultServer::start(Behavior::Healthy).await;
+    let unlisted = FaultServer::start(Behavior::Healthy).await;
+    let scratch = Scratch::new();
+    scratch.write_config(&format!(
+        "settings: {{ jitter: 0s, location: us-east, shutdown_grace: 1s }}\n\
+         defaults: {{ schedule: \"@every 1s\", timeout: 2s, retries: 0, proxy: none }}\n\
+         monitors:\n\
+         \x20 - {{ name: listed, url: \"{}\", locations: [eu-west, us-east], alert: [log] }}\n\
+         \x20 - {{ name: elsewhere, url: \"{}\", locations: [eu-west], alert: [log] }}\n\
+         \x20 - {{ name: anywhere, url: \"{}\", alert: [log] }}\n\
+         channels:\n  log: {{ type: file, path: ./alerts.log }}\n",
+        listed.ws_url("/"),
+        elsewhere.ws_url("/"),
+        unlisted.ws_url("/")
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+    for (name, server) in [("listed", &listed), ("anywhere", &unlisted)] {
+        let seen = server.wait_records(3, Duration::from_secs(20)).await;
+        assert!(
+            seen.len() >= 3,
+            "{name} checked {} times from us-east; daemon stderr:\n{}",
+            seen.len(),
+            daemon.stderr()
+        );
+    }
+    assert!(
+        elsewhere.records().is_empty(),
+        "a monitor listed only for eu-west was checked from us-east; daemon stderr:\n{}",
+        daemon.stderr()
     );
 }

@@ -26,6 +26,7 @@ pub mod identity;
 pub mod membership;
 pub mod rendezvous;
 
+use crate::config::Monitor;
 use crate::state::store::Member;
 use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
@@ -148,6 +149,19 @@ impl Cluster {
     pub fn owns(&self, monitor: &str) -> bool {
         let view = self.view.read().unwrap_or_else(|e| e.into_inner());
         view.fenced.is_none() && view.owned.as_ref().is_none_or(|set| set.contains(monitor))
+    }
+
+    /// This instance's location (`default` unless `--location` named one).
+    pub fn location(&self) -> &str {
+        identity::location_of(&self.me)
+    }
+
+    /// Does this instance check `monitor` now: it is checked from this
+    /// instance's location and this instance owns it there. On one instance
+    /// alone, which owns every monitor, the monitor's `locations:` still
+    /// decide: a location not listed never checks it.
+    pub fn checks(&self, monitor: &Monitor) -> bool {
+        monitor.checked_from(self.location()) && self.owns(&monitor.name)
     }
 
     /// A copy of the current view.

@@ -83,7 +83,7 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        if !shared.cluster.owns(&monitor.name)
+        if !shared.cluster.checks(monitor)
             || checked_by_another(&shared, monitor, start_at, own_revision)
         {
             continue;

@@ -7,7 +7,7 @@ mod check_run;
 mod support;
 mod support_interop;
 
-use check_run::{check, text};
+use check_run::{Run, check, text};
 use support::signalr_hub::{self, Hub};
 use support_interop::python_socketio_server;
 use tempfile::TempDir;
@@ -88,16 +88,7 @@ async fn the_text_report_of_a_refused_signalr_handshake_shows_the_hubs_error() {
 #[tokio::test]
 #[ignore = "needs Debian packages: python3-socketio, python3-aiohttp (installed by .ci/run)"]
 async fn a_socketio_server_admitting_the_namespace_passes_and_the_client_leaves_it() {
-    let dir = TempDir::new().expect("tempdir");
-    let (server, port) = python_socketio_server(dir.path(), "accept");
-    let run = check([
-        "--format",
-        "json",
-        "--protocol",
-        "socketio",
-        &format!("ws://127.0.0.1:{port}/socket.io/"),
-    ])
-    .await;
+    let (_dir, server, run) = check_socketio_server("accept").await;
     let v = run.verdict(0, "ok", None);
     let steps = v["timings"]["steps"].as_array().unwrap();
     let described: Vec<&str> = steps.iter().map(|s| text(s, "/description")).collect();
@@ -114,22 +105,13 @@ async fn a_socketio_server_admitting_the_namespace_passes_and_the_client_leaves_
     assert_eq!(v["close"]["clean"], true, "{v:#}");
     // The server saw the client join the namespace and leave it.
     let log = wait_for(&server, "disconnect ").await;
-    assert!(log.contains("connect "), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("connect ")), "{log}");
 }
 
 #[tokio::test]
 #[ignore = "needs Debian packages: python3-socketio, python3-aiohttp (installed by .ci/run)"]
 async fn a_socketio_server_refusing_the_namespace_fails_naming_the_step_and_its_message() {
-    let dir = TempDir::new().expect("tempdir");
-    let (_server, port) = python_socketio_server(dir.path(), "refuse");
-    let run = check([
-        "--format",
-        "json",
-        "--protocol",
-        "socketio",
-        &format!("ws://127.0.0.1:{port}/socket.io/"),
-    ])
-    .await;
+    let (_dir, _server, run) = check_socketio_server("refuse").await;
     let v = run.verdict(2, "unexpected_message", Some("open"));
     assert!(
         text(&v, "/message").starts_with("step 3 (socket.io namespace CONNECT ack: "),
@@ -140,6 +122,17 @@ async fn a_socketio_server_refusing_the_namespace_fails_naming_the_step_and_its_
         r#"44{"message":"auth refused"}"#,
         "{v:#}"
     );
+}
+
+/// `wsprobe check --format json --protocol socketio` against
+/// tests/interop/socketio_server.py in `mode` (`accept` or `refuse`); the
+/// directory and the server live as long as the caller keeps them.
+async fn check_socketio_server(mode: &str) -> (TempDir, support_interop::Server, Run) {
+    let dir = TempDir::new().expect("tempdir");
+    let (server, port) = python_socketio_server(dir.path(), mode);
+    let url = format!("ws://127.0.0.1:{port}/socket.io/");
+    let run = check(["--format", "json", "--protocol", "socketio", &url]).await;
+    (dir, server, run)
 }
 
 /// The server's stdout once it holds `needle`, within five seconds (it

@@ -49,7 +49,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location, public_url)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location, public_url, base_path, http)",
     ),
     (
         "invalid-wrong-type.yaml",
@@ -231,6 +231,30 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-heartbeat-url.yaml",
         "2:18: `heartbeat_url`: invalid URL: scheme ftp:// is not http:// or https://",
+    ),
+    (
+        "invalid-http-auth-empty.yaml",
+        "3:9: `http.auth`: names no credentials: give bearer_token, basic (user and password), or both",
+    ),
+    (
+        "invalid-http-auth-literal-token.yaml",
+        "4:21: `http.auth.bearer_token`: must come from the environment, e.g. bearer_token: ${BEARER_TOKEN}, so the secret is not written in the file",
+    ),
+    (
+        "invalid-http-auth-basic-user.yaml",
+        "4:22: `http.auth.basic.user`: must be non-empty and without `:` (basic authentication joins user and password with it)",
+    ),
+    (
+        "invalid-http-allowed-hosts-empty.yaml",
+        "3:20: `http.allowed_hosts`: is empty, which would refuse every request: list the names the page is reached by, or remove the key",
+    ),
+    (
+        "invalid-http-allowed-hosts-port.yaml",
+        "3:41: `http.allowed_hosts`: \"status.example.com:9108\" has a port: list host names only (any port is accepted)",
+    ),
+    (
+        "invalid-base-path.yaml",
+        "2:14: `base_path`: must start with /, e.g. /wsprobe, found \"wsprobe/\"",
     ),
 ];
 

@@ -25,7 +25,7 @@ const FILLER_MONITOR: &str =
     "monitors:\n  - { name: readme-snippet, url: \"wss://example.com/ws\" }\n";
 
 /// The environment variables the docs' snippets reference.
-const ENV: [(&str, &str); 11] = [
+const ENV: [(&str, &str); 13] = [
     ("CHAT_TOKEN", "placeholder-chat-token"),
     ("SMTP_PASSWORD", "placeholder-smtp-password"),
     ("HOOK_SECRET", "placeholder-hook-secret"),
@@ -46,6 +46,8 @@ const ENV: [(&str, &str); 11] = [
         "https://discord.com/api/webhooks/1/placeholder",
     ),
     ("TELEGRAM_BOT_TOKEN", "123:placeholder-bot-token"),
+    ("WSPROBE_HTTP_TOKEN", "placeholder-http-token"),
+    ("WSPROBE_HTTP_PASSWORD", "placeholder-http-password"),
 ];
 
 /// A fenced ```yaml block: the document, the line of its opening fence, its text.

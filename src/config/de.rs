@@ -45,6 +45,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "written")]` on an
+/// `Option<At<Option<T>>>` field: `None` when the key is absent,
+/// `Some(At { value: None, .. })` when it is written with no value (`key:`),
+/// which plain `Option` cannot tell from absent.
+pub(crate) fn written<'de, D, T>(d: D) -> Result<Option<At<Option<T>>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    At::<Option<T>>::deserialize(d).map(Some)
+}
+
 /// A mapping kept in file order, with the position of every key and value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Pairs(pub Vec<(At<String>, At<String>)>);

@@ -133,6 +133,29 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// A key, token or password: from the environment only (so it is not
+    /// written in the file), and never empty.
+    pub fn secret(&mut self, key: &str, v: &At<String>) -> Option<String> {
+        let text = self.text(key, v)?;
+        if !text.uses_env() {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            let var = leaf.to_uppercase();
+            self.key_error(
+                v.pos,
+                key,
+                format!(
+                    "must come from the environment, e.g. {leaf}: ${{{var}}}, so the secret is not written in the file"
+                ),
+            );
+            return None;
+        }
+        if text.value.trim().is_empty() {
+            self.key_error(v.pos, key, format!("{} is empty", text.shown()));
+            return None;
+        }
+        Some(text.value)
+    }
+
     /// The values `${VAR}` expanded into sent keys (url, headers, send,
     /// origin, proxy) since the last call.
     pub fn take_sent_expansions(&mut self) -> Vec<String> {

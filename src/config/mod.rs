@@ -17,6 +17,7 @@ mod de;
 mod dependencies;
 mod env;
 mod error;
+pub mod http;
 mod keys;
 pub mod listen;
 mod loader;
@@ -99,6 +100,11 @@ pub struct Settings {
     /// Where people reach the status page; every alert links to its
     /// monitor's page under it.
     pub public_url: Option<url::Url>,
+    /// The path prefix the HTTP surface is reached under behind a reverse
+    /// proxy (`/wsprobe`), without a trailing slash; empty for none.
+    pub base_path: String,
+    /// Credentials and `Host` names the HTTP surface requires.
+    pub http: http::HttpSettings,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -129,6 +135,8 @@ impl Settings {
             heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
             location: crate::cluster::identity::DEFAULT_LOCATION.into(),
             public_url: None,
+            base_path: String::new(),
+            http: http::HttpSettings::default(),
         }
     }
 }
@@ -390,6 +398,12 @@ fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
     }
     if let Some(url) = &raw.public_url {
         s.public_url = settings_url(l, "public_url", url).and_then(|u| url::Url::parse(&u).ok());
+    }
+    if let Some(path) = raw.base_path.as_ref().and_then(|v| http::base_path(l, v)) {
+        s.base_path = path;
+    }
+    if let Some(h) = raw.http.as_ref().and_then(|h| http::http_settings(l, h)) {
+        s.http = h;
     }
     if let Some(location) = raw.location.as_ref().and_then(|v| location(l, v)) {
         s.location = location;

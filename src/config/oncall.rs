@@ -76,7 +76,7 @@ pub(crate) fn channel(
     let settings = match kind {
         "pagerduty" => {
             let raw: RawPagerDuty = l.decode(node)?;
-            let routing_key = secret(l, "routing_key", &raw.routing_key);
+            let routing_key = l.secret("routing_key", &raw.routing_key);
             let url = endpoint(l, kind, raw.url.as_ref());
             build(
                 l,
@@ -87,7 +87,7 @@ pub(crate) fn channel(
         }
         "opsgenie" => {
             let raw: RawOpsgenie = l.decode(node)?;
-            let api_key = secret(l, "api_key", &raw.api_key);
+            let api_key = l.secret("api_key", &raw.api_key);
             let priority = priority(l, raw.priority.as_ref());
             let url = endpoint(l, kind, raw.url.as_ref());
             let service = match (api_key, priority) {
@@ -100,7 +100,7 @@ pub(crate) fn channel(
         }
         "telegram" => {
             let raw: RawTelegram = l.decode(node)?;
-            let bot_token = secret(l, "bot_token", &raw.bot_token);
+            let bot_token = l.secret("bot_token", &raw.bot_token);
             let chat_id = chat_id(l, &raw.chat_id);
             let url = endpoint(l, kind, raw.url.as_ref());
             let service = match (bot_token, chat_id) {
@@ -144,27 +144,6 @@ fn build(
         url: url?,
         timeout,
     })
-}
-
-/// A key or token: from the environment only, and never empty.
-fn secret(l: &mut Loader, key: &str, v: &At<String>) -> Option<String> {
-    let text = l.text(key, v)?;
-    if !text.uses_env() {
-        l.key_error(
-            v.pos,
-            key,
-            format!(
-                "must come from the environment, e.g. {key}: ${{{}}}, so the secret is not written in the file",
-                key.to_uppercase()
-            ),
-        );
-        return None;
-    }
-    if text.value.trim().is_empty() {
-        l.key_error(v.pos, key, format!("{} is empty", text.shown()));
-        return None;
-    }
-    Some(text.value)
 }
 
 /// The configured URL, or the service's documented default.

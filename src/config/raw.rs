@@ -32,6 +32,36 @@ pub(crate) struct RawSettings {
     pub heartbeat_every: Option<At<String>>,
     pub location: Option<At<String>>,
     pub public_url: Option<At<String>>,
+    pub base_path: Option<At<String>>,
+    pub http: Option<RawHttp>,
+}
+
+/// `settings.http`: who may use the HTTP surface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttp {
+    /// Kept when written empty (`auth:`), which must be an error rather
+    /// than a surface left open by a half-written block.
+    #[serde(default, deserialize_with = "super::de::written")]
+    pub auth: Option<At<Option<RawAuth>>>,
+    #[serde(default, deserialize_with = "super::de::written")]
+    pub allowed_hosts: Option<At<Option<Vec<At<String>>>>>,
+}
+
+/// `settings.http.auth`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    pub bearer_token: Option<At<String>>,
+    pub basic: Option<RawBasic>,
+}
+
+/// `settings.http.auth.basic`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBasic {
+    pub user: At<String>,
+    pub password: At<String>,
 }
 
 /// `settings.cluster`: membership timing of instances sharing a store.

@@ -9,6 +9,9 @@
 //! | `GET /healthz`, `/readyz` | liveness (still scheduling) and readiness | [`health`] |
 //! | `GET /`, `/monitors/{name}` | the status page, rendered on the server | [`page`], [`assets`] |
 //!
+//! Every route is also served under `settings.base_path` ([`base_path`]),
+//! and behind the credentials and `Host` names of `settings.http` ([`guard`]).
+//!
 //! [`snapshot`] reads what is known about a monitor once per request;
 //! [`history`] turns stored runs into uptime, percentiles, bars and incidents
 //! for both the API and the page. The server stops with the daemon's
@@ -17,7 +20,9 @@
 pub mod allow;
 pub mod api;
 pub mod assets;
+pub mod base_path;
 pub mod cluster;
+pub mod guard;
 pub mod health;
 pub mod history;
 pub mod metrics;
@@ -26,11 +31,11 @@ pub mod probe;
 pub mod snapshot;
 
 use crate::daemon::shared::Shared;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, middleware};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -59,7 +64,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         probe_slots: Arc::new(Semaphore::new(probe::MAX_CONCURRENT)),
         pages: Arc::new(page::Pages::new()),
     };
-    Router::new()
+    let routes = Router::new()
         .route("/", get(page::index))
         .route("/monitors/{name}", get(page::monitor))
         .route("/metrics", get(metrics_handler))
@@ -71,7 +76,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
-        .with_state(surface)
+        .layer(middleware::from_fn_with_state(
+            surface.clone(),
+            guard::check,
+        ))
+        .with_state(surface.clone());
+    // The base path comes off before routing, which a layer of the routes
+    // themselves would be too late for.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn_with_state(surface, base_path::route))
 }
 
 /// Serve `listener` until `stop` is cancelled, then give running requests

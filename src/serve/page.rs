@@ -22,9 +22,10 @@ mod format;
 mod listing;
 mod view;
 
+use super::base_path::LinkBase;
 use super::snapshot::Snapshot;
 use super::{Surface, assets, history, text_error};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -116,7 +117,11 @@ pub struct IndexQuery {
 }
 
 /// `GET /`.
-pub async fn index(State(s): State<Surface>, Query(q): Query<IndexQuery>) -> Response {
+pub async fn index(
+    State(s): State<Surface>,
+    Extension(base): Extension<LinkBase>,
+    Query(q): Query<IndexQuery>,
+) -> Response {
     let Some(_slot) = s.pages.slot() else {
         return busy();
     };
@@ -142,6 +147,7 @@ pub async fn index(State(s): State<Surface>, Query(q): Query<IndexQuery>) -> Res
         pages: listing.pages,
         store_degraded: s.shared.store.health().degraded(),
         cluster: ClusterFooter::of(&s.shared),
+        base,
     };
     s.pages.render("index.html", shown.context(now))
 }
@@ -157,6 +163,8 @@ struct Shown<'a> {
     store_degraded: Option<String>,
     /// Who serves the page, and with whom, for the footer.
     cluster: ClusterFooter,
+    /// What links start with.
+    base: LinkBase,
 }
 
 /// The footer's line about the cluster: this instance, and the others
@@ -216,13 +224,18 @@ impl Shown<'_> {
             pager => Jinja::from(Serde(pager(self.page, self.pages))),
             store_degraded => self.store_degraded.as_deref(),
             cluster => Jinja::from(Serde(&self.cluster)),
+            base => &self.base.0,
             version => env!("CARGO_PKG_VERSION"),
         }
     }
 }
 
 /// `GET /monitors/{name}`.
-pub async fn monitor(State(s): State<Surface>, Path(name): Path<String>) -> Response {
+pub async fn monitor(
+    State(s): State<Surface>,
+    Extension(base): Extension<LinkBase>,
+    Path(name): Path<String>,
+) -> Response {
     let Some(_slot) = s.pages.slot() else {
         return busy();
     };
@@ -261,6 +274,7 @@ pub async fn monitor(State(s): State<Surface>, Path(name): Path<String>) -> Resp
             incidents => Jinja::from(Serde(&incidents)),
             runs => Jinja::from(Serde(&runs)),
             cluster => Jinja::from(Serde(ClusterFooter::of(&s.shared))),
+            base => base.0,
             version => env!("CARGO_PKG_VERSION"),
         },
     )

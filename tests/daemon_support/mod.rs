@@ -297,15 +297,19 @@ pub fn free_addr() -> std::net::SocketAddr {
     l.local_addr().expect("local addr")
 }
 
-/// `GET http://addr/path`: status and body.
-pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+/// An HTTP client for the daemon's surface: no proxy, a 10 s bound.
+pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
+    reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
-        .expect("HTTP client");
-    let reply = client
+        .expect("HTTP client")
+}
+
+/// `GET http://addr/path`: status and body.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let reply = http_client()
         .get(format!("http://{addr}{path}"))
         .send()
         .await

@@ -4,6 +4,7 @@ use super::*;
 use crate::check::model::{CloseFrameInfo, Event as CheckEvent, PeerEnd};
 use crate::check::{CheckError, Class, Phase};
 use crate::report::document::sample_document;
+use crate::serve::base_path;
 use crate::state::machine::{Health, MonitorState};
 use crate::state::store::{ResultPoint, ResultRow, StoredReport};
 use axum::http::header;
@@ -151,6 +152,7 @@ async fn everything_from_config_and_evidence_is_html_escaped() {
             live: vec!["probe-1".into(), "probe-2".into()],
             fenced: Some(HOSTILE.to_string()),
         },
+        base: base_path::LinkBase::default(),
     };
     let response = pages.render("index.html", shown.context(t(0)));
     assert_eq!(response.status(), StatusCode::OK);
@@ -266,6 +268,7 @@ async fn one_check_in_the_sparkline_is_not_called_checks() {
                 live: vec!["probe-1".into()],
                 fenced: None,
             },
+            base: base_path::LinkBase::default(),
         };
         pages.render("index.html", shown.context(t(0)))
     };

@@ -139,6 +139,56 @@ monitors:
     daemon.stop().await.expect("clean stop");
 }
 
+#[tokio::test]
+#[ignore = "needs Debian chromium (installed by .ci/run)"]
+async fn under_a_base_path_chromium_follows_the_page_links_within_it() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), \
+         as .ci/run does"
+    );
+    let broken = FaultServer::start(Behavior::FinAfter101).await;
+    let yaml = format!(
+        "defaults:\n  schedule: \"@every 1h\"\n  timeout: 3s\nmonitors:\n  - name: market-feed\n    url: {}\n",
+        broken.ws_url("/stream")
+    );
+    let daemon = Daemon::start_with(&yaml, "  base_path: /ops/wsprobe\n", async |_| {}).await;
+    daemon.wait_for_checks(&["market-feed"]).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let index = chromium(
+        work.path(),
+        &["--dump-dom", &format!("{}/ops/wsprobe/", daemon.base)],
+    )
+    .await;
+    assert!(visible_text(&index).contains("market-feed"), "{index}");
+    let hrefs: Vec<&str> = index
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|h| !h.starts_with("data:"))
+        .collect();
+    assert!(
+        !hrefs.is_empty() && hrefs.iter().all(|h| h.starts_with("/ops/wsprobe/")),
+        "a link leaves the base path: {hrefs:?}"
+    );
+    let card = hrefs
+        .iter()
+        .find(|h| h.contains("/monitors/"))
+        .expect("a link to the monitor's page");
+    let monitor = chromium(
+        work.path(),
+        &["--dump-dom", &format!("{}{card}", daemon.base)],
+    )
+    .await;
+    let text = visible_text(&monitor);
+    assert!(
+        text.contains("Recent checks") && text.contains("early_fin"),
+        "{text}"
+    );
+    assert!(monitor.contains("href=\"/ops/wsprobe/\""), "{monitor}");
+    daemon.stop().await.expect("clean stop");
+}
+
 /// Run headless Chromium with a throwaway profile; returns its stdout.
 /// Async, so the daemon on this test's runtime can answer it meanwhile.
 async fn chromium(work: &Path, args: &[&str]) -> String {

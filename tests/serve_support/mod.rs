@@ -57,11 +57,17 @@ impl Daemon {
     /// Like [`Daemon::start`], after `seed` has written history into the
     /// state store the daemon will open.
     pub async fn start_seeded(yaml: &str, seed: impl AsyncFnOnce(Store)) -> Daemon {
+        Daemon::start_with(yaml, "", seed).await
+    }
+
+    /// Like [`Daemon::start_seeded`] with `settings` (lines indented by two
+    /// spaces) added under `settings:`.
+    pub async fn start_with(yaml: &str, settings: &str, seed: impl AsyncFnOnce(Store)) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         seed(Store::open(&dir.path().join("state.db")).expect("open the state store")).await;
         let addr = free_addr();
         let config = format!(
-            "settings:\n  listen: {addr}\n  state: {}\n  shutdown_grace: 2s\n{yaml}",
+            "settings:\n  listen: {addr}\n  state: {}\n  shutdown_grace: 2s\n{settings}{yaml}",
             dir.path().join("state.db").display()
         );
         let config_path = dir.path().join("monitors.yaml");

@@ -61,7 +61,7 @@ contract! {
         let again = note(NotificationKind::Down, "api", 10, 12);
         store
             .commit_run("api", 1, &down_state(10), &result(12, false),
-                Some((&again, &channels(&["pager", "mail"]))))
+                Some((&again, &channels(&["pager", "mail"])[..])))
             .await
             .expect("commit");
         let due = store.due_deliveries(t(20), 10).await.expect("due");
@@ -72,7 +72,7 @@ contract! {
         for (revision, at) in [(2, 70), (3, 130)] {
             store
                 .commit_run("api", revision, &down_state(10), &result(at, false),
-                    Some((&reminder, &channels(&["mail"]))))
+                    Some((&reminder, &channels(&["mail"])[..])))
                 .await
                 .expect("reminder");
         }
@@ -86,7 +86,7 @@ contract! {
         let recovered = note(NotificationKind::Recovered, "api", 0, 60);
         store
             .commit_run("api", 1, &MonitorState::default(), &result(60, true),
-                Some((&recovered, &channels(&["pager"]))))
+                Some((&recovered, &channels(&["pager"])[..])))
             .await
             .expect("commit");
         commit_down(&store, "db", 0, 60, &["pager"]).await;
@@ -134,7 +134,7 @@ contract! {
         held.in_maintenance = true;
         store
             .commit_run("api", 0, &down_state(0), &result(0, false),
-                Some((&held, &channels(&["pager"]))))
+                Some((&held, &channels(&["pager"])[..])))
             .await
             .expect("commit");
         assert!(store.due_deliveries(t(100), 10).await.expect("due").is_empty());
@@ -143,7 +143,7 @@ contract! {
         let announced = note(NotificationKind::Down, "api", 0, 70);
         store
             .commit_run("api", 1, &down_state(0), &result(70, false),
-                Some((&announced, &channels(&["pager"]))))
+                Some((&announced, &channels(&["pager"])[..])))
             .await
             .expect("commit");
         assert_eq!(store.due_deliveries(t(100), 10).await.expect("due").len(), 1);

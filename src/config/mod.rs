@@ -18,6 +18,7 @@ mod dependencies;
 mod env;
 mod error;
 mod keys;
+mod labels;
 pub mod listen;
 mod loader;
 mod locations;
@@ -26,6 +27,7 @@ mod node;
 mod oncall;
 mod options;
 mod raw;
+mod route;
 mod steps;
 
 pub use channel::DEFAULT_DELIVERY_TIMEOUT;
@@ -161,6 +163,9 @@ pub struct Monitor {
     /// Monitors it sits behind (`depends_on:`): while one of them is down,
     /// this one's DOWN is held, not sent — the parent's alert already says it.
     pub depends_on: Vec<String>,
+    /// `labels:` (its own over `defaults:`): what channels' `when:` match,
+    /// and what its alerts carry.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Monitor {

@@ -40,6 +40,26 @@ fn count(receiver: &Receiver, monitor: &str, kind: &str) -> usize {
         .count()
 }
 
+/// The tests' config: `monitors` (YAML list items, one a line) alerting
+/// webhook channels, each `(name, receiver, its routing keys)`.
+fn config(monitors: &[String], channels: &[(&str, &Receiver, &str)]) -> String {
+    let mut yaml = format!("{QUICK}monitors:\n");
+    for m in monitors {
+        yaml += &format!("  - {m}\n");
+    }
+    yaml += "channels:\n";
+    for (name, receiver, routing) in channels {
+        let url = receiver.url("/");
+        let routing = if routing.is_empty() {
+            String::new()
+        } else {
+            format!(", {routing}")
+        };
+        yaml += &format!("  {name}: {{ type: webhook, url: \"{url}\"{routing} }}\n");
+    }
+    yaml
+}
+
 /// A healthy endpoint where `addr` refused connections so far.
 async fn recover(addr: SocketAddr) -> FaultServer {
     FaultServer::start_on(addr, Behavior::Healthy).await
@@ -50,20 +70,15 @@ async fn a_filtered_channel_gets_only_tier_1_downs_and_recoveries_and_the_other_
     let (pay, blog) = (refused_port().await, refused_port().await);
     let (all, pager) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
     let scratch = Scratch::new();
-    scratch.write_config(&format!(
-        r#"{QUICK}
-monitors:
-  - {{ name: pay, url: "ws://{pay}/ws", labels: {{ tier: "1", team: payments }}, repeat: 1s, alert: [all, pager] }}
-  - {{ name: blog, url: "ws://{blog}/ws", labels: {{ tier: "2" }}, alert: [all, pager] }}
-channels:
-  all: {{ type: webhook, url: "{all_url}" }}
-  pager:
-    type: webhook
-    url: "{pager_url}"
-    when: {{ labels: {{ tier: "1" }}, kinds: [down, recovered] }}
-"#,
-        all_url = all.url("/"),
-        pager_url = pager.url("/"),
+    scratch.write_config(&config(
+        &[
+            format!(r#"{{ name: pay, url: "ws://{pay}/ws", labels: {{ tier: "1", team: payments }}, repeat: 1s, alert: [all, pager] }}"#),
+            format!(r#"{{ name: blog, url: "ws://{blog}/ws", labels: {{ tier: "2" }}, alert: [all, pager] }}"#),
+        ],
+        &[
+            ("all", &all, ""),
+            ("pager", &pager, r#"when: { labels: { tier: "1" }, kinds: [down, recovered] }"#),
+        ],
     ));
     let daemon = Daemon::run(&scratch, &[]);
 
@@ -123,17 +138,15 @@ async fn an_escalation_channel_gets_the_down_after_its_delay_and_never_an_outage
     let (slow, quick) = (refused_port().await, refused_port().await);
     let (first, second) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
     let scratch = Scratch::new();
-    scratch.write_config(&format!(
-        r#"{QUICK}
-monitors:
-  - {{ name: slow-fix, url: "ws://{slow}/ws", alert: [first, second] }}
-  - {{ name: quick-fix, url: "ws://{quick}/ws", alert: [first, second] }}
-channels:
-  first: {{ type: webhook, url: "{first_url}" }}
-  second: {{ type: webhook, url: "{second_url}", escalate_after: 2s }}
-"#,
-        first_url = first.url("/"),
-        second_url = second.url("/"),
+    scratch.write_config(&config(
+        &[
+            format!(r#"{{ name: slow-fix, url: "ws://{slow}/ws", alert: [first, second] }}"#),
+            format!(r#"{{ name: quick-fix, url: "ws://{quick}/ws", alert: [first, second] }}"#),
+        ],
+        &[
+            ("first", &first, ""),
+            ("second", &second, "escalate_after: 2s"),
+        ],
     ));
     let daemon = Daemon::run(&scratch, &[]);
 
@@ -188,16 +201,14 @@ async fn an_escalation_due_while_the_daemon_was_killed_is_sent_once_after_it_com
     let api = refused_port().await;
     let (first, second) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
     let scratch = Scratch::new();
-    scratch.write_config(&format!(
-        r#"{QUICK}
-monitors:
-  - {{ name: api, url: "ws://{api}/ws", alert: [first, second] }}
-channels:
-  first: {{ type: webhook, url: "{first_url}" }}
-  second: {{ type: webhook, url: "{second_url}", escalate_after: 2s }}
-"#,
-        first_url = first.url("/"),
-        second_url = second.url("/"),
+    scratch.write_config(&config(
+        &[format!(
+            r#"{{ name: api, url: "ws://{api}/ws", alert: [first, second] }}"#
+        )],
+        &[
+            ("first", &first, ""),
+            ("second", &second, "escalate_after: 2s"),
+        ],
     ));
     let mut daemon = Daemon::run(&scratch, &[]);
     let down = daemon

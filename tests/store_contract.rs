@@ -79,6 +79,37 @@ contract! {
         assert_eq!(store.outbox_depth().await.expect("depth"), 4);
     }
 
+    /// An escalation: one run enqueues the REMINDER for the channel already
+    /// told and the DOWN for the channel escalated to, in one commit; that
+    /// DOWN, produced again (a replayed run), is not enqueued twice.
+    async fn a_run_enqueues_a_reminder_and_an_escalated_down_together_and_that_down_once(store) {
+        commit_down(&store, "api", 0, 10, &["pager"]).await;
+        let reminder = note(NotificationKind::Reminder, "api", 10, 70);
+        let escalated = note(NotificationKind::Down, "api", 10, 70);
+        let (pager, manager) = (channels(&["pager"]), channels(&["manager"]));
+        store
+            .commit_run("api", 1, &down_state(10), &result(70, false),
+                [(&reminder, &pager[..]), (&escalated, &manager[..])])
+            .await
+            .expect("commit");
+        assert_eq!(store.outbox_depth().await.expect("depth"), 3);
+        store
+            .commit_run("api", 2, &down_state(10), &result(80, false),
+                Some((&escalated, &manager[..])))
+            .await
+            .expect("replayed");
+        assert_eq!(store.outbox_depth().await.expect("depth"), 3, "the escalation once");
+        let due = store.due_deliveries(t(80), 10).await.expect("due");
+        let mut got: Vec<_> = due.iter()
+            .map(|d| (d.channel.as_str(), d.notification.kind, d.notification.at))
+            .collect();
+        got.sort_unstable_by_key(|g| g.0);
+        assert_eq!(got, [
+            ("manager", NotificationKind::Down, t(70)),
+            ("pager", NotificationKind::Down, t(10)),
+        ], "the pager's REMINDER waits behind its DOWN");
+    }
+
     /// Only the oldest pending delivery per monitor and channel is due, so a
     /// RECOVERED never overtakes its DOWN while the DOWN waits for a retry.
     async fn a_later_delivery_waits_behind_a_pending_one_of_its_monitor_and_channel(store) {

@@ -7,9 +7,10 @@ use crate::report::document::ReportDocument;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// Why a notification is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     /// The monitor went down (failure threshold reached).
@@ -28,6 +29,29 @@ impl NotificationKind {
             NotificationKind::Recovered => "RECOVERED",
             NotificationKind::Reminder => "REMINDER",
         }
+    }
+
+    /// "down", "recovered", "reminder": the kind as the webhook JSON, the
+    /// templates and a channel's `when: {kinds: [...]}` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotificationKind::Down => "down",
+            NotificationKind::Recovered => "recovered",
+            NotificationKind::Reminder => "reminder",
+        }
+    }
+
+    /// The kind named `name` ([`NotificationKind::name`]), if any.
+    pub fn from_name(name: &str) -> Option<NotificationKind> {
+        <NotificationKind as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
+            .find(|k| k.name() == name)
+    }
+
+    /// Every kind, in declaration order.
+    pub fn all() -> &'static [NotificationKind] {
+        <NotificationKind as strum::VariantArray>::VARIANTS
     }
 }
 
@@ -69,6 +93,11 @@ pub struct Notification {
     /// The monitor's page on the status page (`settings.public_url`), when set.
     #[serde(default)]
     pub link: Option<String>,
+    /// The monitor's `labels:` (its own over `defaults:`), for routing on
+    /// the receiving side (Alertmanager labels, webhook JSON, PagerDuty
+    /// custom details).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// True when generated inside a maintenance window (delivery is held).
     pub in_maintenance: bool,
     /// The parent monitor (`depends_on`) that was down: delivery is held,
@@ -167,6 +196,17 @@ mod tests {
             id.starts_with("wsp-inc-") && id.len() == 8 + super::INCIDENT_HEX,
             "{id}"
         );
+    }
+
+    #[test]
+    fn every_kind_is_found_by_its_name_and_no_other_name_is_a_kind() {
+        for kind in NotificationKind::all() {
+            assert_eq!(NotificationKind::from_name(kind.name()), Some(*kind));
+            assert_eq!(kind.name(), kind.word().to_lowercase());
+        }
+        assert_eq!(NotificationKind::all().len(), 3);
+        assert_eq!(NotificationKind::from_name("DOWN"), None);
+        assert_eq!(NotificationKind::from_name("resolved"), None);
     }
 
     #[test]

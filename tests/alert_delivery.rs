@@ -89,6 +89,7 @@ async fn real_notification() -> Notification {
         failed_runs: 2,
         classes_seen: vec![],
         link: None,
+        labels: Default::default(),
         first_phase: None,
         in_maintenance: false,
         suppressed_by: None,
@@ -119,6 +120,7 @@ fn webhook(url: String, templates: TemplateOverrides) -> ChannelConfig {
             timeout: Duration::from_secs(5),
         }),
         templates,
+        route: Default::default(),
     }
 }
 
@@ -140,6 +142,7 @@ fn email(port: u16, username: Option<&str>, password: &str) -> ChannelConfig {
             ca_file: None,
         }),
         templates: TemplateOverrides::default(),
+        route: Default::default(),
     }
 }
 

@@ -56,6 +56,7 @@ fn email(addr: SocketAddr, security: SmtpSecurity) -> Arc<dyn AlertChannel> {
             ca_file: None,
         }),
         templates: Default::default(),
+        route: Default::default(),
     };
     build_channel(&cfg).unwrap()
 }
@@ -70,6 +71,7 @@ fn webhook(addr: SocketAddr) -> Arc<dyn AlertChannel> {
             timeout: LIMIT,
         }),
         templates: Default::default(),
+        route: Default::default(),
     };
     build_channel(&cfg).unwrap()
 }

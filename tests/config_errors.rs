@@ -10,7 +10,7 @@ const DIR: &str = "tests/fixtures/config";
 /// so a new key is added once).
 macro_rules! monitor_keys {
     () => {
-        "name, url, maintenance, depends_on, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
+        "name, url, maintenance, depends_on, schedule, alert, failure_threshold, success_threshold, repeat, locations, quorum, labels, timeout, connect_timeout, headers, origin, subprotocols, ping, ping_every, hold, send, expect, steps, protocol, warning_over, critical_over, ca_file, system_roots, cert, key, insecure, cert_expiry_warn, resolve, proxy, retries, retry_delay, max_message_bytes, source_address"
     };
 }
 
@@ -227,6 +227,50 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-depends-on-cycle.yaml",
         "2:66: `depends_on`: auth → chat → presence → auth is a cycle: no monitor in it could ever alert first",
+    ),
+    (
+        "invalid-label-name.yaml",
+        "4:15: `labels`: invalid label name \"Tier\": use lowercase letters, digits and _ (e.g. tier, team_name)",
+    ),
+    (
+        "invalid-label-value.yaml",
+        "6:21: `labels.tier`: expected a string, found a list",
+    ),
+    (
+        "invalid-when-empty.yaml",
+        "7:11: `when`: expected `labels`, `kinds` or both (leave `when` out to receive every alert)",
+    ),
+    (
+        "invalid-when-key.yaml",
+        "7:13: `when`: unknown key `label`, did you mean `labels`? (allowed keys: labels, kinds)",
+    ),
+    (
+        "invalid-when-kind.yaml",
+        "7:27: `when.kinds`: unknown kind \"recoverd\", did you mean \"recovered\"? (kinds: down, recovered, reminder)",
+    ),
+    (
+        "invalid-when-kinds-empty.yaml",
+        "7:20: `when.kinds`: must list at least one of: down, recovered, reminder (leave `kinds` out to receive every kind)",
+    ),
+    (
+        "invalid-when-kinds-without-down.yaml",
+        "7:20: `when.kinds`: must include down: a channel gets an incident's REMINDERs and RECOVERED only if it got its DOWN",
+    ),
+    (
+        "invalid-when-label-value.yaml",
+        "8:23: `when.labels.tier`: expected a string, found a mapping",
+    ),
+    (
+        "invalid-when-labels-empty.yaml",
+        "7:21: `when.labels`: must list at least one label (leave `labels` out to match every monitor)",
+    ),
+    (
+        "invalid-escalate-after.yaml",
+        "7:21: `escalate_after`: expected a duration like 30s, 5m, found \"soon\"",
+    ),
+    (
+        "invalid-escalate-after-key.yaml",
+        "7:5: unknown key `escalate_afer`, did you mean `escalate_after`? (allowed keys: type, url, timeout, when, escalate_after)",
     ),
     (
         "invalid-heartbeat-url.yaml",

@@ -7,8 +7,10 @@ use std::time::Duration;
 use wsprobe::alert::settings::{ChannelSettings, SmtpSecurity};
 use wsprobe::check::proxy::ProxySetting;
 use wsprobe::config::{self, Config, Monitor};
+use wsprobe::notification::NotificationKind;
 use wsprobe::quorum::Quorum;
 use wsprobe::schedule::Schedule;
+use wsprobe::state::route::Route;
 use wsprobe::state::store::StateLocation;
 
 fn env(name: &str) -> Option<String> {
@@ -153,6 +155,13 @@ fn a_monitor_that_sets_every_option_keeps_its_own_values() {
         (2, 2, None)
     );
     assert_eq!(m.maintenance.len(), 1);
+    // Its own label over the one in `defaults`; an unquoted 1 is the text "1".
+    let labels: Vec<(&str, &str)> = m
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(labels, [("team", "chat"), ("tier", "1")]);
     // The spec is built from the same options.
     assert_eq!(m.spec.pinned_addr, Some("10.0.0.7".parse().unwrap()));
     assert!(m.spec.tls.is_some());
@@ -174,6 +183,7 @@ fn a_monitor_that_sets_nothing_takes_defaults_then_built_ins() {
     assert_eq!(m.policy.failure_threshold, 3);
     assert_eq!(m.policy.success_threshold, 1, "built-in default");
     assert_eq!(m.policy.repeat, Some(secs(3600)));
+    assert_eq!(m.labels.get("tier").map(String::as_str), Some("2"));
     assert!(m.spec.tls.is_none());
 }
 
@@ -206,6 +216,19 @@ fn channels_of_each_type_are_read_with_secrets_from_the_environment() {
     assert_eq!(w.headers, [("X-Team".to_string(), "sre".to_string())]);
     assert_eq!(w.secret.as_deref(), Some("hook-secret-value"));
     assert_eq!(w.timeout, secs(5));
+    assert_eq!(
+        hook.route,
+        Route {
+            labels: [("tier".to_string(), "1".to_string())].into(),
+            kinds: Some(vec![NotificationKind::Down, NotificationKind::Recovered]),
+            escalate_after: Some(secs(15 * 60)),
+        }
+    );
+    assert_eq!(
+        email.route,
+        Route::default(),
+        "no when: every alert, at once"
+    );
     assert_eq!(
         hook.templates.body,
         Some(PathBuf::from(

@@ -112,6 +112,7 @@ impl TlsSmtp {
                 ca_file,
             }),
             templates: Default::default(),
+            route: Default::default(),
         }
     }
 }

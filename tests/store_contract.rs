@@ -61,7 +61,7 @@ contract! {
         let again = note(NotificationKind::Down, "api", 10, 12);
         store
             .commit_run("api", 1, &down_state(10), &result(12, false),
-                Some((&again, &channels(&["pager", "mail"]))))
+                Some((&again, &channels(&["pager", "mail"])[..])))
             .await
             .expect("commit");
         let due = store.due_deliveries(t(20), 10).await.expect("due");
@@ -72,11 +72,42 @@ contract! {
         for (revision, at) in [(2, 70), (3, 130)] {
             store
                 .commit_run("api", revision, &down_state(10), &result(at, false),
-                    Some((&reminder, &channels(&["mail"]))))
+                    Some((&reminder, &channels(&["mail"])[..])))
                 .await
                 .expect("reminder");
         }
         assert_eq!(store.outbox_depth().await.expect("depth"), 4);
+    }
+
+    /// An escalation: one run enqueues the REMINDER for the channel already
+    /// told and the DOWN for the channel escalated to, in one commit; that
+    /// DOWN, produced again (a replayed run), is not enqueued twice.
+    async fn a_run_enqueues_a_reminder_and_an_escalated_down_together_and_that_down_once(store) {
+        commit_down(&store, "api", 0, 10, &["pager"]).await;
+        let reminder = note(NotificationKind::Reminder, "api", 10, 70);
+        let escalated = note(NotificationKind::Down, "api", 10, 70);
+        let (pager, manager) = (channels(&["pager"]), channels(&["manager"]));
+        store
+            .commit_run("api", 1, &down_state(10), &result(70, false),
+                [(&reminder, &pager[..]), (&escalated, &manager[..])])
+            .await
+            .expect("commit");
+        assert_eq!(store.outbox_depth().await.expect("depth"), 3);
+        store
+            .commit_run("api", 2, &down_state(10), &result(80, false),
+                Some((&escalated, &manager[..])))
+            .await
+            .expect("replayed");
+        assert_eq!(store.outbox_depth().await.expect("depth"), 3, "the escalation once");
+        let due = store.due_deliveries(t(80), 10).await.expect("due");
+        let mut got: Vec<_> = due.iter()
+            .map(|d| (d.channel.as_str(), d.notification.kind, d.notification.at))
+            .collect();
+        got.sort_unstable_by_key(|g| g.0);
+        assert_eq!(got, [
+            ("manager", NotificationKind::Down, t(70)),
+            ("pager", NotificationKind::Down, t(10)),
+        ], "the pager's REMINDER waits behind its DOWN");
     }
 
     /// Only the oldest pending delivery per monitor and channel is due, so a
@@ -86,7 +117,7 @@ contract! {
         let recovered = note(NotificationKind::Recovered, "api", 0, 60);
         store
             .commit_run("api", 1, &MonitorState::default(), &result(60, true),
-                Some((&recovered, &channels(&["pager"]))))
+                Some((&recovered, &channels(&["pager"])[..])))
             .await
             .expect("commit");
         commit_down(&store, "db", 0, 60, &["pager"]).await;
@@ -134,7 +165,7 @@ contract! {
         held.in_maintenance = true;
         store
             .commit_run("api", 0, &down_state(0), &result(0, false),
-                Some((&held, &channels(&["pager"]))))
+                Some((&held, &channels(&["pager"])[..])))
             .await
             .expect("commit");
         assert!(store.due_deliveries(t(100), 10).await.expect("due").is_empty());
@@ -143,7 +174,7 @@ contract! {
         let announced = note(NotificationKind::Down, "api", 0, 70);
         store
             .commit_run("api", 1, &down_state(0), &result(70, false),
-                Some((&announced, &channels(&["pager"]))))
+                Some((&announced, &channels(&["pager"])[..])))
             .await
             .expect("commit");
         assert_eq!(store.due_deliveries(t(100), 10).await.expect("due").len(), 1);

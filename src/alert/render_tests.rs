@@ -179,6 +179,7 @@ fn the_default_webhook_body_has_the_documented_fields() {
         "hint",
         "incident_id",
         "kind",
+        "labels",
         "link",
         "message",
         "monitor",

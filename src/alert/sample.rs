@@ -50,6 +50,7 @@ pub fn notification(kind: NotificationKind) -> Notification {
         failed_runs: 3,
         classes_seen: vec![Class::Timeout, Class::EarlyFin],
         link: None,
+        labels: Default::default(),
         first_phase: Some(Phase::Open),
         in_maintenance: false,
         suppressed_by: None,

@@ -14,6 +14,9 @@ pub struct ChannelConfig {
     pub settings: ChannelSettings,
     /// Template overrides for this channel (paths to files).
     pub templates: TemplateOverrides,
+    /// Which of its monitors' alerts it receives, and when (`when:`,
+    /// `escalate_after:`).
+    pub route: crate::state::route::Route,
 }
 
 /// The kinds of channel.

@@ -17,6 +17,7 @@ use crate::report::text::close_text;
 use crate::report::{ms_text, timings_line};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Response headers shown per attempt; the rest are counted.
@@ -71,6 +72,8 @@ pub struct AlertView {
     pub classes_seen: Vec<&'static str>,
     /// The monitor's page on the status page, when `settings.public_url` is set.
     pub link: Option<String>,
+    /// The monitor's `labels:` (name → value, sorted by name).
+    pub labels: BTreeMap<String, String>,
     /// The class the incident opened with (the first of `classes_seen`):
     /// the same on every alert of it, for services that identify an alert
     /// by its labels.
@@ -135,7 +138,7 @@ impl AlertView {
             .map(attempt_view)
             .collect();
         AlertView {
-            kind: kind_name(n.kind),
+            kind: n.kind.name(),
             kind_word: n.kind.word(),
             summary: summary(n),
             monitor: n.monitor.clone(),
@@ -155,6 +158,7 @@ impl AlertView {
             incident_id: n.incident_id(),
             classes_seen: n.classes_seen.iter().map(|c| c.as_str()).collect(),
             link: n.link.clone(),
+            labels: n.labels.clone(),
             incident_class: n.classes_seen.first().unwrap_or(&n.class).as_str(),
             incident_phase: n.first_phase.or(n.phase).map(Phase::as_str),
             in_maintenance: n.in_maintenance,
@@ -164,14 +168,6 @@ impl AlertView {
             report_text: n.report_text.clone(),
             delivery_id: None,
         }
-    }
-}
-
-fn kind_name(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Down => "down",
-        NotificationKind::Recovered => "recovered",
-        NotificationKind::Reminder => "reminder",
     }
 }
 

@@ -3,15 +3,18 @@
 
 use super::de::{At, Pairs};
 use super::env::Text;
+use super::keys::{fields_of, split};
 use super::loader::Loader;
 use super::node::{Kind, Node};
-use super::oncall::{self, ONCALL_TYPES};
+use super::oncall;
 use super::raw::{CHANNEL_TYPES, RawEmail, RawFileChannel, RawSmtp, RawTemplates, RawWebhook};
+use super::route::RawRoute;
 use crate::alert::render::{BUILTIN_PREFIX, builtin_source, unknown_builtin};
 use crate::alert::settings::{
     ChannelConfig, ChannelSettings, EmailSettings, FileSettings, SmtpSecurity, TemplateOverrides,
     WebhookSettings,
 };
+use crate::state::route::Route;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,18 +46,69 @@ pub(crate) fn channels(l: &mut Loader, node: Option<&Node>) -> (Vec<ChannelConfi
     for (key, value) in entries {
         let name = key.text().unwrap_or_default().to_string();
         names.push(name.clone());
-        if let Some(settings) = channel(l, value) {
+        if let Some((settings, templates, route)) = channel(l, value) {
             out.push(ChannelConfig {
                 name,
-                settings: settings.0,
-                templates: settings.1,
+                settings,
+                templates,
+                route,
             });
         }
     }
     (out, names)
 }
 
-fn channel(l: &mut Loader, node: &Node) -> Option<(ChannelSettings, TemplateOverrides)> {
+/// One channel: its type's own keys, and the routing keys every type takes.
+fn channel(l: &mut Loader, node: &Node) -> Option<(ChannelSettings, TemplateOverrides, Route)> {
+    let service = channel_type(l, node)?;
+    let parts: [&[&str]; 2] = [type_fields(service), fields_of::<RawRoute>()];
+    let (nodes, errors) = split(node, &parts).map_err(|e| l.de_error(e)).ok()?;
+    for e in errors {
+        l.de_error(e);
+    }
+    let [own, routing] = <[Node; 2]>::try_from(nodes).ok()?;
+    let settings = settings(l, service, &own);
+    let route = l
+        .decode::<RawRoute>(&routing)
+        .and_then(|raw| super::route::route(l, raw));
+    let (settings, templates) = settings?;
+    Some((settings, templates, route?))
+}
+
+/// The keys of channel type `service` (one of [`CHANNEL_TYPES`]).
+fn type_fields(service: &str) -> &'static [&'static str] {
+    match service {
+        "email" => fields_of::<RawEmail>(),
+        "webhook" => fields_of::<RawWebhook>(),
+        "file" => fields_of::<RawFileChannel>(),
+        other => oncall::fields(other),
+    }
+}
+
+fn settings(
+    l: &mut Loader,
+    service: &str,
+    node: &Node,
+) -> Option<(ChannelSettings, TemplateOverrides)> {
+    match service {
+        "email" => {
+            let raw = l.decode(node)?;
+            email(l, raw)
+        }
+        "webhook" => {
+            let raw = l.decode(node)?;
+            webhook(l, raw)
+        }
+        "file" => {
+            let raw = l.decode(node)?;
+            file(l, raw)
+        }
+        service => oncall::channel(l, service, node),
+    }
+}
+
+/// The channel's `type`, one of [`CHANNEL_TYPES`], or `None` (recorded).
+fn channel_type<'n>(l: &mut Loader, node: &'n Node) -> Option<&'n str> {
     let Kind::Map(_) = node.kind else {
         l.error(
             node.pos,
@@ -74,19 +128,7 @@ fn channel(l: &mut Loader, node: &Node) -> Option<(ChannelSettings, TemplateOver
         return None;
     };
     match kind.text() {
-        Some("email") => {
-            let raw = l.decode(node)?;
-            email(l, raw)
-        }
-        Some("webhook") => {
-            let raw = l.decode(node)?;
-            webhook(l, raw)
-        }
-        Some("file") => {
-            let raw = l.decode(node)?;
-            file(l, raw)
-        }
-        Some(service) if ONCALL_TYPES.contains(&service) => oncall::channel(l, service, node),
+        Some(service) if CHANNEL_TYPES.contains(&service) => Some(service),
         Some(other) => {
             l.key_error(
                 kind.pos,

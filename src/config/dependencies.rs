@@ -6,7 +6,7 @@
 //! monitor itself or listed twice, and no chain of parents leads back.
 
 use super::de::At;
-use super::keys::edit_distance;
+use super::keys::closest;
 use super::loader::Loader;
 use super::node::Pos;
 use std::collections::{HashMap, HashSet};
@@ -106,13 +106,4 @@ fn path_back<'a>(
         }
     }
     None
-}
-
-/// The monitor name closest to a misspelt `name`, if one is close enough.
-fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    names
-        .map(|n| (edit_distance(name, n), n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
-        .min_by_key(|(d, n)| (*d, *n))
-        .map(|(_, n)| n)
 }

@@ -22,6 +22,16 @@ pub(crate) fn unknown_key(key: &str, allowed: &[&str]) -> String {
     )
 }
 
+/// The one of `names` closest to a misspelt `name`, if one is close enough
+/// (a monitor in `depends_on`, a notification kind).
+pub(crate) fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .map(|n| (edit_distance(name, n), n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
+        .min_by_key(|(d, n)| (*d, *n))
+        .map(|(_, n)| n)
+}
+
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();

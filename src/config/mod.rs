@@ -19,6 +19,7 @@ mod env;
 mod error;
 pub mod http;
 mod keys;
+mod labels;
 pub mod listen;
 mod loader;
 mod locations;
@@ -27,6 +28,7 @@ mod node;
 mod oncall;
 mod options;
 mod raw;
+mod route;
 mod steps;
 
 pub use channel::DEFAULT_DELIVERY_TIMEOUT;
@@ -169,6 +171,9 @@ pub struct Monitor {
     /// Monitors it sits behind (`depends_on:`): while one of them is down,
     /// this one's DOWN is held, not sent — the parent's alert already says it.
     pub depends_on: Vec<String>,
+    /// `labels:` (its own over `defaults:`): what channels' `when:` match,
+    /// and what its alerts carry.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Monitor {

@@ -40,6 +40,7 @@ pub(crate) fn defaults(l: &mut Loader, node: Option<&Node>, channels: &[String])
         options: l.decode_each(&options, RawOptions::or),
     };
     alerting_settings(l, &d.alerting, channels);
+    super::labels::labels(l, "labels", d.alerting.labels.as_ref());
     check_options(l, &d.options);
     d
 }
@@ -91,6 +92,7 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
 
     let alerting = alerting.or(&cx.defaults.alerting);
     let settings = alerting_settings(l, &alerting, cx.channels);
+    let labels = super::labels::labels(l, "labels", alerting.labels.as_ref());
     let placement = super::locations::placement(l, &alerting.locations, &alerting.quorum);
     let (mut opts, origins) = check_options(l, &options.or(&cx.defaults.options));
     let own = own?;
@@ -120,6 +122,7 @@ pub(crate) fn monitor(l: &mut Loader, node: &Node, cx: &mut MonitorContext) -> O
         locations,
         quorum,
         depends_on: depends_on.into_iter().map(|p| p.value).collect(),
+        labels,
     })
 }
 
@@ -330,6 +333,23 @@ mod tests {
             assert_eq!(m.policy.failure_threshold, threshold);
             assert_eq!(m.alert, alert);
         }
+    }
+
+    #[test]
+    fn labels_merge_with_defaults_label_by_label_and_the_monitors_value_wins() {
+        let c = one_monitor(
+            "labels: {tier: '2', team: core}",
+            "labels: {tier: '1', region: eu}",
+        );
+        let labels: Vec<(&str, &str)> = c.monitors[0]
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(labels, [("region", "eu"), ("team", "core"), ("tier", "1")]);
+        let c = one_monitor("labels: {tier: '2'}", "");
+        assert_eq!(c.monitors[0].labels["tier"], "2");
+        assert!(one_monitor("", "").monitors[0].labels.is_empty());
     }
 
     #[test]

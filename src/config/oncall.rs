@@ -5,21 +5,11 @@
 
 use super::channel::{DEFAULT_DELIVERY_TIMEOUT, http_url};
 use super::de::At;
+use super::keys::fields_of;
 use super::loader::Loader;
 use crate::alert::oncall::default_url;
 use crate::alert::settings::{ChannelSettings, OnCallService, OnCallSettings, TemplateOverrides};
 use serde::Deserialize;
-
-/// The types this module reads, as written after `type:`.
-pub(crate) const ONCALL_TYPES: [&str; 7] = [
-    "pagerduty",
-    "opsgenie",
-    "slack",
-    "teams",
-    "discord",
-    "telegram",
-    "alertmanager",
-];
 
 /// `type: pagerduty`.
 #[derive(Debug, Deserialize)]
@@ -64,6 +54,16 @@ pub(crate) struct RawUrlOnly {
     pub _type: At<String>,
     pub url: At<String>,
     pub timeout: Option<At<String>>,
+}
+
+/// The keys of on-call type `kind`.
+pub(crate) fn fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "pagerduty" => fields_of::<RawPagerDuty>(),
+        "opsgenie" => fields_of::<RawOpsgenie>(),
+        "telegram" => fields_of::<RawTelegram>(),
+        _ => fields_of::<RawUrlOnly>(),
+    }
 }
 
 /// The channel of on-call type `kind` written at `node`.

@@ -103,13 +103,16 @@ pub(crate) struct RawAlerting {
     pub repeat: Option<At<String>>,
     pub locations: Option<Vec<At<String>>>,
     pub quorum: Option<At<String>>,
+    pub labels: Option<Pairs>,
 }
 
 impl RawAlerting {
-    /// Keys set here win; the rest come from `fallback`.
+    /// Keys set here win; the rest come from `fallback`. Labels merge name
+    /// by name, the ones set here winning.
     pub fn or(self, fallback: &RawAlerting) -> RawAlerting {
         let f = fallback.clone();
         RawAlerting {
+            labels: super::labels::merge(self.labels, f.labels),
             schedule: self.schedule.or(f.schedule),
             alert: self.alert.or(f.alert),
             failure_threshold: self.failure_threshold.or(f.failure_threshold),

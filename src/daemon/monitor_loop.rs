@@ -8,7 +8,9 @@ use crate::check::run_check_until;
 use crate::config::{Config, Monitor};
 use crate::notification::monitor_page;
 use crate::schedule::Schedule;
+use crate::state::MonitorState;
 use crate::state::machine::{self, RunOutcome, RunSummary};
+use crate::state::route::{self, Recipient, Routed};
 use crate::state::store::{Durability, ResultRow, SavedState, StoreError};
 use chrono::{DateTime, Utc};
 use std::hash::{Hash, Hasher};
@@ -222,7 +224,51 @@ fn parent_down(shared: &Shared, monitor: &Monitor) -> Option<String> {
         .cloned()
 }
 
-/// Apply the run to the state machine and commit everything in one transaction.
+/// The channels `monitor` alerts, with their routing (`when:`, `escalate_after:`).
+fn recipients<'c>(config: &'c Config, monitor: &'c Monitor) -> Vec<Recipient<'c>> {
+    monitor
+        .alert
+        .iter()
+        .filter_map(|name| config.channels.iter().find(|c| &c.name == name))
+        .map(|c| Recipient {
+            channel: &c.name,
+            route: &c.route,
+        })
+        .collect()
+}
+
+/// The run applied to `state`: the next state, and the alerts it calls for
+/// routed to the channels that want them, each with the monitor's page and
+/// labels.
+fn decide(
+    config: &Config,
+    monitor: &Monitor,
+    recipients: &[Recipient],
+    state: &MonitorState,
+    outcome: &RunOutcome,
+) -> (MonitorState, Vec<Routed>) {
+    let (mut after, notification) = machine::apply(state, outcome, &monitor.policy);
+    let mut routed = route::route(
+        state,
+        &mut after,
+        notification,
+        outcome,
+        &monitor.labels,
+        recipients,
+    );
+    for r in &mut routed {
+        r.note.link = config
+            .settings
+            .public_url
+            .as_ref()
+            .map(|public| monitor_page(public, &monitor.name));
+        r.note.labels = monitor.labels.clone();
+    }
+    (after, routed)
+}
+
+/// Apply the run to the state machine, route its alerts to the channels
+/// that want them, and commit everything in one transaction.
 async fn record(
     shared: &Shared,
     config: &Config,
@@ -252,16 +298,14 @@ async fn record(
     // of its state was read (ownership moved): apply this run to the state it
     // saved, so thresholds and the open incident carry over.
     let mut tries = 0;
-    let (after, notification, durability, revision) = loop {
+    let recipients = recipients(config, monitor);
+    let (after, routed, durability, revision) = loop {
         let (state, revision) = match &before {
             Some(saved) => (saved.state.clone(), saved.revision),
             None => (Default::default(), 0),
         };
-        let (after, mut notification) = machine::apply(&state, &outcome, &monitor.policy);
-        if let (Some(n), Some(public)) = (&mut notification, &config.settings.public_url) {
-            n.link = Some(monitor_page(public, &monitor.name));
-        }
-        let enqueue = notification.as_ref().map(|n| (n, monitor.alert.as_slice()));
+        let (after, routed) = decide(config, monitor, &recipients, &state, &outcome);
+        let enqueue = routed.iter().map(|r| (&r.note, r.channels.as_slice()));
         // A disk that refuses the write does not make this an error: the store
         // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.
         match shared
@@ -269,7 +313,7 @@ async fn record(
             .commit_run(&monitor.name, revision, &after, &row, enqueue)
             .await
         {
-            Ok(durability) => break (after, notification, durability, revision + 1),
+            Ok(durability) => break (after, routed, durability, revision + 1),
             Err(StoreError::Conflict { .. }) if tries < MAX_CONFLICTS => {
                 tries += 1;
                 match shared
@@ -306,14 +350,16 @@ async fn record(
             saved_at: at,
         },
     );
-    if let Some(n) = notification {
+    for routed in routed {
+        let n = &routed.note;
         if let Some(parent) = &n.suppressed_by {
             tracing::info!(monitor = %monitor.name, kind = n.kind.word(), parent = %parent,
                 "alert held: suppressed, parent {parent} down");
         } else if n.in_maintenance {
             tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");
         } else {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class, durable, "alert queued");
+            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class,
+                channels = %routed.channels.join(","), durable, "alert queued");
             shared.outbox_ready.notify_one();
         }
     }

@@ -9,6 +9,7 @@ use crate::notification::{Notification, NotificationKind};
 use crate::report::document::ReportDocument;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// What the machine currently believes about a monitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -92,6 +93,12 @@ pub struct Incident {
     /// held; `None` once people were told, or when nothing held it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_by: Option<String>,
+    /// The channels this incident's DOWN was queued for, at once or by
+    /// escalation: only they get its REMINDERs and RECOVERED (see
+    /// [`super::route`]). `None` in states saved before routing existed,
+    /// whose DOWN went to every channel of the monitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels_told: Option<Vec<String>>,
 }
 
 /// What the machine needs to know about one run, taken from its [`CheckReport`].
@@ -189,6 +196,19 @@ pub fn reminder_due(state: &MonitorState, now: DateTime<Utc>, policy: &Policy) -
     chrono::Duration::from_std(repeat).is_ok_and(|repeat| now - last >= repeat)
 }
 
+/// True when the monitor is down, people were told of its incident, and
+/// the incident has been open (since its first failed run) at least
+/// `delay`: a channel with `escalate_after: delay` hears of it now. Like
+/// [`reminder_due`], asked at each failed run.
+pub fn escalation_due(state: &MonitorState, now: DateTime<Utc>, delay: Duration) -> bool {
+    let (Health::Down, Some(incident)) = (state.health, state.incident.as_ref()) else {
+        return false;
+    };
+    // A delay too large for chrono never elapses.
+    incident.announced
+        && chrono::Duration::from_std(delay).is_ok_and(|delay| now - incident.first_seen >= delay)
+}
+
 fn on_failure(
     next: &mut MonitorState,
     outcome: &RunOutcome,
@@ -209,6 +229,7 @@ fn on_failure(
         last_phase: None,
         first_phase: outcome.summary.phase,
         suppressed_by: None,
+        channels_told: None,
     });
     incident.current_class = class;
     incident.failed_runs = incident.failed_runs.saturating_add(1);
@@ -294,7 +315,8 @@ fn on_pass(next: &mut MonitorState, outcome: &RunOutcome, policy: &Policy) -> Op
     Some(note)
 }
 
-fn notification(
+/// The notification of `kind` about `incident`, from this run.
+pub(super) fn notification(
     kind: NotificationKind,
     outcome: &RunOutcome,
     class: Class,
@@ -317,6 +339,7 @@ fn notification(
         classes_seen: incident.classes_seen.clone(),
         first_phase: incident.first_phase,
         link: None,
+        labels: Default::default(),
         in_maintenance: outcome.in_maintenance,
         suppressed_by: outcome.suppressed_by.map(str::to_string),
         report: Some(run.report.clone()),
@@ -325,7 +348,7 @@ fn notification(
 }
 
 /// Whole seconds from `from` to `to`; zero if the clock went backwards.
-fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+pub(super) fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
     u64::try_from((to - from).num_seconds()).unwrap_or(0)
 }
 

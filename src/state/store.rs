@@ -124,10 +124,13 @@ impl Store {
         self.backend.load_states(Some(monitors)).await
     }
 
-    /// Atomically: save the new state, append the result row, and enqueue the
-    /// notification once per channel (held when it was produced in
-    /// maintenance). One transaction, so a crash never leaves a state change
-    /// without its alert or an alert without its state.
+    /// Atomically: save the new state, append the result row, and enqueue
+    /// each notification once per channel it was routed to (held when it
+    /// was produced in maintenance or behind a parent that is down). One
+    /// transaction, so a crash never leaves a state change without its alert
+    /// or an alert without its state. A run usually has at most one
+    /// notification; an escalation can add a second (a REMINDER for the
+    /// channels told, the DOWN for the channel escalated to).
     ///
     /// `revision` is that of the state the run was applied to (0 when none was
     /// saved); if the saved state has moved on since (another instance
@@ -137,16 +140,17 @@ impl Store {
     ///
     /// When the database refuses the write, the SQLite store keeps the run in
     /// memory and its alerts are still due ([`Durability::MemoryOnly`]).
-    pub async fn commit_run(
+    pub async fn commit_run<'a>(
         &self,
         monitor: &str,
         revision: i64,
         state: &MonitorState,
         result: &ResultRow,
-        notification: Option<(&Notification, &[String])>,
+        notifications: impl IntoIterator<Item = (&'a Notification, &'a [String])>,
     ) -> Result<Durability, StoreError> {
-        let outbox = match notification {
-            Some((note, channels)) => Some(OutboxRows {
+        let mut outbox = Vec::new();
+        for (note, channels) in notifications {
+            outbox.push(OutboxRows {
                 json: encode("notification", note)?,
                 status: if note.held() { "held" } else { "pending" },
                 at: micros(note.at),
@@ -154,9 +158,8 @@ impl Store {
                 // A held alert is never sent: a later DOWN of the same
                 // incident, once the window ends, must not collide with it.
                 incident_key: incident_key(note).filter(|_| !note.held()),
-            }),
-            None => None,
-        };
+            });
+        }
         let run = RunRows {
             monitor: monitor.to_string(),
             revision,

@@ -33,6 +33,7 @@ pub fn note(kind: NotificationKind, monitor: &str, first_seen: i64, at: i64) -> 
         failed_runs: 1,
         classes_seen: vec![],
         link: None,
+        labels: Default::default(),
         first_phase: None,
         in_maintenance: false,
         suppressed_by: None,
@@ -77,6 +78,7 @@ pub fn down_state(first_seen: i64) -> MonitorState {
             last_phase: None,
             first_phase: None,
             suppressed_by: None,
+            channels_told: None,
         }),
     }
 }
@@ -97,7 +99,7 @@ pub async fn commit_down(store: &Store, monitor: &str, revision: i64, at: i64, t
             revision,
             &down_state(at),
             &result(at, false),
-            Some((&n, &channels(to))),
+            Some((&n, &channels(to)[..])),
         )
         .await
         .expect("commit");

@@ -6,7 +6,8 @@
 //! their existing routes. A firing alert carries `endsAt` a day ahead:
 //! without it, Alertmanager resolves an alert not re-sent within its
 //! `resolve_timeout` (5 minutes by default) while the monitor is still down.
-//! RECOVERED sends `endsAt` = now, which resolves it.
+//! RECOVERED sends `endsAt` = now, which resolves it. The monitor's own
+//! `labels:` are added beside those, never over them.
 
 use super::{ApiRequest, join};
 use crate::alert::view::AlertView;
@@ -53,6 +54,13 @@ pub(super) fn request(base: &reqwest::Url, view: &AlertView) -> ApiRequest {
         "startsAt": view.first_seen,
         "endsAt": ends.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     });
+    // The monitor's labels, for Alertmanager's routes; wsprobe's own names
+    // above win, so a label cannot change which alert this is.
+    for (name, value) in &view.labels {
+        if alert["labels"].get(name).is_none() {
+            alert["labels"][name] = json!(value);
+        }
+    }
     if let Some(link) = &view.link {
         alert["generatorURL"] = json!(link);
     }
@@ -60,5 +68,28 @@ pub(super) fn request(base: &reqwest::Url, view: &AlertView) -> ApiRequest {
         url: join(base, &["api", "v2", "alerts"]),
         auth: None,
         body: json!([alert]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request;
+    use crate::alert::sample;
+    use crate::alert::view::AlertView;
+    use crate::notification::NotificationKind;
+
+    #[test]
+    fn the_monitors_labels_join_the_alerts_labels_without_replacing_wsprobes_own() {
+        let mut n = sample::notification(NotificationKind::Down);
+        n.labels = [("tier", "1"), ("team", "payments"), ("monitor", "spoof")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        let base = reqwest::Url::parse("http://am.example/").unwrap();
+        let body = request(&base, &AlertView::new(&n)).body;
+        let labels = &body[0]["labels"];
+        assert_eq!(labels["tier"], "1");
+        assert_eq!(labels["team"], "payments");
+        assert_eq!(labels["monitor"], "chat-gateway", "{labels}");
+        assert_eq!(labels["alertname"], "WebSocketMonitorDown");
     }
 }

@@ -52,6 +52,7 @@ fn payload(view: &AlertView) -> Value {
             "failed_runs": view.failed_runs,
             "previous_class": view.previous_class,
             "incident_id": view.incident_id,
+            "labels": view.labels,
             "evidence": view.evidence,
         },
     })

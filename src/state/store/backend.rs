@@ -44,8 +44,8 @@ pub struct RunRows {
     pub state_json: String,
     /// The history row.
     pub result: ResultRow,
-    /// The notification to enqueue, if the run produced one.
-    pub outbox: Option<OutboxRows>,
+    /// The notifications to enqueue, in the order they were produced.
+    pub outbox: Vec<OutboxRows>,
 }
 
 /// One notification, enqueued once per channel.

@@ -219,8 +219,11 @@ async fn insert_outbox(
 ) -> Result<(), tokio_postgres::Error> {
     let mut columns = OutboxColumns::default();
     for run in runs {
-        let Some(outbox) = &run.outbox else { continue };
-        for channel in &outbox.channels {
+        for (outbox, channel) in run
+            .outbox
+            .iter()
+            .flat_map(|o| o.channels.iter().map(move |c| (o, c)))
+        {
             columns.monitors.push(&run.monitor);
             columns.channels.push(channel);
             columns.statuses.push(outbox.status);

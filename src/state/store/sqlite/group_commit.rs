@@ -132,7 +132,7 @@ fn write_run(conn: &Connection, run: &RunRows) -> Result<(), StoreError> {
         });
     }
     queries::insert_result(conn, &run.monitor, &run.result)?;
-    if let Some(outbox) = &run.outbox {
+    for outbox in &run.outbox {
         for channel in &outbox.channels {
             insert_outbox(conn, &NewOutboxRow::fresh(&run.monitor, channel, outbox))?;
         }

@@ -15,7 +15,7 @@
 //! beyond that the oldest are dropped with an error in the log (the states,
 //! one per monitor, are always kept).
 
-use super::super::backend::RunRows;
+use super::super::backend::{OutboxRows, RunRows};
 use super::super::micros;
 use super::super::rows::{RawDelivery, ResultRow};
 use super::group_commit::{NewOutboxRow, insert_outbox, upsert_state};
@@ -98,7 +98,13 @@ impl Overlay {
             );
         }
         self.results.push_back((run.monitor.clone(), run.result));
-        let Some(outbox) = run.outbox else { return };
+        for outbox in run.outbox {
+            self.enqueue(&run.monitor, outbox);
+        }
+    }
+
+    /// Keep `outbox`'s rows, one per channel, dropping the oldest beyond the bound.
+    fn enqueue(&mut self, monitor: &str, outbox: OutboxRows) {
         for channel in outbox.channels {
             if self.alerts.len() == MAX_ALERTS
                 && let Some(old) = self.alerts.pop_front()
@@ -110,7 +116,7 @@ impl Overlay {
             self.last_id -= 1;
             self.alerts.push_back(MemoryAlert {
                 id: self.last_id,
-                monitor: run.monitor.clone(),
+                monitor: monitor.to_string(),
                 channel,
                 status: outbox.status,
                 json: outbox.json.clone(),

@@ -88,6 +88,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         failed_runs: 1,
         classes_seen: vec![],
         link: None,
+        labels: Default::default(),
         first_phase: None,
         in_maintenance,
         suppressed_by: None,
@@ -129,6 +130,7 @@ fn down_state(at: i64) -> MonitorState {
             last_phase: None,
             first_phase: None,
             suppressed_by: None,
+            channels_told: None,
         }),
     }
 }
@@ -158,7 +160,7 @@ async fn commit_down(store: &Sqlite, monitor: &str, at: i64, to: &[&str]) {
             monitor,
             &down_state(at),
             &result(at, false),
-            Some((&n, &channels(to))),
+            Some((&n, &channels(to)[..])),
         )
         .await
         .expect("commit");
@@ -317,7 +319,7 @@ fn run_rows(monitor: &str, at: i64) -> RunRows {
         revision: 0,
         state_json: encode("monitor state", &MonitorState::default()).expect("encode"),
         result: result(at, true),
-        outbox: None,
+        outbox: Vec::new(),
     }
 }
 
@@ -442,7 +444,7 @@ async fn a_run_the_disk_refuses_is_delivered_from_memory_and_written_once_the_di
             "api",
             &down_state(0),
             &result(0, false),
-            Some((&down, &channels(&["mail", "hook"]))),
+            Some((&down, &channels(&["mail", "hook"])[..])),
         )
         .await
         .expect("kept in memory");
@@ -514,7 +516,7 @@ async fn while_the_disk_refuses_writes_a_recovered_waits_for_its_down_and_a_fail
                 "api",
                 &down_state(0),
                 &result(at, false),
-                Some((&n, &channels(&["hook"]))),
+                Some((&n, &channels(&["hook"])[..])),
             )
             .await
             .expect("kept");
@@ -550,7 +552,7 @@ async fn alerts_kept_in_memory_are_due_even_when_the_outbox_cannot_be_read() {
             "api",
             &down_state(0),
             &result(0, false),
-            Some((&down, &channels(&["hook"]))),
+            Some((&down, &channels(&["hook"])[..])),
         )
         .await
         .expect("kept in memory");

@@ -31,11 +31,7 @@ const CHROMIUM_PATIENCE: StdDuration = StdDuration::from_secs(90);
 #[tokio::test]
 #[ignore = "needs Debian chromium (installed by .ci/run)"]
 async fn the_status_page_in_headless_chromium_shows_up_and_down_monitors_with_the_cause() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), \
-         as .ci/run does"
-    );
+    require_chromium();
     let healthy = FaultServer::start(Behavior::Healthy).await;
     let broken = FaultServer::start(Behavior::FinAfter101).await;
     let yaml = format!(
@@ -142,11 +138,7 @@ monitors:
 #[tokio::test]
 #[ignore = "needs Debian chromium (installed by .ci/run)"]
 async fn under_a_base_path_chromium_follows_the_page_links_within_it() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), \
-         as .ci/run does"
-    );
+    require_chromium();
     let broken = FaultServer::start(Behavior::FinAfter101).await;
     let yaml = format!(
         "defaults:\n  schedule: \"@every 1h\"\n  timeout: 3s\nmonitors:\n  - name: market-feed\n    url: {}\n",
@@ -187,6 +179,15 @@ async fn under_a_base_path_chromium_follows_the_page_links_within_it() {
     );
     assert!(monitor.contains("href=\"/ops/wsprobe/\""), "{monitor}");
     daemon.stop().await.expect("clean stop");
+}
+
+/// Fail (never skip) when Chromium is not installed.
+fn require_chromium() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), \
+         as .ci/run does"
+    );
 }
 
 /// Run headless Chromium with a throwaway profile; returns its stdout.

@@ -64,20 +64,28 @@ pub enum HostPattern {
     AnyUnder(String),
 }
 
-impl HostPattern {
-    /// Does the host part of a `Host` header (port removed, as written)
-    /// match? Names compare case-insensitively, a trailing dot ignored.
-    pub fn matches(&self, host: &str) -> bool {
+impl HttpSettings {
+    /// May a request whose `Host` header names `host` (port removed, as
+    /// written) be served? Names compare case-insensitively, a trailing dot
+    /// ignored; with no `allowed_hosts`, any host may.
+    pub fn allows_host(&self, host: &str) -> bool {
         let host = normalize_host(host);
+        self.allowed_hosts.is_empty() || self.allowed_hosts.iter().any(|p| p.matches(&host))
+    }
+}
+
+impl HostPattern {
+    /// Does `host`, in [`normalize_host`]'s form, match?
+    fn matches(&self, host: &str) -> bool {
         match self {
-            HostPattern::Exact(name) => host == *name,
+            HostPattern::Exact(name) => host == name,
             HostPattern::AnyUnder(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
         }
     }
 }
 
 /// Lower case, no trailing dot, no IPv6 brackets: the form patterns keep.
-pub fn normalize_host(host: &str) -> String {
+fn normalize_host(host: &str) -> String {
     let host = host.trim().trim_end_matches('.');
     let host = host
         .strip_prefix('[')
@@ -154,30 +162,27 @@ fn basic(l: &mut Loader, raw: &RawBasic) -> Option<BasicCredentials> {
 /// One `allowed_hosts` entry, or why it cannot be one.
 fn host_pattern(text: &str) -> Result<HostPattern, String> {
     let written = text.trim();
-    let name = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '_'))
-    };
-    if let Some(suffix) = written.strip_prefix("*.") {
-        if name(suffix) && !suffix.contains(':') {
-            return Ok(HostPattern::AnyUnder(format!(
-                ".{}",
-                normalize_host(suffix)
-            )));
-        }
-    } else if written.parse::<std::net::Ipv6Addr>().is_ok() || name(&normalize_host(written)) {
-        let host = normalize_host(written);
-        if host.contains(':') && host.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!(
-                "{written:?} has a port: list host names only (any port is accepted)"
-            ));
-        }
+    let host = normalize_host(written);
+    if host.parse::<std::net::IpAddr>().is_ok() {
         return Ok(HostPattern::Exact(host));
     }
-    Err(format!(
-        "{written:?} is not a host name, an IP address or *.domain"
-    ))
+    if host.contains(':') {
+        return Err(format!(
+            "{written:?} has a port: list host names only (any port is accepted)"
+        ));
+    }
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    match host.strip_prefix("*.") {
+        Some(suffix) if is_name(suffix) => Ok(HostPattern::AnyUnder(format!(".{suffix}"))),
+        None if is_name(&host) => Ok(HostPattern::Exact(host)),
+        _ => Err(format!(
+            "{written:?} is not a host name, an IP address or *.domain"
+        )),
+    }
 }
 
 /// `settings.base_path`: `/` plus segments of URL-safe characters, kept
@@ -239,18 +244,22 @@ mod tests {
 
     #[test]
     fn host_patterns_match_names_case_insensitively_and_wildcards_only_below() {
-        let exact = host_pattern("Status.Example.com").unwrap();
-        assert!(exact.matches("status.example.com"));
-        assert!(exact.matches("STATUS.example.com."));
-        assert!(!exact.matches("status.example.com.evil.test"));
-        let under = host_pattern("*.example.com").unwrap();
-        assert!(under.matches("a.b.example.com"));
-        assert!(!under.matches("example.com"));
-        assert!(!under.matches("evilexample.com"));
-        let v6 = host_pattern("::1").unwrap();
-        assert!(v6.matches("[::1]"));
-        assert!(host_pattern("[::1]").unwrap().matches("[::1]"));
-        assert!(host_pattern("127.0.0.1").unwrap().matches("127.0.0.1"));
+        let allowing = |pattern: &str| HttpSettings {
+            auth: None,
+            allowed_hosts: vec![host_pattern(pattern).unwrap()],
+        };
+        let exact = allowing("Status.Example.com");
+        assert!(exact.allows_host("status.example.com"));
+        assert!(exact.allows_host("STATUS.example.com."));
+        assert!(!exact.allows_host("status.example.com.evil.test"));
+        let under = allowing("*.example.com");
+        assert!(under.allows_host("a.b.example.com"));
+        assert!(!under.allows_host("example.com"));
+        assert!(!under.allows_host("evilexample.com"));
+        let v6 = allowing("::1");
+        assert!(v6.allows_host("[::1]"));
+        assert!(allowing("[::1]").allows_host("[::1]"));
+        assert!(allowing("127.0.0.1").allows_host("127.0.0.1"));
         assert!(host_pattern("localhost:9108").is_err());
         assert!(host_pattern("*.").is_err());
         assert!(host_pattern("a/b").is_err());

@@ -40,7 +40,7 @@ fn refuse(http: &HttpSettings, headers: &HeaderMap) -> Option<Response> {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(host_part);
-        if !host.is_some_and(|h| http.allowed_hosts.iter().any(|p| p.matches(h))) {
+        if !host.is_some_and(|h| http.allows_host(h)) {
             tracing::debug!(host = ?host, "request refused: Host not in settings.http.allowed_hosts");
             return Some(text_error(
                 StatusCode::MISDIRECTED_REQUEST,

@@ -104,6 +104,11 @@ pub struct Notification {
     /// the parent's own alert already tells of the outage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_by: Option<String>,
+    /// The round that triggered it, when the monitor is checked from
+    /// several locations: every location's result side by side and the
+    /// quorum's count (reports left out: `report` is the round's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<crate::quorum::evidence::Round>,
     /// The triggering run's report document, every attempt's evidence
     /// included; `None` when an outbox row's report no longer decodes (the
     /// alert still goes out, with its headline fields, rather than die).

@@ -93,6 +93,7 @@ async fn real_notification() -> Notification {
         first_phase: None,
         in_maintenance: false,
         suppressed_by: None,
+        round: None,
         report: Some(wsprobe::report::document::ReportDocument::new(&report)),
         report_text: wsprobe::report::text::render(std::slice::from_ref(&report), true),
     }

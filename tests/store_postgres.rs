@@ -509,3 +509,75 @@ async fn past_its_bound_the_memory_refuses_runs_and_keeps_the_ones_it_has() {
         2
     );
 }
+
+/// Rounds (checks from several locations): each location's result of a
+/// round is kept once — the first written stands, as when two owners of one
+/// location report during a handover — and read back with its report by
+/// whichever instance evaluates the round; the newest round of each
+/// location is what the "location degraded" watch reads; pruning forgets
+/// old rounds.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn each_locations_round_result_is_kept_once_and_read_back_with_its_report() {
+    use wsprobe::check::Class;
+    use wsprobe::quorum::evidence::LocationResult;
+    let server = PgServer::start();
+    server.create_database("rounds").await;
+    let a = Store::from_backend(server.backend("rounds", "a").await);
+    let b = Store::from_backend(server.backend("rounds", "b").await);
+    let seen = |location: &str, instance: &str, at: i64, ok: bool| {
+        let row = result(at, ok);
+        LocationResult {
+            location: location.into(),
+            instance: instance.into(),
+            at: t(at),
+            ok,
+            class: if ok { Class::Ok } else { Class::Timeout },
+            phase: None,
+            message: (!ok).then(|| format!("timed out from {location}")),
+            hint: None,
+            total_ms: 12.0,
+            report: row.report.document().cloned(),
+            report_text: format!("text of {instance}"),
+        }
+    };
+    a.record_round("api", 1000, seen("eu", "a", 1, false))
+        .await
+        .expect("a records");
+    b.record_round("api", 1000, seen("us", "b", 2, true))
+        .await
+        .expect("b records");
+    // A second owner of eu reports the same round: the first result stands.
+    b.record_round("api", 1000, seen("eu", "b", 3, true))
+        .await
+        .expect("a duplicate is no error");
+    b.record_round("api", 2000, seen("us", "b", 4, false))
+        .await
+        .expect("next round");
+
+    let round = b.round_results("api", 1000).await.expect("read the round");
+    let got: Vec<(&str, &str, bool)> = round
+        .iter()
+        .map(|r| (r.location.as_str(), r.instance.as_str(), r.ok))
+        .collect();
+    assert_eq!(got, [("eu", "a", false), ("us", "b", true)]);
+    assert!(round[0].report.is_some(), "the report comes back");
+    assert_eq!(round[0].report_text, "text of a");
+    assert_eq!(round[0].message.as_deref(), Some("timed out from eu"));
+    assert!(a.round_results("other", 1000).await.unwrap().is_empty());
+
+    let latest = a.latest_rounds(t(0)).await.expect("latest");
+    let got: Vec<(&str, i64, &str)> = latest
+        .iter()
+        .map(|(m, round, r)| (m.as_str(), *round, r.location.as_str()))
+        .collect();
+    assert_eq!(got, [("api", 1000, "eu"), ("api", 2000, "us")]);
+
+    a.prune(t(3)).await.expect("prune");
+    let left = a.latest_rounds(t(0)).await.expect("latest");
+    assert_eq!(
+        left.len(),
+        1,
+        "only the round written at 4 s is left: {left:?}"
+    );
+}

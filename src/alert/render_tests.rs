@@ -187,6 +187,7 @@ fn the_default_webhook_body_has_the_documented_fields() {
         "phase",
         "previous_class",
         "report",
+        "round",
         "url",
     ];
     expected.sort();
@@ -197,6 +198,7 @@ fn the_default_webhook_body_has_the_documented_fields() {
     assert_eq!(body["class"], "early_fin");
     assert_eq!(body["previous_class"], "timeout");
     assert_eq!(body["outage_secs"], 3600);
+    assert_eq!(body["round"], Value::Null, "checked from one location");
     assert_eq!(body["first_seen"], "2026-05-01T10:00:00Z");
     assert_eq!(
         body["incident_id"],

@@ -54,6 +54,7 @@ pub fn notification(kind: NotificationKind) -> Notification {
         first_phase: Some(Phase::Open),
         in_maintenance: false,
         suppressed_by: None,
+        round: None,
         report: Some(match kind {
             NotificationKind::Recovered => passing_report(),
             _ => failing_report(),

@@ -12,6 +12,8 @@ use crate::check::model::{Event, ResponseHead};
 use crate::check::redact::{header_value_for_evidence, redact_url};
 use crate::check::{AttemptReport, CheckError, Class, Phase};
 use crate::notification::{Notification, NotificationKind};
+use crate::quorum::RoundOutcome;
+use crate::quorum::evidence::Round;
 use crate::report::document::ReportDocument;
 use crate::report::text::close_text;
 use crate::report::{ms_text, timings_line};
@@ -82,6 +84,9 @@ pub struct AlertView {
     pub incident_phase: Option<&'static str>,
     /// Generated inside a maintenance window.
     pub in_maintenance: bool,
+    /// The round, when the monitor is checked from several locations:
+    /// each location's result and the quorum's count; null otherwise.
+    pub round: Option<RoundView>,
     /// Every attempt of the triggering run, digested.
     pub attempts: Vec<AttemptView>,
     /// The same evidence as plain text, ready to print.
@@ -94,6 +99,81 @@ pub struct AlertView {
     /// The delivery's idempotency key, the same on every retry of one
     /// delivery (`wsp-` and hex); null outside a delivery (previews).
     pub delivery_id: Option<String>,
+}
+
+/// A round of checks from several locations, for templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundView {
+    /// Every location side by side, then the count: "eu-west: timeout in
+    /// upgrade after 10.0 s; us-east: ok 41 ms — 1 of 2 failing, below quorum 2".
+    pub line: String,
+    /// The count alone: "2 of 3 failing, quorum 2 reached".
+    pub verdict: String,
+    /// `failing`, `passing` or `not_enough_locations`.
+    pub outcome: RoundOutcome,
+    /// Locations that failed, passed, and did not report.
+    pub failing: usize,
+    /// Locations that passed.
+    pub passing: usize,
+    /// Locations without a result.
+    pub unknown: usize,
+    /// Failing locations that fail the round.
+    pub quorum: usize,
+    /// Each listed location, in the order listed.
+    pub locations: Vec<LocationView>,
+}
+
+/// One location's result in a round.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationView {
+    /// The location.
+    pub location: String,
+    /// "timeout in upgrade after 10.0 s", "ok 41 ms" or "no result".
+    pub result: String,
+    /// Passed there; null when it did not report.
+    pub ok: Option<bool>,
+    /// `ok` or the failure class; null when it did not report.
+    pub class: Option<&'static str>,
+    /// The phase that failed.
+    pub phase: Option<&'static str>,
+    /// What went wrong there, in one line.
+    pub message: Option<String>,
+    /// The instance that checked from there.
+    pub instance: Option<String>,
+    /// How long the check took there, in milliseconds.
+    pub total_ms: Option<f64>,
+}
+
+impl RoundView {
+    fn new(round: &Round) -> RoundView {
+        let v = round.verdict;
+        RoundView {
+            line: round.line(),
+            verdict: v.to_string(),
+            outcome: v.outcome,
+            failing: v.failing,
+            passing: v.passing,
+            unknown: v.unknown,
+            quorum: v.quorum,
+            locations: round
+                .locations
+                .iter()
+                .map(|seen| {
+                    let r = seen.result.as_ref();
+                    LocationView {
+                        location: seen.location.clone(),
+                        result: r.map_or_else(|| "no result".to_string(), |r| r.describe()),
+                        ok: r.map(|r| r.ok),
+                        class: r.map(|r| r.class.as_str()),
+                        phase: r.and_then(|r| r.phase).map(Phase::as_str),
+                        message: r.and_then(|r| r.message.clone()),
+                        instance: r.map(|r| r.instance.clone()),
+                        total_ms: r.map(|r| r.total_ms),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One attempt's evidence.
@@ -162,6 +242,7 @@ impl AlertView {
             incident_class: n.classes_seen.first().unwrap_or(&n.class).as_str(),
             incident_phase: n.first_phase.or(n.phase).map(Phase::as_str),
             in_maintenance: n.in_maintenance,
+            round: n.round.as_ref().map(RoundView::new),
             evidence: evidence_text(&attempts),
             attempts,
             report,

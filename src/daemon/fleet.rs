@@ -23,9 +23,17 @@ impl Fleet {
         let token = parent.child_token();
         let tasks = TaskTracker::new();
         for index in 0..config.monitors.len() {
-            let run = monitor_loop::run(shared.clone(), config.clone(), index, token.clone());
+            let run = monitor_loop::run(
+                shared.clone(),
+                config.clone(),
+                index,
+                token.clone(),
+                tasks.clone(),
+            );
             tasks.spawn(run.in_current_span());
         }
+        // Closed now, but open to the rounds' evaluations the loops start:
+        // `wait` returns once the loops and those have all ended.
         tasks.close();
         Fleet { token, tasks }
     }

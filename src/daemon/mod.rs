@@ -4,6 +4,9 @@
 //!
 //! * [`shared`]: the application context every task receives (no globals)
 //! * [`monitor_loop`]: one task per monitor: schedule, check, state, outbox
+//! * `record`: a run applied to the state, routed, committed with its alerts
+//! * `rounds`: a monitor checked from several locations — report this
+//!   location's result, wait for the others', evaluate the round once
 //! * [`dispatch`]: delivers the outbox with retries, one deliverer per channel
 //! * [`retention`]: hourly pruning of results older than `settings.retention`
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
@@ -20,7 +23,9 @@ pub mod fleet;
 pub mod heartbeat;
 pub mod local_fault;
 pub mod monitor_loop;
+mod record;
 pub mod retention;
+mod rounds;
 pub mod shared;
 
 use crate::alert::AlertError;

@@ -3,24 +3,20 @@
 //! wake the dispatcher. A run never overlaps the previous one: fires that pass
 //! while a check is still running are skipped, not queued.
 
+use super::record::record;
+use super::rounds;
 use super::shared::Shared;
 use crate::check::run_check_until;
 use crate::config::{Config, Monitor};
-use crate::notification::monitor_page;
+use crate::quorum::round;
 use crate::schedule::Schedule;
-use crate::state::MonitorState;
-use crate::state::machine::{self, RunOutcome, RunSummary};
-use crate::state::route::{self, Recipient, Routed};
-use crate::state::store::{Durability, ResultRow, SavedState, StoreError};
 use chrono::{DateTime, Utc};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// How many times one run is applied again to a state another instance
-/// changed meanwhile before it is given up (each retry rereads the state).
-const MAX_CONFLICTS: u32 = 3;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// A stable offset in `[0, jitter)` from the monitor's name, so 1,000 monitors
 /// on the same schedule spread out the same way after every restart.
@@ -62,8 +58,16 @@ pub fn next_fire(
     }
 }
 
-/// Run monitor `index` of `config` until `token` is cancelled.
-pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: CancellationToken) {
+/// Run monitor `index` of `config` until `token` is cancelled; the
+/// evaluations of its rounds (checked from several locations) run on
+/// `beside`, so the fleet waits for them too when it stops.
+pub async fn run(
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    index: usize,
+    token: CancellationToken,
+    beside: TaskTracker,
+) {
     let monitor: &Monitor = &config.monitors[index];
     let offset = spread_offset(&monitor.name, config.settings.jitter);
     let grace = config.settings.shutdown_grace;
@@ -72,21 +76,34 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
     // at that revision is this task's, however late in its interval it ran.
     let mut own_revision: Option<i64> = None;
     loop {
-        let Some(planned) = next_fire(&monitor.schedule, previous, Utc::now()) else {
+        // Decided afresh each time: locations come and go.
+        let listed = rounds::round_locations(&shared, monitor);
+        let now = Utc::now();
+        let planned = match listed {
+            Some(_) => round::next_round(&monitor.schedule, previous, now),
+            None => next_fire(&monitor.schedule, previous, now),
+        };
+        let Some(planned) = planned else {
             tracing::warn!(monitor = %monitor.name, "schedule has no future fire time; monitor stops");
             shared.heartbeat.stopped(&monitor.name);
             return;
         };
         previous = Some(planned);
-        let start_at = planned + chrono::Duration::from_std(offset).unwrap_or_default();
+        let stagger = match listed {
+            Some(_) => round::stagger(&monitor.schedule, &monitor.name, shared.cluster.location()),
+            None => Duration::ZERO,
+        };
+        let start_at = planned + chrono::Duration::from_std(offset + stagger).unwrap_or_default();
         let wait = (start_at - Utc::now()).to_std().unwrap_or_default();
         shared.heartbeat.waiting(&monitor.name, start_at);
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
+        // A round's results are one per location whoever checks: no
+        // "checked by another" there.
         if !shared.cluster.checks(monitor)
-            || checked_by_another(&shared, monitor, start_at, own_revision)
+            || (listed.is_none() && checked_by_another(&shared, monitor, start_at, own_revision))
         {
             continue;
         }
@@ -129,11 +146,25 @@ pub async fn run(shared: Arc<Shared>, config: Arc<Config>, index: usize, token: 
             shared.metrics.observe_local_error(resource);
         } else {
             shared.metrics.observe_run(&monitor.name, &report);
-            // Boxed for the same reason as the check: recording holds the
-            // report, its document, the history row and the commit's future
-            // (~3 KB), which pinned in place every idle task would carry.
-            Box::pin(record(&shared, &config, monitor, report)).await;
-            own_revision = shared.saved(&monitor.name).map(|s| s.revision);
+            match listed {
+                Some(listed) => {
+                    let part = rounds::Part {
+                        config: config.clone(),
+                        index,
+                        round: planned,
+                        listed,
+                    };
+                    let take_part = rounds::take_part(shared.clone(), part, report, token.clone());
+                    beside.spawn(take_part.in_current_span());
+                }
+                None => {
+                    // Boxed for the same reason as the check: recording holds the
+                    // report, its document, the history row and the commit's future
+                    // (~3 KB), which pinned in place every idle task would carry.
+                    Box::pin(record(&shared, &config, monitor, report)).await;
+                    own_revision = shared.saved(&monitor.name).map(|s| s.revision);
+                }
+            }
         }
         if token.is_cancelled() {
             return;
@@ -188,181 +219,6 @@ async fn finish_within<F: std::future::Future<Output = crate::check::CheckReport
     }
     wind_down.cancel();
     tokio::time::timeout_at(deadline, check).await.ok()
-}
-
-/// Every failed run at WARN, also those below `failure_threshold` that move
-/// no state: a flapping endpoint shows in the logs before it pages.
-fn log_failure(monitor: &Monitor, summary: &RunSummary) {
-    if summary.ok {
-        return;
-    }
-    tracing::warn!(
-        monitor = %monitor.name,
-        class = %summary.class,
-        phase = %summary.phase.map(|p| p.as_str()).unwrap_or("-"),
-        error = summary.message.as_deref().unwrap_or(""),
-        "check failed"
-    );
-}
-
-/// The first monitor `monitor` depends on that is down or failing now, as
-/// this instance knows it (in a cluster, a parent another instance owns is
-/// as recent as the last refresh of others' states). Failing counts: a
-/// parent with a higher `failure_threshold` is not DOWN yet on the run its
-/// children fail with it, and their DOWN must not beat its own. A parent
-/// whose own DOWN is held is down too, so a chain holds from its top.
-fn parent_down(shared: &Shared, monitor: &Monitor) -> Option<String> {
-    monitor
-        .depends_on
-        .iter()
-        .find(|parent| {
-            shared.saved(parent).is_some_and(|s| {
-                s.state.health == crate::state::machine::Health::Down
-                    || s.state.consecutive_failures > 0
-            })
-        })
-        .cloned()
-}
-
-/// The channels `monitor` alerts, with their routing (`when:`, `escalate_after:`).
-fn recipients<'c>(config: &'c Config, monitor: &'c Monitor) -> Vec<Recipient<'c>> {
-    monitor
-        .alert
-        .iter()
-        .filter_map(|name| config.channels.iter().find(|c| &c.name == name))
-        .map(|c| Recipient {
-            channel: &c.name,
-            route: &c.route,
-        })
-        .collect()
-}
-
-/// The run applied to `state`: the next state, and the alerts it calls for
-/// routed to the channels that want them, each with the monitor's page and
-/// labels.
-fn decide(
-    config: &Config,
-    monitor: &Monitor,
-    recipients: &[Recipient],
-    state: &MonitorState,
-    outcome: &RunOutcome,
-) -> (MonitorState, Vec<Routed>) {
-    let (mut after, notification) = machine::apply(state, outcome, &monitor.policy);
-    let mut routed = route::route(
-        state,
-        &mut after,
-        notification,
-        outcome,
-        &monitor.labels,
-        recipients,
-    );
-    for r in &mut routed {
-        r.note.link = config
-            .settings
-            .public_url
-            .as_ref()
-            .map(|public| monitor_page(public, &monitor.name));
-        r.note.labels = monitor.labels.clone();
-    }
-    (after, routed)
-}
-
-/// Apply the run to the state machine, route its alerts to the channels
-/// that want them, and commit everything in one transaction.
-async fn record(
-    shared: &Shared,
-    config: &Config,
-    monitor: &Monitor,
-    report: crate::check::CheckReport,
-) {
-    let at = Utc::now();
-    let in_maintenance = config
-        .maintenance
-        .iter()
-        .chain(monitor.maintenance.iter())
-        .any(|w| w.active_at(at));
-    let summary = RunSummary::from_report(&report);
-    log_failure(monitor, &summary);
-    let row = ResultRow::from_summary(at, &summary, in_maintenance);
-    let suppressed_by = parent_down(shared, monitor);
-    let outcome = RunOutcome {
-        at,
-        monitor: &monitor.name,
-        url: &report.url,
-        summary: &summary,
-        in_maintenance,
-        suppressed_by: suppressed_by.as_deref(),
-    };
-    let mut before = shared.saved(&monitor.name);
-    // A conflict means another instance checked this monitor since our copy
-    // of its state was read (ownership moved): apply this run to the state it
-    // saved, so thresholds and the open incident carry over.
-    let mut tries = 0;
-    let recipients = recipients(config, monitor);
-    let (after, routed, durability, revision) = loop {
-        let (state, revision) = match &before {
-            Some(saved) => (saved.state.clone(), saved.revision),
-            None => (Default::default(), 0),
-        };
-        let (after, routed) = decide(config, monitor, &recipients, &state, &outcome);
-        let enqueue = routed.iter().map(|r| (&r.note, r.channels.as_slice()));
-        // A disk that refuses the write does not make this an error: the store
-        // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.
-        match shared
-            .store
-            .commit_run(&monitor.name, revision, &after, &row, enqueue)
-            .await
-        {
-            Ok(durability) => break (after, routed, durability, revision + 1),
-            Err(StoreError::Conflict { .. }) if tries < MAX_CONFLICTS => {
-                tries += 1;
-                match shared
-                    .store
-                    .load_states_of(vec![monitor.name.clone()])
-                    .await
-                {
-                    Ok(mut saved) => before = saved.remove(&monitor.name),
-                    Err(e) => {
-                        tracing::error!(monitor = %monitor.name, error = %e,
-                            "could not reread a state another instance changed; result not recorded");
-                        return;
-                    }
-                }
-            }
-            Err(e) => {
-                // Without the commit the state must not move either, or a restart
-                // would disagree with what was alerted.
-                tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
-                return;
-            }
-        }
-    };
-    let was = before.map(|saved| saved.state.health).unwrap_or_default();
-    let durable = durability == Durability::Durable;
-    if was != after.health {
-        tracing::info!(monitor = %monitor.name, from = %was, to = %after.health, class = %row.class, "health changed");
-    }
-    shared.set_state(
-        &monitor.name,
-        SavedState {
-            state: after,
-            revision,
-            saved_at: at,
-        },
-    );
-    for routed in routed {
-        let n = &routed.note;
-        if let Some(parent) = &n.suppressed_by {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), parent = %parent,
-                "alert held: suppressed, parent {parent} down");
-        } else if n.in_maintenance {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");
-        } else {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class,
-                channels = %routed.channels.join(","), durable, "alert queued");
-            shared.outbox_ready.notify_one();
-        }
-    }
 }
 
 #[cfg(test)]

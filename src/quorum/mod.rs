@@ -5,7 +5,13 @@
 //!
 //! * [`verdict`]: pure — each location's outcome for one round and the
 //!   quorum → failing, passing, or not enough locations known to tell.
+//! * [`round`]: pure — when rounds start (times every instance agrees on),
+//!   each location's stagger, and how long a round waits for results
+//! * [`evidence`]: each location's result, and the round told as one run
+//!   with every location's evidence side by side
 
+pub mod evidence;
+pub mod round;
 pub mod verdict;
 
 pub use verdict::{LocationOutcome, Quorum, RoundOutcome, RoundVerdict, round_verdict};

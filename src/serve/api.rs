@@ -97,6 +97,9 @@ pub fn to_json(snap: &Snapshot) -> Value {
         "failures_24h": failures_24h,
         "latency_ms_24h": latency,
         "incident": incident,
+        // Checked from several locations: the last round, each location's
+        // result and the quorum's count (absent otherwise).
+        "round": snap.state.round,
     })
 }
 

@@ -55,6 +55,11 @@ pub struct MonitorState {
     /// The open incident, from the first failed run until recovery (or until a
     /// sub-threshold failure streak is closed by passing runs).
     pub incident: Option<Incident>,
+    /// The last round evaluated, when the monitor is checked from several
+    /// locations: each location's result and what they decided together
+    /// (an undecided round leaves the health `unknown` unless it was down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<crate::quorum::evidence::Round>,
 }
 
 /// One stretch of failure, from its first failed run to recovery.
@@ -342,6 +347,7 @@ pub(super) fn notification(
         labels: Default::default(),
         in_maintenance: outcome.in_maintenance,
         suppressed_by: outcome.suppressed_by.map(str::to_string),
+        round: None,
         report: Some(run.report.clone()),
         report_text: run.report_text.clone(),
     }

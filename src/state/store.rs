@@ -40,6 +40,7 @@ pub use transfer::{Carried, CarriedDelivery, CarriedResult, Moved};
 
 use super::machine::MonitorState;
 use crate::notification::{Notification, NotificationKind};
+use crate::quorum::evidence::LocationResult;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -283,6 +284,36 @@ impl Store {
     /// Remove `me`'s heartbeat row (a clean shutdown).
     pub async fn leave(&self, me: &Member) -> Result<(), StoreError> {
         self.backend.leave(me).await
+    }
+
+    /// Record what this location saw in `round` of `monitor` (the first
+    /// result of a location and round stands).
+    pub async fn record_round(
+        &self,
+        monitor: &str,
+        round: i64,
+        result: LocationResult,
+    ) -> Result<(), StoreError> {
+        self.backend
+            .record_round(monitor.to_string(), round, result)
+            .await
+    }
+
+    /// Every location's result of `round` of `monitor`, with their reports.
+    pub async fn round_results(
+        &self,
+        monitor: &str,
+        round: i64,
+    ) -> Result<Vec<LocationResult>, StoreError> {
+        self.backend.round_results(monitor.to_string(), round).await
+    }
+
+    /// The newest round result of every monitor and location since `since`.
+    pub async fn latest_rounds(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, i64, LocationResult)>, StoreError> {
+        self.backend.latest_rounds(micros(since)).await
     }
 }
 

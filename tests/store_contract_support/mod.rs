@@ -37,6 +37,7 @@ pub fn note(kind: NotificationKind, monitor: &str, first_seen: i64, at: i64) -> 
         first_phase: None,
         in_maintenance: false,
         suppressed_by: None,
+        round: None,
         report: Some(wsprobe::report::document::sample_document(
             Class::Timeout,
             1,
@@ -80,6 +81,7 @@ pub fn down_state(first_seen: i64) -> MonitorState {
             suppressed_by: None,
             channels_told: None,
         }),
+        round: None,
     }
 }
 

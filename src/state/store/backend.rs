@@ -16,6 +16,7 @@ use super::health::StoreHealth;
 use super::rows::{Delivery, ResultPoint, ResultRow};
 use super::transfer::{Carried, CarriedResult};
 use super::{Durability, StoreError};
+use crate::quorum::evidence::LocationResult;
 use crate::state::machine::MonitorState;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -185,4 +186,35 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Append result rows.
     async fn import_results(&self, rows: Vec<(String, ResultRow)>) -> Result<(), StoreError>;
+
+    /// Record what one location saw in `round` (ms since the epoch) of
+    /// `monitor`; a second result of the same location and round is
+    /// ignored, the first stands. A store for one instance keeps no rounds:
+    /// it has one location, whose runs are the monitor's runs.
+    async fn record_round(
+        &self,
+        _monitor: String,
+        _round: i64,
+        _result: LocationResult,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Every location's result of `round` of `monitor`, with their reports.
+    async fn round_results(
+        &self,
+        _monitor: String,
+        _round: i64,
+    ) -> Result<Vec<LocationResult>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// The newest round result of every monitor and location at or after
+    /// `since` (µs), without reports: (monitor, round, result).
+    async fn latest_rounds(
+        &self,
+        _since: i64,
+    ) -> Result<Vec<(String, i64, LocationResult)>, StoreError> {
+        Ok(Vec::new())
+    }
 }

@@ -44,6 +44,7 @@ mod connection;
 mod members;
 mod outbox;
 mod results;
+mod rounds;
 mod runs;
 mod schema;
 mod tls;
@@ -55,6 +56,7 @@ use super::backend::{Backend, Member, RunRows, SavedState};
 use super::rows::{Delivery, ResultPoint, ResultRow};
 use super::transfer::{Carried, CarriedResult};
 use super::{Durability, PostgresLocation, StoreError, StoreHealth};
+use crate::quorum::evidence::LocationResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use connection::Link;
@@ -252,5 +254,29 @@ impl Backend for PostgresStore {
 
     async fn import_results(&self, rows: Vec<(String, ResultRow)>) -> Result<(), StoreError> {
         transfer::append_results(&self.db.reader, rows).await
+    }
+
+    async fn record_round(
+        &self,
+        monitor: String,
+        round: i64,
+        result: LocationResult,
+    ) -> Result<(), StoreError> {
+        rounds::record(&self.db.reader, monitor, round, result).await
+    }
+
+    async fn round_results(
+        &self,
+        monitor: String,
+        round: i64,
+    ) -> Result<Vec<LocationResult>, StoreError> {
+        rounds::of_round(&self.db.reader, monitor, round).await
+    }
+
+    async fn latest_rounds(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(String, i64, LocationResult)>, StoreError> {
+        rounds::latest(&self.db.reader, since).await
     }
 }

@@ -135,8 +135,11 @@ pub(super) async fn prune(link: &Link, cutoff: i64) -> Result<u64, StoreError> {
                 &[&cutoff],
             )
             .await?;
+        let rounds = tx
+            .execute("DELETE FROM round_result WHERE at < $1", &[&cutoff])
+            .await?;
         tx.commit().await?;
-        Ok(results + outbox)
+        Ok(results + outbox + rounds)
     })
     .await
 }
@@ -154,6 +157,11 @@ pub(super) async fn forget_except(link: &Link, keep: HashSet<String>) -> Result<
         .await?;
         tx.execute(
             "DELETE FROM result WHERE monitor <> ALL($1::text[])",
+            &[&keep],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM round_result WHERE monitor <> ALL($1::text[])",
             &[&keep],
         )
         .await?;

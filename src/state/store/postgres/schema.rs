@@ -71,6 +71,21 @@ const MIGRATIONS: &[&str] = &[
         heartbeat_at  timestamptz NOT NULL
     );
     ",
+    // 2: each location's result of each round (checks from several
+    // locations with a quorum); the evaluation reads a round's rows back.
+    "
+    CREATE TABLE round_result (
+        monitor        text NOT NULL,
+        round          bigint NOT NULL,
+        location       text NOT NULL,
+        at             bigint NOT NULL,
+        evidence_json  text NOT NULL,
+        report_json    text,
+        report_text    text NOT NULL,
+        PRIMARY KEY (monitor, round, location)
+    );
+    CREATE INDEX round_result_at ON round_result (at);
+    ",
 ];
 
 /// The schema version this build writes.

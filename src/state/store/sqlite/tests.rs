@@ -92,6 +92,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         first_phase: None,
         in_maintenance,
         suppressed_by: None,
+        round: None,
         report: Some(crate::report::document::sample_document(Class::Timeout, 1)),
         report_text: "timeout".to_string(),
     }
@@ -132,6 +133,7 @@ fn down_state(at: i64) -> MonitorState {
             suppressed_by: None,
             channels_told: None,
         }),
+        round: None,
     }
 }
 

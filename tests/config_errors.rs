@@ -49,7 +49,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "invalid-settings-key.yaml",
-        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location, public_url, base_path, http)",
+        "2:3: `settings`: unknown key `concurency`, did you mean `concurrency`? (allowed keys: concurrency, jitter, state, retention, listen, shutdown_grace, overdue_after, cluster, heartbeat_url, heartbeat_every, location, public_url, base_path, http, location_alert)",
     ),
     (
         "invalid-wrong-type.yaml",
@@ -159,6 +159,14 @@ const RULES: &[(&str, &str)] = &[
     (
         "invalid-locations-twice.yaml",
         "4:35: `locations`: \"eu-west\" is listed twice",
+    ),
+    (
+        "invalid-location-alert.yaml",
+        "2:25: `location_alert`: unknown channel \"pager\" (known channels: ops)",
+    ),
+    (
+        "invalid-name-reserved.yaml",
+        "2:11: `name`: \"@location eu-west\" starts with '@', which marks wsprobe's own incidents (a degraded location); choose another name",
     ),
     (
         "invalid-location.yaml",

@@ -34,15 +34,22 @@ fn ip(text: &str) -> IpAddr {
     text.parse().expect("an IP")
 }
 
-/// The config of the instance in `location`: the same monitor for all,
-/// checked from `source` (each location its own address).
-fn config(endpoint: SocketAddr, hook: &Receiver, source: &str) -> String {
-    format!(
+/// The config of the instance checking from `source` (each location its
+/// own address): the monitors `names` on the endpoint, alerting `hook`, and
+/// a degraded location told to `ops` when given.
+fn config(
+    endpoint: SocketAddr,
+    names: &[&str],
+    hook: &Receiver,
+    ops: Option<&Receiver>,
+    source: &str,
+) -> String {
+    let mut yaml = format!(
         r#"settings:
   jitter: 0s
   shutdown_grace: 2s
   cluster: {{ heartbeat: 500ms, lease: 2s, delivery_lease: 5s }}
-defaults:
+{location_alert}defaults:
   schedule: "@every 2s"
   timeout: 1500ms
   retries: 0
@@ -52,14 +59,46 @@ defaults:
   source_address: {source}
 channels:
   hook: {{ type: webhook, url: "{hook}", timeout: 2s }}
-monitors:
-  - name: api
-    url: "ws://{endpoint}/api"
-    locations: [a, b, c]
-    quorum: 2
-    alert: [hook]
+{ops_channel}monitors:
 "#,
         hook = hook.url("/alerts"),
+        location_alert = if ops.is_some() {
+            "  location_alert: [ops]\n"
+        } else {
+            ""
+        },
+        ops_channel = ops.map_or(String::new(), |ops| format!(
+            "  ops: {{ type: webhook, url: \"{}\", timeout: 2s }}\n",
+            ops.url("/ops")
+        )),
+    );
+    for name in names {
+        yaml.push_str(&format!(
+            "  - {{ name: {name}, url: \"ws://{endpoint}/{name}\", locations: [a, b, c], quorum: 2, alert: [hook] }}\n"
+        ));
+    }
+    yaml
+}
+
+/// Write each location's config and start its instance.
+fn start_all(scratch: &Scratch, state: &str, yaml_for: impl Fn(&str) -> String) -> Vec<Instance> {
+    LOCATIONS
+        .iter()
+        .map(|(location, source)| {
+            let path = scratch.path(&format!("monitors-{location}.yaml"));
+            std::fs::write(path, yaml_for(source)).expect("write config");
+            Instance::start(scratch, location, state)
+        })
+        .collect()
+}
+
+/// A database of its own on `pg`, as a `--state` URL (the password comes
+/// from `PGPASSWORD`).
+async fn database(pg: &PgServer, db: &str) -> String {
+    pg.create_database(db).await;
+    format!(
+        "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable&connect_timeout=3",
+        pg.port()
     )
 }
 
@@ -154,22 +193,16 @@ fn verdict(monitor: &Value) -> (u64, u64, u64) {
 #[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
 async fn a_quorum_of_locations_pages_once_and_one_location_alone_pages_nobody() {
     let pg = PgServer::start();
-    pg.create_database("quorum").await;
-    let state = format!(
-        "postgres://postgres@127.0.0.1:{}/quorum?sslmode=disable&connect_timeout=3",
-        pg.port()
-    );
+    let state = database(&pg, "quorum").await;
     let addr = free_addr();
     let mut endpoint = endpoint_failing_for(addr, &["127.0.0.2"]).await;
     let hook = Receiver::start(&[]).await;
     let scratch = Scratch::new();
-    for (location, source) in LOCATIONS {
-        let path = scratch.path(&format!("monitors-{location}.yaml"));
-        std::fs::write(path, config(addr, &hook, source)).expect("write config");
-    }
-    let a = Instance::start(&scratch, "a", &state);
-    let b = Instance::start(&scratch, "b", &state);
-    let mut c = Instance::start(&scratch, "c", &state);
+    let mut instances = start_all(&scratch, &state, |source| {
+        config(addr, &["api"], &hook, None, source)
+    });
+    let mut c = instances.pop().expect("c");
+    let (b, a) = (instances.pop().expect("b"), instances.pop().expect("a"));
 
     // a fails alone: every round has all three results, 1 of 3 failing,
     // below the quorum; the monitor comes up and nobody is paged.
@@ -260,4 +293,53 @@ async fn a_quorum_of_locations_pages_once_and_one_location_alone_pages_nobody() 
     );
     tokio::time::sleep(PERIOD * 3).await;
     assert_eq!(kinds(&hook), ["down", "recovered"], "{:?}", bodies(&hook));
+}
+
+/// A location where every monitor fails while the other locations see them
+/// up is that location's own network: one "location degraded" DOWN to
+/// `settings.location_alert`, one RECOVERED when it heals, and no monitor
+/// pages (the quorum keeps them up).
+#[tokio::test]
+#[ignore = "needs PostgreSQL (Debian's postgresql): run by .ci/run"]
+async fn a_location_where_everything_fails_alone_is_told_once_as_degraded() {
+    let pg = PgServer::start();
+    let state = database(&pg, "degraded").await;
+    let addr = free_addr();
+    let endpoint = endpoint_failing_for(addr, &["127.0.0.2"]).await;
+    let (hook, ops) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
+    let scratch = Scratch::new();
+    let instances = start_all(&scratch, &state, |source| {
+        config(addr, &["api", "chat"], &hook, Some(&ops), source)
+    });
+    let a = &instances[0];
+    let down = a
+        .daemon
+        .until("a location DOWN", SOON, || {
+            bodies(&ops).into_iter().find(|b| b["kind"] == "down")
+        })
+        .await;
+    tokio::time::sleep(PERIOD * 3).await;
+    assert_eq!(kinds(&ops), ["down"], "{:?}", bodies(&ops));
+    assert_eq!(down["monitor"], "location a", "{down}");
+    assert_eq!(down["labels"]["location"], "a", "{down}");
+    let message = down["message"].as_str().expect("a message");
+    for part in [
+        "all 2 monitors checked from a fail there while the other locations see them up",
+        "api: missing_101 in upgrade",
+        "chat: missing_101 in upgrade",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message:?}");
+    }
+    assert!(kinds(&hook).is_empty(), "{:?}", bodies(&hook));
+
+    drop(endpoint);
+    let _endpoint = endpoint_failing_for(addr, &[]).await;
+    a.daemon
+        .until("a location RECOVERED", SOON, || {
+            bodies(&ops).into_iter().find(|b| b["kind"] == "recovered")
+        })
+        .await;
+    tokio::time::sleep(PERIOD * 2).await;
+    assert_eq!(kinds(&ops), ["down", "recovered"], "{:?}", bodies(&ops));
+    assert!(kinds(&hook).is_empty(), "{:?}", bodies(&hook));
 }

@@ -107,6 +107,9 @@ pub struct Settings {
     pub base_path: String,
     /// Credentials and `Host` names the HTTP surface requires.
     pub http: http::HttpSettings,
+    /// The channels told when a location is degraded: every monitor
+    /// checked from it fails there while the other locations see them up.
+    pub location_alert: Vec<String>,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -139,6 +142,7 @@ impl Settings {
             public_url: None,
             base_path: String::new(),
             http: http::HttpSettings::default(),
+            location_alert: Vec::new(),
         }
     }
 }
@@ -269,7 +273,8 @@ fn config(l: &mut Loader, root: &Node, path: &Path) -> Option<Config> {
             return None;
         }
     }
-    let settings = settings(l, root.get("settings"));
+    let (channels, channel_names) = channel::channels(l, root.get("channels"));
+    let settings = settings(l, root.get("settings"), &channel_names);
     let maintenance = global_windows(l, root.get("maintenance"));
     let allow_probe_targets = root
         .get("allow_probe_targets")
@@ -278,7 +283,6 @@ fn config(l: &mut Loader, root: &Node, path: &Path) -> Option<Config> {
         .map(|list| list.into_iter().map(|s| s.value).collect())
         .unwrap_or_default();
     let modules = modules(l, root.get("modules"));
-    let (channels, channel_names) = channel::channels(l, root.get("channels"));
     let defaults = monitor::defaults(l, root.get("defaults"), &channel_names);
     let monitors = monitors(l, root, &defaults, &channel_names);
     Some(Config {
@@ -340,13 +344,16 @@ fn monitors(
     monitors
 }
 
-fn settings(l: &mut Loader, node: Option<&Node>) -> Option<Settings> {
+fn settings(l: &mut Loader, node: Option<&Node>, channels: &[String]) -> Option<Settings> {
     let mut s = Settings::defaults(l);
     let Some(node) = node else {
         return Some(s);
     };
     let raw: RawSettings = l.decode_section("settings", node)?;
     let before = l.error_count();
+    if let Some(names) = &raw.location_alert {
+        s.location_alert = monitor::alert_channels(l, "location_alert", names, channels);
+    }
     if let Some(c) = &raw.concurrency {
         if c.value == 0 {
             l.key_error(c.pos, "concurrency", "must be at least 1, found 0");

@@ -156,6 +156,14 @@ fn monitor_name(
         l.key_error(name.pos, "name", "must not contain control characters");
         return None;
     }
+    if n.starts_with('@') {
+        l.key_error(
+            name.pos,
+            "name",
+            format!("{n:?} starts with '@', which marks wsprobe's own incidents (a degraded location); choose another name"),
+        );
+        return None;
+    }
     if let Some(first) = names.get(n) {
         l.key_error(
             name.pos,
@@ -184,7 +192,7 @@ fn alerting_settings(
             .map_err(|e| l.key_error(s.pos, "schedule", e))
             .ok(),
     };
-    let alert = alert_channels(l, a, channels);
+    let alert = alert_channels(l, "alert", a.alert.iter().flatten(), channels);
     let mut policy = Policy::default();
     for (key, raw, field) in [
         (
@@ -219,10 +227,15 @@ fn alerting_settings(
     }
 }
 
-/// The channels named in `alert`, each once; unknown names are errors.
-fn alert_channels(l: &mut Loader, a: &RawAlerting, channels: &[String]) -> Vec<String> {
+/// The channels a list under `key` names, each once; unknown names are errors.
+pub(crate) fn alert_channels<'a>(
+    l: &mut Loader,
+    key: &str,
+    names: impl IntoIterator<Item = &'a At<String>>,
+    channels: &[String],
+) -> Vec<String> {
     let mut alert: Vec<String> = Vec::new();
-    for name in a.alert.iter().flatten() {
+    for name in names {
         if !channels.contains(&name.value) {
             let known = if channels.is_empty() {
                 "no channels are defined".to_string()
@@ -231,7 +244,7 @@ fn alert_channels(l: &mut Loader, a: &RawAlerting, channels: &[String]) -> Vec<S
             };
             l.key_error(
                 name.pos,
-                "alert",
+                key,
                 format!("unknown channel {:?} ({known})", name.value),
             );
         } else if !alert.contains(&name.value) {

@@ -34,6 +34,7 @@ pub(crate) struct RawSettings {
     pub public_url: Option<At<String>>,
     pub base_path: Option<At<String>>,
     pub http: Option<RawHttp>,
+    pub location_alert: Option<Vec<At<String>>>,
 }
 
 /// `settings.http`: who may use the HTTP surface.

@@ -12,6 +12,8 @@
 //! * [`fleet`]: the set of monitor tasks of one configuration (replaced on reload)
 //! * [`heartbeat`]: where each monitor loop is, so `/healthz` can tell a stuck scheduler
 //! * [`dead_man`]: pings `settings.heartbeat_url` while all of this works
+//! * `location_watch`: one instance of the cluster watches for a degraded
+//!   location and tells `settings.location_alert` once
 //! * [`local_fault`]: this host running out of descriptors, ports or buffers (`/readyz`)
 //!
 //! With `settings.listen` (or `--listen`), the HTTP surface of [`crate::serve`]
@@ -22,6 +24,7 @@ pub mod dispatch;
 pub mod fleet;
 pub mod heartbeat;
 pub mod local_fault;
+mod location_watch;
 pub mod monitor_loop;
 mod record;
 pub mod retention;
@@ -208,6 +211,7 @@ async fn serve_until_stopped(
     let membership_stop = CancellationToken::new();
     if shared.store.shared() {
         tasks.spawn(membership::run(shared.clone(), membership_stop.clone()).in_current_span());
+        tasks.spawn(location_watch::run(shared.clone(), membership_stop.clone()).in_current_span());
     }
     if let Some(addr) = opts.listen.or(config.settings.listen) {
         let listener = tokio::net::TcpListener::bind(addr)

@@ -70,7 +70,7 @@ pub(super) async fn record(
     };
     let recipients = recipients(config, monitor);
     let before = shared.saved(&monitor.name);
-    commit(shared, monitor, before, |state| {
+    commit(shared, &monitor.name, before, |state| {
         let (after, routed) = decide(config, monitor, &recipients, state, &outcome);
         Some(Planned {
             after,
@@ -159,7 +159,7 @@ pub(super) fn decide(
 /// dispatcher woken for the alerts.
 pub(super) async fn commit(
     shared: &Shared,
-    monitor: &Monitor,
+    name: &str,
     mut before: Option<SavedState>,
     mut plan: impl FnMut(&MonitorState) -> Option<Planned>,
 ) {
@@ -171,7 +171,7 @@ pub(super) async fn commit(
         };
         let Some(planned) = plan(&state) else {
             if let Some(saved) = before {
-                shared.set_state(&monitor.name, saved);
+                shared.set_state(name, saved);
             }
             return;
         };
@@ -183,26 +183,16 @@ pub(super) async fn commit(
         // keeps the run in memory (`Durability::MemoryOnly`) and alerting goes on.
         match shared
             .store
-            .commit_run(
-                &monitor.name,
-                revision,
-                &planned.after,
-                &planned.row,
-                enqueue,
-            )
+            .commit_run(name, revision, &planned.after, &planned.row, enqueue)
             .await
         {
             Ok(durability) => break (planned, durability, revision + 1),
             Err(StoreError::Conflict { .. }) if tries < MAX_CONFLICTS => {
                 tries += 1;
-                match shared
-                    .store
-                    .load_states_of(vec![monitor.name.clone()])
-                    .await
-                {
-                    Ok(mut saved) => before = saved.remove(&monitor.name),
+                match shared.store.load_states_of(vec![name.to_string()]).await {
+                    Ok(mut saved) => before = saved.remove(name),
                     Err(e) => {
-                        tracing::error!(monitor = %monitor.name, error = %e,
+                        tracing::error!(monitor = %name, error = %e,
                             "could not reread a state another instance changed; result not recorded");
                         return;
                     }
@@ -211,19 +201,19 @@ pub(super) async fn commit(
             Err(e) => {
                 // Without the commit the state must not move either, or a restart
                 // would disagree with what was alerted.
-                tracing::error!(monitor = %monitor.name, error = %e, "could not record the result; state unchanged");
+                tracing::error!(monitor = %name, error = %e, "could not record the result; state unchanged");
                 return;
             }
         }
     };
     let was = before.map(|saved| saved.state.health).unwrap_or_default();
-    announce(shared, monitor, was, planned, durability, revision);
+    announce(shared, name, was, planned, durability, revision);
 }
 
 /// Log what the commit changed, remember the state, and wake the dispatcher.
 fn announce(
     shared: &Shared,
-    monitor: &Monitor,
+    name: &str,
     was: machine::Health,
     planned: Planned,
     durability: Durability,
@@ -232,10 +222,10 @@ fn announce(
     let Planned { after, routed, row } = planned;
     let durable = durability == Durability::Durable;
     if was != after.health {
-        tracing::info!(monitor = %monitor.name, from = %was, to = %after.health, class = %row.class, "health changed");
+        tracing::info!(monitor = %name, from = %was, to = %after.health, class = %row.class, "health changed");
     }
     shared.set_state(
-        &monitor.name,
+        name,
         SavedState {
             state: after,
             revision,
@@ -245,12 +235,12 @@ fn announce(
     for routed in routed {
         let n = &routed.note;
         if let Some(parent) = &n.suppressed_by {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), parent = %parent,
+            tracing::info!(monitor = %name, kind = n.kind.word(), parent = %parent,
                 "alert held: suppressed, parent {parent} down");
         } else if n.in_maintenance {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), "alert held: maintenance window");
+            tracing::info!(monitor = %name, kind = n.kind.word(), "alert held: maintenance window");
         } else {
-            tracing::info!(monitor = %monitor.name, kind = n.kind.word(), class = %n.class,
+            tracing::info!(monitor = %name, kind = n.kind.word(), class = %n.class,
                 channels = %routed.channels.join(","), durable, "alert queued");
             shared.outbox_ready.notify_one();
         }

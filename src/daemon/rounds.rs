@@ -194,7 +194,7 @@ async fn evaluate(
     let suppressed_by = parent_down(shared, monitor);
     let recipients = recipients(config, monitor);
     let mut logged = false;
-    commit(shared, monitor, before, |state| {
+    commit(shared, &monitor.name, before, |state| {
         if state.round.as_ref().is_some_and(|r| r.id >= brief.id) {
             // Another location evaluated it (or a later round) first.
             return None;

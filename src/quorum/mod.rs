@@ -9,7 +9,10 @@
 //!   each location's stagger, and how long a round waits for results
 //! * [`evidence`]: each location's result, and the round told as one run
 //!   with every location's evidence side by side
+//! * [`degraded`]: pure — a location where every monitor fails while the
+//!   others see them up (its own network, told once)
 
+pub mod degraded;
 pub mod evidence;
 pub mod round;
 pub mod verdict;

@@ -145,13 +145,15 @@ pub(super) async fn prune(link: &Link, cutoff: i64) -> Result<u64, StoreError> {
 }
 
 /// Forget the state and results of every monitor not in `keep`; their
-/// pending alerts stay.
+/// pending alerts stay, and so do the incidents of degraded locations.
 pub(super) async fn forget_except(link: &Link, keep: HashSet<String>) -> Result<(), StoreError> {
     let keep: Vec<String> = keep.into_iter().collect();
     link.run(async |client| {
         let tx = client.transaction().await?;
+        // Names starting with '@' are wsprobe's own incidents (a degraded
+        // location), never a monitor's: a reload keeps them.
         tx.execute(
-            "DELETE FROM monitor_state WHERE monitor <> ALL($1::text[])",
+            "DELETE FROM monitor_state WHERE monitor <> ALL($1::text[]) AND monitor NOT LIKE '@%'",
             &[&keep],
         )
         .await?;

@@ -258,6 +258,18 @@ async fn a_quorum_of_locations_pages_once_and_one_location_alone_pages_nobody() 
         located,
         [("a", Some(false)), ("b", Some(false)), ("c", Some(true))]
     );
+    // The status page shows each location's result of the last round, and
+    // every series of /metrics names the location of the instance.
+    let (_, page) = http_get(a.listen, "/monitors/api").await;
+    for part in ["Locations, last round", "missing_101 in upgrade", "probe-c"] {
+        assert!(page.contains(part), "{part:?} not on the page:\n{page}");
+    }
+    let (_, metrics) = http_get(b.listen, "/metrics").await;
+    let up = metrics
+        .lines()
+        .find(|l| l.starts_with("wsprobe_up{"))
+        .unwrap_or_default();
+    assert!(up.contains(r#"location="b""#), "{up}");
 
     // Everyone healthy again: one RECOVERED, with the round that ended it.
     drop(endpoint);

@@ -145,7 +145,8 @@ pub struct LocationView {
 }
 
 impl RoundView {
-    fn new(round: &Round) -> RoundView {
+    /// `round` for templates (the alerts' and the status page's).
+    pub fn new(round: &Round) -> RoundView {
         let v = round.verdict;
         RoundView {
             line: round.line(),

@@ -66,7 +66,7 @@ impl Shared {
         config: Arc<Config>,
         cluster: Cluster,
     ) -> Shared {
-        let mut metrics = DaemonMetrics::new();
+        let mut metrics = DaemonMetrics::for_location(cluster.location());
         store.health().register(metrics.registry_mut());
         cluster.register(metrics.registry_mut());
         Shared {

@@ -17,6 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
@@ -96,8 +97,27 @@ impl Default for DaemonMetrics {
 impl DaemonMetrics {
     /// Empty metrics, registered under the `wsprobe_` prefix.
     pub fn new() -> DaemonMetrics {
+        DaemonMetrics::with_registry(Registry::with_prefix("wsprobe"))
+    }
+
+    /// Empty metrics of an instance in `location`: every series carries a
+    /// `location` label, so one Prometheus scraping every location can tell
+    /// them apart. The default location adds none (one-location setups keep
+    /// their series as they were).
+    pub fn for_location(location: &str) -> DaemonMetrics {
+        if location == crate::cluster::identity::DEFAULT_LOCATION {
+            return DaemonMetrics::new();
+        }
+        let label = (Cow::Borrowed("location"), Cow::Owned(location.to_string()));
+        DaemonMetrics::with_registry(Registry::with_prefix_and_labels(
+            "wsprobe",
+            std::iter::once(label),
+        ))
+    }
+
+    fn with_registry(registry: Registry) -> DaemonMetrics {
         let mut m = DaemonMetrics {
-            registry: Registry::with_prefix("wsprobe"),
+            registry,
             up: Family::default(),
             phase_seconds: Family::default(),
             check_seconds: Family::new_with_constructor(check_histogram),

@@ -25,6 +25,7 @@ mod view;
 use super::base_path::LinkBase;
 use super::snapshot::Snapshot;
 use super::{Surface, assets, history, text_error};
+use crate::alert::view::RoundView;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -261,6 +262,7 @@ pub async fn monitor(
         .collect();
     let now = snap.now;
     let card = card(&snap);
+    let round = snap.state.round.as_ref().map(RoundView::new);
     s.pages.render(
         "monitor.html",
         context! {
@@ -273,6 +275,7 @@ pub async fn monitor(
             card => Jinja::from(Serde(&card)),
             incidents => Jinja::from(Serde(&incidents)),
             runs => Jinja::from(Serde(&runs)),
+            round => Jinja::from(Serde(&round)),
             cluster => Jinja::from(Serde(ClusterFooter::of(&s.shared))),
             base => base.0,
             version => env!("CARGO_PKG_VERSION"),

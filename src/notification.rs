@@ -109,6 +109,10 @@ pub struct Notification {
     /// quorum's count (reports left out: `report` is the round's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round: Option<crate::quorum::evidence::Round>,
+    /// A grouped notification's monitors (`settings.group_window`), each
+    /// with its class and its own incident id; empty for one monitor's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<crate::alert::group::GroupMember>,
     /// The triggering run's report document, every attempt's evidence
     /// included; `None` when an outbox row's report no longer decodes (the
     /// alert still goes out, with its headline fields, rather than die).

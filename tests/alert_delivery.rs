@@ -94,6 +94,7 @@ async fn real_notification() -> Notification {
         in_maintenance: false,
         suppressed_by: None,
         round: None,
+        group: Vec::new(),
         report: Some(wsprobe::report::document::ReportDocument::new(&report)),
         report_text: wsprobe::report::text::render(std::slice::from_ref(&report), true),
     }

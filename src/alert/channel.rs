@@ -34,6 +34,14 @@ pub trait AlertChannel: Send + Sync {
     /// The longest one delivery can take when every step uses its whole
     /// timeout; the dispatcher abandons an attempt that outlives it.
     fn time_limit(&self) -> Duration;
+
+    /// Whether several monitors' alerts may reach it as one grouped
+    /// notification (`settings.group_window`). True for channels people
+    /// read; false for those that track each incident themselves and must
+    /// resolve it on its own RECOVERED (PagerDuty, Opsgenie, Alertmanager).
+    fn groups(&self) -> bool {
+        true
+    }
 }
 
 /// Deliver `n` through `channel` under `id`, abandoning the attempt once it

@@ -19,6 +19,7 @@ pub mod channel;
 pub mod delivery_id;
 pub mod email;
 pub mod file;
+pub mod group;
 pub mod http;
 pub mod oncall;
 

@@ -176,6 +176,7 @@ fn the_default_webhook_body_has_the_documented_fields() {
         "delivery_id",
         "failed_runs",
         "first_seen",
+        "group",
         "hint",
         "incident_id",
         "kind",
@@ -199,6 +200,7 @@ fn the_default_webhook_body_has_the_documented_fields() {
     assert_eq!(body["previous_class"], "timeout");
     assert_eq!(body["outage_secs"], 3600);
     assert_eq!(body["round"], Value::Null, "checked from one location");
+    assert_eq!(body["group"], serde_json::json!([]), "one monitor's alert");
     assert_eq!(body["first_seen"], "2026-05-01T10:00:00Z");
     assert_eq!(
         body["incident_id"],

@@ -55,6 +55,7 @@ pub fn notification(kind: NotificationKind) -> Notification {
         in_maintenance: false,
         suppressed_by: None,
         round: None,
+        group: Vec::new(),
         report: Some(match kind {
             NotificationKind::Recovered => passing_report(),
             _ => failing_report(),

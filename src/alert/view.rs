@@ -8,6 +8,7 @@
 //! they are built, but a notification can come from an older outbox row or a
 //! hand-written test, and an alert is the last place a secret could escape.
 
+use crate::alert::group::GroupMember;
 use crate::check::model::{Event, ResponseHead};
 use crate::check::redact::{header_value_for_evidence, redact_url};
 use crate::check::{AttemptReport, CheckError, Class, Phase};
@@ -87,6 +88,9 @@ pub struct AlertView {
     /// The round, when the monitor is checked from several locations:
     /// each location's result and the quorum's count; null otherwise.
     pub round: Option<RoundView>,
+    /// A grouped notification's monitors (`settings.group_window`), each
+    /// with its class, phase, message and incident id; empty otherwise.
+    pub group: Vec<GroupMember>,
     /// Every attempt of the triggering run, digested.
     pub attempts: Vec<AttemptView>,
     /// The same evidence as plain text, ready to print.
@@ -244,6 +248,7 @@ impl AlertView {
             incident_phase: n.first_phase.or(n.phase).map(Phase::as_str),
             in_maintenance: n.in_maintenance,
             round: n.round.as_ref().map(RoundView::new),
+            group: n.group.clone(),
             evidence: evidence_text(&attempts),
             attempts,
             report,

@@ -110,6 +110,9 @@ pub struct Settings {
     /// The channels told when a location is degraded: every monitor
     /// checked from it fails there while the other locations see them up.
     pub location_alert: Vec<String>,
+    /// Alerts of several monitors produced within this window go to each
+    /// channel people read as one grouped notification (`None`: never).
+    pub group_window: Option<Duration>,
 }
 
 /// Built-in interval of `heartbeat_url` pings: one minute.
@@ -143,6 +146,7 @@ impl Settings {
             base_path: String::new(),
             http: http::HttpSettings::default(),
             location_alert: Vec::new(),
+            group_window: None,
         }
     }
 }
@@ -351,6 +355,14 @@ fn settings(l: &mut Loader, node: Option<&Node>, channels: &[String]) -> Option<
     };
     let raw: RawSettings = l.decode_section("settings", node)?;
     let before = l.error_count();
+    if let Some(d) = raw
+        .group_window
+        .as_ref()
+        .and_then(|v| l.duration("group_window", v))
+    {
+        // 0s writes grouping off explicitly.
+        s.group_window = Some(d).filter(|d| !d.is_zero());
+    }
     if let Some(names) = &raw.location_alert {
         s.location_alert = monitor::alert_channels(l, "location_alert", names, channels);
     }

@@ -35,6 +35,7 @@ pub(crate) struct RawSettings {
     pub base_path: Option<At<String>>,
     pub http: Option<RawHttp>,
     pub location_alert: Option<Vec<At<String>>>,
+    pub group_window: Option<At<String>>,
 }
 
 /// `settings.http`: who may use the HTTP surface.

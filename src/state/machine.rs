@@ -348,6 +348,7 @@ pub(super) fn notification(
         in_maintenance: outcome.in_maintenance,
         suppressed_by: outcome.suppressed_by.map(str::to_string),
         round: None,
+        group: Vec::new(),
         report: Some(run.report.clone()),
         report_text: run.report_text.clone(),
     }

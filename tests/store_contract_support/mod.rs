@@ -38,6 +38,7 @@ pub fn note(kind: NotificationKind, monitor: &str, first_seen: i64, at: i64) -> 
         in_maintenance: false,
         suppressed_by: None,
         round: None,
+        group: Vec::new(),
         report: Some(wsprobe::report::document::sample_document(
             Class::Timeout,
             1,

@@ -208,4 +208,13 @@ impl AlertChannel for OnCallChannel {
     fn time_limit(&self) -> Duration {
         self.poster.time_limit()
     }
+
+    fn groups(&self) -> bool {
+        !matches!(
+            self.service,
+            OnCallService::PagerDuty { .. }
+                | OnCallService::Opsgenie { .. }
+                | OnCallService::Alertmanager
+        )
+    }
 }

@@ -6,8 +6,11 @@
 //! once and each monitor's alerts keep their order. Delivered rows leave the
 //! outbox; failed ones wait for their retry.
 
+use super::batches::batches;
+use crate::alert::group::{MAX_GROUP, grouped};
 use crate::alert::{AlertChannel, DeliveryError, DeliveryId, deliver_within};
 use crate::daemon::shared::Shared;
+use crate::notification::Notification;
 use crate::state::store::{Delivery, retry_wait};
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -26,8 +29,9 @@ const PARALLEL: usize = 4;
 /// At shutdown, how long to keep trying what is due.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
-/// One attempt under way; yields its outbox row id once settled.
-type Attempt<'a> = Pin<Box<dyn Future<Output = i64> + Send + 'a>>;
+/// One attempt under way (one row, or a group of rows sent as one
+/// notification); yields their outbox row ids once settled.
+type Attempt<'a> = Pin<Box<dyn Future<Output = Vec<i64>> + Send + 'a>>;
 
 /// The attempts under way and their row ids, so a row still in flight is
 /// never started again.
@@ -41,8 +45,10 @@ impl InFlight<'_> {
     /// Wait for the next attempt to settle; `false` when none is under way.
     async fn settle_one(&mut self) -> bool {
         match self.attempts.next().await {
-            Some(id) => {
-                self.ids.remove(&id);
+            Some(ids) => {
+                for id in ids {
+                    self.ids.remove(&id);
+                }
                 true
             }
             None => false,
@@ -69,7 +75,7 @@ impl Deliverer {
         let mut look = true;
         loop {
             if look {
-                self.fill(&mut in_flight).await;
+                self.fill(&mut in_flight, false).await;
             }
             tokio::select! {
                 _ = stop.cancelled() => break,
@@ -89,15 +95,18 @@ impl Deliverer {
     async fn drain(&self) {
         let mut in_flight = InFlight::default();
         loop {
-            self.fill(&mut in_flight).await;
+            self.fill(&mut in_flight, true).await;
             if !in_flight.settle_one().await {
                 return;
             }
         }
     }
 
-    /// Start due rows not yet in flight, up to [`PARALLEL`] under way.
-    async fn fill<'a>(&'a self, in_flight: &mut InFlight<'a>) {
+    /// Start due rows not yet in flight, up to [`PARALLEL`] attempts under
+    /// way; with `settings.group_window` (and a channel that groups), rows
+    /// of a kind go together once the window has passed ([`batches`]) —
+    /// all at once when `flush`ing at shutdown.
+    async fn fill<'a>(&'a self, in_flight: &mut InFlight<'a>, flush: bool) {
         let room = PARALLEL.saturating_sub(in_flight.ids.len());
         if room == 0 {
             return;
@@ -105,8 +114,16 @@ impl Deliverer {
         let Some(channel) = self.shared.channel(&self.channel) else {
             return;
         };
-        // Rows in flight are still pending and come back first: read past them.
-        let limit = in_flight.ids.len() + room;
+        let window = self
+            .shared
+            .config()
+            .settings
+            .group_window
+            .filter(|_| channel.groups());
+        // Rows in flight are still pending and come back first: read past
+        // them, and far enough to fill every free slot with a whole group.
+        let per_slot = if window.is_some() { MAX_GROUP } else { 1 };
+        let limit = in_flight.ids.len() + room * per_slot;
         let due = match self
             .shared
             .store
@@ -122,27 +139,47 @@ impl Deliverer {
         let fresh: Vec<Delivery> = due
             .into_iter()
             .filter(|d| !in_flight.ids.contains(&d.id))
-            .take(room)
             .collect();
-        for delivery in fresh {
-            in_flight.ids.insert(delivery.id);
+        for batch in batches(fresh, Utc::now(), window, flush)
+            .into_iter()
+            .take(room)
+        {
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            in_flight.ids.extend(ids.iter().copied());
             let channel = channel.clone();
             in_flight.attempts.push(Box::pin(async move {
-                let row = delivery.id;
-                self.attempt(channel.as_ref(), delivery).await;
-                row
+                self.attempt(channel.as_ref(), batch).await;
+                ids
             }));
         }
     }
 
-    /// Deliver one row and record the outcome.
-    async fn attempt(&self, channel: &dyn AlertChannel, delivery: Delivery) {
-        let id = DeliveryId::for_outbox_row(delivery.id, &delivery.channel, delivery.created_at);
-        let result = deliver_within(channel, &delivery.notification, &id).await;
+    /// Deliver one row, or a group of rows as one notification, and record
+    /// the outcome on every row. A group's idempotency key is its first
+    /// row's, the same on each retry of the same group.
+    async fn attempt(&self, channel: &dyn AlertChannel, batch: Vec<Delivery>) {
+        let Some(first) = batch.first() else {
+            return;
+        };
+        let id = DeliveryId::for_outbox_row(first.id, &first.channel, first.created_at);
+        let group;
+        let note = if batch.len() == 1 {
+            &first.notification
+        } else {
+            let notes: Vec<Notification> = batch.iter().map(|d| d.notification.clone()).collect();
+            group = grouped(&notes);
+            match &group {
+                Some(g) => g,
+                None => return,
+            }
+        };
+        let result = deliver_within(channel, note, &id).await;
         self.shared
             .metrics
-            .observe_delivery(&delivery.channel, result.is_ok());
-        settle(&self.shared, &delivery, &id, result).await;
+            .observe_delivery(&first.channel, result.is_ok());
+        for delivery in &batch {
+            settle(&self.shared, delivery, &id, batch.len(), &result).await;
+        }
     }
 }
 /// Record a delivery's outcome in the outbox, and log it.
@@ -150,14 +187,15 @@ async fn settle(
     shared: &Shared,
     delivery: &Delivery,
     id: &DeliveryId,
-    result: Result<(), DeliveryError>,
+    grouped: usize,
+    result: &Result<(), DeliveryError>,
 ) {
     let monitor = &delivery.notification.monitor;
     let kind = delivery.notification.kind.word();
     match result {
         Ok(()) => {
             tracing::info!(channel = %delivery.channel, monitor = %monitor, kind,
-                delivery = %id, durable = delivery.durable, "alert delivered");
+                delivery = %id, grouped, durable = delivery.durable, "alert delivered");
             if let Err(e) = shared.store.mark_delivered(delivery.id).await {
                 tracing::error!(error = %e, "delivered, but could not remove it from the outbox");
             }

@@ -8,6 +8,7 @@
 //! deliverers of channels a reload removed (their rows stay pending until
 //! the channel is configured again), and passes on the monitor loops' wake-up.
 
+mod batches;
 mod deliverer;
 
 use super::shared::Shared;

@@ -93,6 +93,7 @@ fn note(kind: NotificationKind, monitor: &str, at: i64, in_maintenance: bool) ->
         in_maintenance,
         suppressed_by: None,
         round: None,
+        group: Vec::new(),
         report: Some(crate::report::document::sample_document(Class::Timeout, 1)),
         report_text: "timeout".to_string(),
     }

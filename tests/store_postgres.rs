@@ -580,4 +580,16 @@ async fn each_locations_round_result_is_kept_once_and_read_back_with_its_report(
         1,
         "only the round written at 4 s is left: {left:?}"
     );
+
+    // Whatever the retention, round results older than a day go: the
+    // round's verdict is kept in the history instead.
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    let mut old = seen("eu", "a", 0, false);
+    old.at = two_days_ago;
+    a.record_round("old", 1, old).await.expect("an old round");
+    let long_retention = two_days_ago - chrono::Duration::days(30);
+    a.prune(long_retention).await.expect("prune");
+    let since = two_days_ago - chrono::Duration::hours(1);
+    let left = a.latest_rounds(since).await.expect("latest");
+    assert!(left.iter().all(|(m, _, _)| m != "old"), "{left:?}");
 }

@@ -10,6 +10,9 @@ use tokio_postgres::Row;
 /// `pg_try_advisory_xact_lock` key held while pruning ("wsprobe" + 2).
 const PRUNE_LOCK: i64 = 0x7773_7072_6f62_6502;
 
+/// How long each location's round results are kept: a day, in µs.
+const ROUND_KEEP_MICROS: i64 = 24 * 3600 * 1_000_000;
+
 /// Saved states: all, or those of `only`.
 pub(super) async fn load_states(
     link: &Link,
@@ -135,8 +138,15 @@ pub(super) async fn prune(link: &Link, cutoff: i64) -> Result<u64, StoreError> {
                 &[&cutoff],
             )
             .await?;
+        // A round's results serve its evaluation and the location watch's
+        // window (three intervals at most a day); the round's verdict lives on
+        // in `result`. So they go after a day, whatever the retention.
+        let day_ago = chrono::Utc::now().timestamp_micros() - ROUND_KEEP_MICROS;
         let rounds = tx
-            .execute("DELETE FROM round_result WHERE at < $1", &[&cutoff])
+            .execute(
+                "DELETE FROM round_result WHERE at < $1",
+                &[&cutoff.max(day_ago)],
+            )
             .await?;
         tx.commit().await?;
         Ok(results + outbox + rounds)

@@ -450,3 +450,50 @@ channels:
         .collect();
     assert_eq!(held, [("held".to_string(), "down".to_string())]);
 }
+
+/// The race the threshold advice works around, closed: parent and child
+/// fail together, the child's check fails at once (refused) and the
+/// parent's only after its timeout (a server that reads the upgrade and
+/// never answers). The child, at threshold 1, reaches its threshold before
+/// the parent has been checked since it began failing; its DOWN waits one
+/// run for the parent's verdict, and is then held by it — one page, the
+/// parent's.
+#[tokio::test]
+async fn a_child_failing_before_its_slower_parent_is_checked_waits_for_it_and_is_held() {
+    let lb = FaultServer::start(Behavior::SilentAfterRequest).await;
+    let chat = refused_port().await;
+    let hook = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    scratch.write_config(&format!(
+        r#"settings: {{ jitter: 0s, shutdown_grace: 5s }}
+defaults: {{ schedule: "@every 1s", retries: 0, proxy: none }}
+monitors:
+  - {{ name: edge-lb, url: "{lb_url}", timeout: 400ms, alert: [hook] }}
+  - {{ name: chat, url: "ws://{chat}/ws", timeout: 2s, depends_on: [edge-lb], alert: [hook] }}
+channels:
+  hook: {{ type: webhook, url: "{hook_url}" }}
+"#,
+        lb_url = lb.ws_url("/ws"),
+        hook_url = hook.url("/"),
+    ));
+    let daemon = Daemon::run(&scratch, &[]);
+    daemon
+        .wait_log(
+            "alert held: suppressed, parent edge-lb down",
+            &[("monitor", "chat"), ("kind", "DOWN"), ("parent", "edge-lb")],
+            SOON,
+        )
+        .await;
+    daemon
+        .until(
+            "the parent's DOWN delivered and 3 runs of chat",
+            SOON,
+            || {
+                (!hook.requests().is_empty() && results(&scratch.state(), "chat").len() >= 3)
+                    .then_some(())
+            },
+        )
+        .await;
+    assert_eq!(kinds(&hook), ["down"], "{:?}", bodies(&hook));
+    assert_eq!(bodies(&hook)[0]["monitor"], "edge-lb");
+}

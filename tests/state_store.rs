@@ -42,6 +42,7 @@ async fn run_once(store: &Store, state: &MonitorState, revision: i64, at: i64) -
         summary: &run,
         in_maintenance: false,
         suppressed_by: None,
+        parent_unchecked: false,
     };
     let (next, note) = apply(state, &outcome, &Policy::default());
     let row = ResultRow::from_summary(t(at), &run, false);

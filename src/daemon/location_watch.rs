@@ -145,6 +145,7 @@ async fn tell(shared: &Shared, config: &Config, location: &str, health: Location
         summary: &run,
         in_maintenance: false,
         suppressed_by: None,
+        parent_unchecked: false,
     };
     let recipients: Vec<Recipient> = config
         .channels

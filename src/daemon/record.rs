@@ -59,14 +59,19 @@ pub(super) async fn record(
     let summary = RunSummary::from_report(&report);
     log_failure(monitor, &summary);
     let row = ResultRow::from_summary(at, &summary, in_maintenance);
-    let suppressed_by = parent_down(shared, monitor);
+    let parents = parents(
+        shared,
+        monitor,
+        failing_since(shared, monitor, at, &summary),
+    );
     let outcome = RunOutcome {
         at,
         monitor: &monitor.name,
         url: &report.url,
         summary: &summary,
         in_maintenance,
-        suppressed_by: suppressed_by.as_deref(),
+        suppressed_by: parents.down.as_deref(),
+        parent_unchecked: parents.unchecked,
     };
     let recipients = recipients(config, monitor);
     let before = shared.saved(&monitor.name);
@@ -90,23 +95,57 @@ pub(super) fn in_maintenance(config: &Config, monitor: &Monitor, at: DateTime<Ut
         .any(|w| w.active_at(at))
 }
 
-/// The first monitor `monitor` depends on that is down or failing now, as
-/// this instance knows it (in a cluster, a parent another instance owns is
-/// as recent as the last refresh of others' states). Failing counts: a
-/// parent with a higher `failure_threshold` is not DOWN yet on the run its
-/// children fail with it, and their DOWN must not beat its own. A parent
-/// whose own DOWN is held is down too, so a chain holds from its top.
-pub(super) fn parent_down(shared: &Shared, monitor: &Monitor) -> Option<String> {
-    monitor
-        .depends_on
-        .iter()
-        .find(|parent| {
-            shared.saved(parent).is_some_and(|s| {
-                s.state.health == crate::state::machine::Health::Down
-                    || s.state.consecutive_failures > 0
-            })
-        })
-        .cloned()
+/// What `monitor`'s parents (`depends_on`) say at a run of it, as this
+/// instance knows them (in a cluster, a parent another instance owns is as
+/// recent as the last refresh of others' states).
+pub(super) struct Parents {
+    /// The first parent down or failing now. Failing counts: a parent with a
+    /// higher `failure_threshold` is not DOWN yet on the run its children
+    /// fail with it, and their DOWN must not beat its own. A parent whose own
+    /// DOWN is held is down too, so a chain holds from its top.
+    pub down: Option<String>,
+    /// A parent, not failing, that has not been checked since `monitor`
+    /// began failing (`failing_since`): it may yet fail in this period.
+    pub unchecked: bool,
+}
+
+/// `monitor`'s parents at a run of it; `failing_since` is when its failure
+/// began (its incident's first failed run, or this run's start).
+pub(super) fn parents(shared: &Shared, monitor: &Monitor, failing_since: DateTime<Utc>) -> Parents {
+    let mut unchecked = false;
+    for parent in &monitor.depends_on {
+        match shared.saved(parent) {
+            Some(s)
+                if s.state.health == crate::state::machine::Health::Down
+                    || s.state.consecutive_failures > 0 =>
+            {
+                return Parents {
+                    down: Some(parent.clone()),
+                    unchecked: false,
+                };
+            }
+            Some(s) if s.saved_at >= failing_since => {}
+            _ => unchecked = true,
+        }
+    }
+    Parents {
+        down: None,
+        unchecked,
+    }
+}
+
+/// When the failure of `monitor` that this run continues (or starts) began.
+pub(super) fn failing_since(
+    shared: &Shared,
+    monitor: &Monitor,
+    at: DateTime<Utc>,
+    run: &RunSummary,
+) -> DateTime<Utc> {
+    let started = at - chrono::Duration::microseconds((run.total_ms * 1000.0) as i64);
+    shared
+        .saved(&monitor.name)
+        .and_then(|s| s.state.incident.map(|i| i.first_seen))
+        .map_or(started, |first| first.min(started))
 }
 
 /// The channels `monitor` alerts, with their routing (`when:`, `escalate_after:`).

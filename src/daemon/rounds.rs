@@ -14,7 +14,9 @@
 //! The evaluation runs beside the monitor's loop, not in it, so waiting for
 //! a slow location never delays this location's next check.
 
-use super::record::{self, Planned, commit, decide, log_failure, parent_down, recipients};
+use super::record::{
+    self, Planned, commit, decide, failing_since, log_failure, parents, recipients,
+};
 use super::shared::Shared;
 use crate::check::CheckReport;
 use crate::cluster::identity;
@@ -191,7 +193,9 @@ async fn evaluate(
     let in_maintenance = record::in_maintenance(config, monitor, at);
     let run = round.as_run();
     let brief = round.brief();
-    let suppressed_by = parent_down(shared, monitor);
+    let parents = run
+        .as_ref()
+        .map(|run| parents(shared, monitor, failing_since(shared, monitor, at, run)));
     let recipients = recipients(config, monitor);
     let mut logged = false;
     commit(shared, &monitor.name, before, |state| {
@@ -223,7 +227,8 @@ async fn evaluate(
             url,
             summary: run,
             in_maintenance,
-            suppressed_by: suppressed_by.as_deref(),
+            suppressed_by: parents.as_ref().and_then(|p| p.down.as_deref()),
+            parent_unchecked: parents.as_ref().is_some_and(|p| p.unchecked),
         };
         let (mut after, mut routed) = decide(config, monitor, &recipients, state, &outcome);
         after.round = Some(brief.clone());

@@ -162,6 +162,12 @@ pub struct RunOutcome<'a> {
     /// A monitor this one depends on (`depends_on`) is down: as in
     /// maintenance the state moves and the notifications are held.
     pub suppressed_by: Option<&'a str>,
+    /// A monitor this one depends on has not been checked since this one
+    /// began failing (it may run a moment later in the same period): the
+    /// run that reaches the failure threshold waits one run for its
+    /// verdict instead of paging, so the child's DOWN never beats a parent
+    /// that is about to hold it. Once only: the next failed run decides.
+    pub parent_unchecked: bool,
 }
 
 impl RunOutcome<'_> {
@@ -252,6 +258,12 @@ fn on_failure(
         }
         Health::Down if reminder_due(next, outcome.at, policy) => NotificationKind::Reminder,
         Health::Down => return None,
+        Health::Unknown | Health::Up
+            if outcome.parent_unchecked
+                && next.consecutive_failures == policy.failure_threshold.max(1) =>
+        {
+            return None;
+        }
         Health::Unknown | Health::Up
             if next.consecutive_failures >= policy.failure_threshold.max(1) =>
         {

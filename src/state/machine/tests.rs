@@ -31,6 +31,8 @@ struct Run {
     maintenance: bool,
     /// The parent (`depends_on`) down at this run, if any.
     parent_down: Option<&'static str>,
+    /// A parent not checked yet since this monitor began failing.
+    parent_unchecked: bool,
 }
 
 fn pass(at: i64) -> Run {
@@ -40,6 +42,7 @@ fn pass(at: i64) -> Run {
         class: Class::Ok,
         maintenance: false,
         parent_down: None,
+        parent_unchecked: false,
     }
 }
 
@@ -50,6 +53,7 @@ fn fail(at: i64, class: Class) -> Run {
         class,
         maintenance: false,
         parent_down: None,
+        parent_unchecked: false,
     }
 }
 
@@ -64,6 +68,13 @@ impl Run {
     fn behind_down(self, parent: &'static str) -> Run {
         Run {
             parent_down: Some(parent),
+            ..self
+        }
+    }
+
+    fn parent_unchecked(self) -> Run {
+        Run {
+            parent_unchecked: true,
             ..self
         }
     }
@@ -155,6 +166,7 @@ fn play(policy: &Policy, runs: &[Run]) -> (MonitorState, Vec<(usize, Notificatio
             summary: &summary,
             in_maintenance: run.maintenance,
             suppressed_by: run.parent_down,
+            parent_unchecked: run.parent_unchecked,
         };
         let (next, note) = apply(&state, &outcome, policy);
         if let Some(note) = note {
@@ -413,6 +425,27 @@ fn scenarios_send_exactly_the_expected_notifications() {
                 recovered(3, Timeout, 0, 180),
             ],
             health: Health::Up,
+        },
+        Scenario {
+            name: "a child failing before its parent was checked waits one run, then is held by it",
+            policy: policy(1, 1, None),
+            runs: vec![
+                fail(0, Conn).parent_unchecked(),
+                fail(60, Conn).behind_down("lb"),
+            ],
+            sent: vec![down(1, Conn, 0).suppressed_by("lb")],
+            health: Health::Down,
+        },
+        Scenario {
+            name: "the wait for an unchecked parent is one run only",
+            policy: policy(2, 1, None),
+            runs: vec![
+                fail(0, Conn).parent_unchecked(),
+                fail(60, Conn).parent_unchecked(),
+                fail(120, Conn).parent_unchecked(),
+            ],
+            sent: vec![down(2, Conn, 0)],
+            health: Health::Down,
         },
         Scenario {
             name: "a parent going down after this DOWN was sent does not hold its RECOVERED",

@@ -84,6 +84,7 @@ impl Monitor {
             summary: &summary,
             in_maintenance,
             suppressed_by: None,
+            parent_unchecked: false,
         };
         let (mut after, note) = apply(&self.state, &outcome, &self.policy);
         let recipients: Vec<Recipient> = self

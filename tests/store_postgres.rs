@@ -555,7 +555,16 @@ async fn each_locations_round_result_is_kept_once_and_read_back_with_its_report(
         .await
         .expect("next round");
 
-    let round = b.round_results("api", 1000).await.expect("read the round");
+    let round = b
+        .round_results("api", 1000, true)
+        .await
+        .expect("read the round");
+    let who = b.round_results("api", 1000, false).await.expect("who");
+    assert_eq!(who.len(), 2);
+    assert!(
+        who.iter()
+            .all(|r| r.report.is_none() && r.report_text.is_empty())
+    );
     let got: Vec<(&str, &str, bool)> = round
         .iter()
         .map(|r| (r.location.as_str(), r.instance.as_str(), r.ok))
@@ -564,7 +573,12 @@ async fn each_locations_round_result_is_kept_once_and_read_back_with_its_report(
     assert!(round[0].report.is_some(), "the report comes back");
     assert_eq!(round[0].report_text, "text of a");
     assert_eq!(round[0].message.as_deref(), Some("timed out from eu"));
-    assert!(a.round_results("other", 1000).await.unwrap().is_empty());
+    assert!(
+        a.round_results("other", 1000, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let latest = a.latest_rounds(t(0)).await.expect("latest");
     let got: Vec<(&str, i64, &str)> = latest

@@ -31,6 +31,24 @@ impl DeliveryId {
         DeliveryId(format!("wsp-{}", &digest[..KEY_HEX]))
     }
 
+    /// The key of a grouped delivery: derived from every member row, so a
+    /// group retried with the same rows keeps its key, and a group whose
+    /// rows changed (a new member joined a retry) gets another — a receiver
+    /// that drops keys it has seen never drops an alert it has not.
+    pub fn for_group(rows: &[(i64, DateTime<Utc>)], channel: &str) -> DeliveryId {
+        let mut rows = rows.to_vec();
+        rows.sort();
+        let mut h = Sha256::new();
+        h.update(b"group");
+        for (id, created_at) in rows {
+            h.update(id.to_be_bytes());
+            h.update(created_at.timestamp_micros().to_be_bytes());
+        }
+        h.update(channel.as_bytes());
+        let digest = hex::encode(h.finalize());
+        DeliveryId(format!("wsp-{}", &digest[..KEY_HEX]))
+    }
+
     /// A fresh key for a delivery that has no outbox row (`wsprobe alert-test`).
     pub fn one_off() -> DeliveryId {
         DeliveryId(format!("wsp-test-{:032x}", rand::random::<u128>()))
@@ -73,6 +91,18 @@ mod tests {
         assert!(key.as_str().starts_with("wsp-"), "{key}");
         assert_eq!(key.as_str().len(), 4 + KEY_HEX);
         assert!(key.as_str()[4..].chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn a_group_keeps_its_key_for_the_same_rows_and_changes_it_when_a_row_joins() {
+        let rows = [(3, at(1_000)), (1, at(999))];
+        let key = DeliveryId::for_group(&rows, "hook");
+        let reordered = [(1, at(999)), (3, at(1_000))];
+        assert_eq!(key, DeliveryId::for_group(&reordered, "hook"));
+        let grown = [(1, at(999)), (3, at(1_000)), (4, at(1_001))];
+        assert_ne!(key, DeliveryId::for_group(&grown, "hook"));
+        assert_ne!(key, DeliveryId::for_outbox_row(1, "hook", at(999)));
+        assert_ne!(key, DeliveryId::for_group(&rows, "chat"));
     }
 
     #[test]

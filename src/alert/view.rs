@@ -248,7 +248,14 @@ impl AlertView {
             incident_phase: n.first_phase.or(n.phase).map(Phase::as_str),
             in_maintenance: n.in_maintenance,
             round: n.round.as_ref().map(RoundView::new),
-            group: n.group.clone(),
+            group: n
+                .group
+                .iter()
+                .map(|m| GroupMember {
+                    url: redact_url(&m.url),
+                    ..m.clone()
+                })
+                .collect(),
             evidence: evidence_text(&attempts),
             attempts,
             report,

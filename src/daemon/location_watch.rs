@@ -117,7 +117,7 @@ async fn tell(shared: &Shared, config: &Config, location: &str, health: Location
     // The alert carries the evidence of one of the runs behind it.
     let report = match shared
         .store
-        .round_results(&sample.monitor, sample.round)
+        .round_results(&sample.monitor, sample.round, true)
         .await
     {
         Ok(results) => results

@@ -112,7 +112,8 @@ pub async fn run(
             _ = token.cancelled() => return,
             p = slots.acquire_owned() => match p { Ok(p) => p, Err(_) => return },
         };
-        let lag = Utc::now() - start_at;
+        let started = Utc::now();
+        let lag = started - start_at;
         // In ms with µs precision: most lags are well under a millisecond.
         let lag_ms = lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0;
         tracing::debug!(monitor = %monitor.name, lag_ms, "check starting");
@@ -152,6 +153,8 @@ pub async fn run(
                         config: config.clone(),
                         index,
                         round: planned,
+                        planned: start_at,
+                        started,
                         listed,
                     };
                     let take_part = rounds::take_part(shared.clone(), part, report, token.clone());

@@ -76,8 +76,25 @@ pub(super) struct Part {
     pub index: usize,
     /// The round's start.
     pub round: DateTime<Utc>,
+    /// When this location planned to start its check: the round plus the
+    /// monitor's spread offset (the same in every location) and this
+    /// location's stagger.
+    pub planned: DateTime<Utc>,
+    /// When the check actually started (after waiting for a slot).
+    pub started: DateTime<Utc>,
     /// The locations the monitor is checked from.
     pub listed: Vec<String>,
+}
+
+impl Part {
+    /// When the round stops waiting: the latest any location should report
+    /// if it started as planned, or as late as this one did (a busy
+    /// daemon's other locations are likely as busy).
+    fn deadline(&self, monitor: &Monitor) -> DateTime<Utc> {
+        let late = self.started - self.planned;
+        let planned = round::deadline(self.planned, &monitor.spec);
+        planned + late.max(chrono::Duration::zero())
+    }
 }
 
 /// Record this location's result of the round, wait for the other
@@ -102,30 +119,34 @@ pub(super) async fn take_part(
             "could not record this location's result of the round; the round goes on without it");
         return;
     }
-    let deadline = round::deadline(part.round, &monitor.spec);
-    let Some(results) = gather(&shared, &monitor.name, id, &part.listed, deadline, &token).await
+    let deadline = part.deadline(monitor);
+    let Some(reported) = gather(&shared, &monitor.name, id, &part.listed, deadline, &token).await
     else {
         return;
     };
     let first = part
         .listed
         .iter()
-        .find(|l| results.iter().any(|r| &r.location == *l));
-    let results = if first == Some(&location) {
-        results
-    } else {
+        .find(|l| reported.iter().any(|r| &r.location == *l));
+    if first != Some(&location) {
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(EVALUATOR_GAP) => {}
         }
-        match shared.store.round_results(&monitor.name, id).await {
-            Ok(results) => results,
-            Err(e) => {
-                tracing::error!(monitor = %monitor.name, error = %e, "could not read the round's results");
-                return;
-            }
+    }
+    // The reports now, once: waiting only asked who had reported.
+    let results = match shared.store.round_results(&monitor.name, id, true).await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(monitor = %monitor.name, error = %e, "could not read the round's results");
+            return;
         }
     };
+    if token.is_cancelled() {
+        // Stopping (or reloading, which may remove the monitor): the other
+        // locations evaluate the round.
+        return;
+    }
     let round = Round::evaluate(id, &part.listed, monitor.quorum, results);
     evaluate(&shared, &part.config, monitor, round, &report.url, &summary).await;
 }
@@ -142,7 +163,7 @@ async fn gather(
     token: &CancellationToken,
 ) -> Option<Vec<LocationResult>> {
     loop {
-        let results = match shared.store.round_results(monitor, id).await {
+        let results = match shared.store.round_results(monitor, id, false).await {
             Ok(results) => results,
             Err(e) => {
                 tracing::error!(monitor = %monitor, error = %e, "could not read the round's results");
@@ -191,7 +212,7 @@ async fn evaluate(
     };
     let at = Utc::now();
     let in_maintenance = record::in_maintenance(config, monitor, at);
-    let run = round.as_run();
+    let run = round.as_run(own);
     let brief = round.brief();
     let parents = run
         .as_ref()

@@ -164,15 +164,29 @@ impl Round {
 
     /// The round as one run for the state machine: it fails when the quorum
     /// failed, and carries the side-by-side line as its message. `None` when
-    /// it decides nothing (not enough locations known).
-    pub fn as_run(&self) -> Option<RunSummary> {
+    /// it decides nothing (not enough locations known). The report is the
+    /// representative's, or `own` (this location's run) when that one's
+    /// report did not decode (a row another version wrote): a decided round
+    /// is never lost for want of evidence.
+    pub fn as_run(&self, own: &RunSummary) -> Option<RunSummary> {
         let failing = match self.verdict.outcome {
             RoundOutcome::Failing => true,
             RoundOutcome::Passing => false,
             RoundOutcome::NotEnoughLocations => return None,
         };
         let seen = self.representative()?;
-        let report = seen.report.clone()?;
+        let (report, report_text, from) = match &seen.report {
+            Some(report) => (
+                report.clone(),
+                seen.report_text.clone(),
+                format!("{} ({})", seen.location, seen.instance),
+            ),
+            None => (
+                own.report.clone(),
+                own.report_text.clone(),
+                "the evaluating location".to_string(),
+            ),
+        };
         Some(RunSummary {
             ok: !failing,
             class: if failing { seen.class } else { Class::Ok },
@@ -181,13 +195,7 @@ impl Round {
             hint: seen.hint.clone().filter(|_| failing),
             total_ms: seen.total_ms,
             report,
-            report_text: format!(
-                "{}\n\nThe report from {} ({}):\n{}",
-                self.line(),
-                seen.location,
-                seen.instance,
-                seen.report_text
-            ),
+            report_text: format!("{}\n\nThe report from {from}:\n{report_text}", self.line(),),
         })
     }
 
@@ -225,6 +233,20 @@ mod tests {
         }
     }
 
+    /// The evaluating location's own run.
+    fn own() -> RunSummary {
+        RunSummary {
+            ok: true,
+            class: Class::Ok,
+            phase: None,
+            message: None,
+            hint: None,
+            total_ms: 2.0,
+            report: crate::report::document::sample_document(Class::Ok, 1),
+            report_text: "own text".into(),
+        }
+    }
+
     fn listed() -> Vec<String> {
         ["eu-west", "us-east", "ap-south"]
             .map(String::from)
@@ -248,7 +270,7 @@ mod tests {
             "eu-west: timeout in upgrade after 10.0 s; us-east: ok 41 ms; ap-south: ok 120 ms \
              — 1 of 3 failing, below quorum 2"
         );
-        let run = round.as_run().expect("decided");
+        let run = round.as_run(&own()).expect("decided");
         assert!(run.ok);
         assert_eq!(run.class, Class::Ok);
         assert_eq!((run.phase, run.hint), (None, None));
@@ -266,7 +288,7 @@ mod tests {
                 result("ap-south", Class::Timeout, Some(Phase::Upgrade), 10_000.0),
             ],
         );
-        let run = round.as_run().expect("decided");
+        let run = round.as_run(&own()).expect("decided");
         assert!(!run.ok);
         assert_eq!(run.class, Class::Timeout);
         assert_eq!(run.hint.as_deref(), Some("hint from us-east"));
@@ -280,6 +302,26 @@ mod tests {
             run.message
                 .unwrap()
                 .ends_with("3 of 3 failing, quorum 2 reached")
+        );
+    }
+
+    #[test]
+    fn a_decided_round_whose_report_did_not_decode_still_decides_with_this_locations() {
+        let mut unreadable = result("us-east", Class::Timeout, Some(Phase::Upgrade), 10.0);
+        unreadable.report = None;
+        let round = Round::evaluate(
+            1,
+            &listed()[..2],
+            Quorum::AtLeast(1),
+            vec![unreadable, result("eu-west", Class::Ok, None, 3.0)],
+        );
+        let run = round.as_run(&own()).expect("still decided");
+        assert!(!run.ok);
+        assert!(
+            run.report_text
+                .ends_with("The report from the evaluating location:\nown text"),
+            "{}",
+            run.report_text
         );
     }
 
@@ -302,7 +344,7 @@ mod tests {
                 .line()
                 .contains("us-east: no result; ap-south: no result")
         );
-        assert_eq!(round.as_run(), None);
+        assert_eq!(round.as_run(&own()), None);
         // A location that is not listed does not count.
         let round = Round::evaluate(
             1,

@@ -299,13 +299,17 @@ impl Store {
             .await
     }
 
-    /// Every location's result of `round` of `monitor`, with their reports.
+    /// Every location's result of `round` of `monitor`, with their reports
+    /// when `reports`.
     pub async fn round_results(
         &self,
         monitor: &str,
         round: i64,
+        reports: bool,
     ) -> Result<Vec<LocationResult>, StoreError> {
-        self.backend.round_results(monitor.to_string(), round).await
+        self.backend
+            .round_results(monitor.to_string(), round, reports)
+            .await
     }
 
     /// The newest round result of every monitor and location since `since`.

@@ -155,13 +155,18 @@ impl Deliverer {
     }
 
     /// Deliver one row, or a group of rows as one notification, and record
-    /// the outcome on every row. A group's idempotency key is its first
-    /// row's, the same on each retry of the same group.
+    /// the outcome on every row. A group's idempotency key derives from all
+    /// its rows ([`DeliveryId::for_group`]).
     async fn attempt(&self, channel: &dyn AlertChannel, batch: Vec<Delivery>) {
         let Some(first) = batch.first() else {
             return;
         };
-        let id = DeliveryId::for_outbox_row(first.id, &first.channel, first.created_at);
+        let id = if batch.len() == 1 {
+            DeliveryId::for_outbox_row(first.id, &first.channel, first.created_at)
+        } else {
+            let rows: Vec<_> = batch.iter().map(|d| (d.id, d.created_at)).collect();
+            DeliveryId::for_group(&rows, &first.channel)
+        };
         let group;
         let note = if batch.len() == 1 {
             &first.notification

@@ -200,11 +200,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
-    /// Every location's result of `round` of `monitor`, with their reports.
+    /// Every location's result of `round` of `monitor`, with their reports
+    /// when `reports` (waiting for the others only needs who reported).
     async fn round_results(
         &self,
         _monitor: String,
         _round: i64,
+        _reports: bool,
     ) -> Result<Vec<LocationResult>, StoreError> {
         Ok(Vec::new())
     }

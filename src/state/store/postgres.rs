@@ -269,8 +269,9 @@ impl Backend for PostgresStore {
         &self,
         monitor: String,
         round: i64,
+        reports: bool,
     ) -> Result<Vec<LocationResult>, StoreError> {
-        rounds::of_round(&self.db.reader, monitor, round).await
+        rounds::of_round(&self.db.reader, monitor, round, reports).await
     }
 
     async fn latest_rounds(

@@ -44,20 +44,25 @@ pub(super) async fn record(
     Ok(())
 }
 
-/// Every location's result for `round` of `monitor`, reports included, by
-/// location name.
+/// Every location's result for `round` of `monitor`, by location name;
+/// their reports only when `reports` (the rows a waiting location polls
+/// stay small).
 pub(super) async fn of_round(
     link: &Link,
     monitor: String,
     round: i64,
+    reports: bool,
 ) -> Result<Vec<LocationResult>, StoreError> {
     let rows = link
         .run(async |client| {
             client
                 .query(
-                    "SELECT evidence_json, report_json, report_text FROM round_result
+                    "SELECT evidence_json,
+                            CASE WHEN $3 THEN report_json END,
+                            CASE WHEN $3 THEN report_text ELSE '' END
+                     FROM round_result
                      WHERE monitor = $1 AND round = $2 ORDER BY location",
-                    &[&monitor, &round],
+                    &[&monitor, &round, &reports],
                 )
                 .await
         })

@@ -345,13 +345,47 @@ async fn a_location_where_everything_fails_alone_is_told_once_as_degraded() {
     assert!(kinds(&hook).is_empty(), "{:?}", bodies(&hook));
 
     drop(endpoint);
-    let _endpoint = endpoint_failing_for(addr, &[]).await;
-    a.daemon
+    let endpoint = endpoint_failing_for(addr, &[]).await;
+    let recovered = a
+        .daemon
         .until("a location RECOVERED", SOON, || {
             bodies(&ops).into_iter().find(|b| b["kind"] == "recovered")
         })
         .await;
+    assert!(
+        recovered["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("passes from a again")),
+        "{recovered}"
+    );
     tokio::time::sleep(PERIOD * 2).await;
     assert_eq!(kinds(&ops), ["down", "recovered"], "{:?}", bodies(&ops));
+    assert!(kinds(&hook).is_empty(), "{:?}", bodies(&hook));
+
+    // Degraded again, then a's only instance dies: its results age out and
+    // the incident ends, saying why, rather than stay open for ever.
+    drop(endpoint);
+    let _endpoint = endpoint_failing_for(addr, &["127.0.0.2"]).await;
+    let b = &instances[1];
+    b.daemon
+        .until("a second location DOWN", SOON, || {
+            (kinds(&ops).len() == 3).then_some(())
+        })
+        .await;
+    let mut instances = instances;
+    instances[0].daemon.kill9();
+    let ended = instances[1]
+        .daemon
+        .until("the silent location's RECOVERED", SOON, || {
+            (kinds(&ops).len() == 4).then(|| bodies(&ops)[3].clone())
+        })
+        .await;
+    assert_eq!(ended["kind"], "recovered", "{ended}");
+    assert!(
+        ended["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no result from a for 6s")),
+        "{ended}"
+    );
     assert!(kinds(&hook).is_empty(), "{:?}", bodies(&hook));
 }

@@ -15,7 +15,7 @@ use super::record::{Planned, commit};
 use super::shared::Shared;
 use crate::cluster::rendezvous;
 use crate::config::Config;
-use crate::quorum::degraded::{LocationHealth, Seen, assess};
+use crate::quorum::degraded::{LocationHealth, Seen, assess_known};
 use crate::report::document::ReportDocument;
 use crate::schedule::Schedule;
 use crate::state::Policy;
@@ -66,10 +66,31 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 continue;
             }
         };
-        for (location, health) in assess(&latest) {
+        for (location, health) in assess_known(&latest, &known_locations(&shared, &config)) {
             tell(&shared, &config, &location, health).await;
         }
     }
+}
+
+/// Every location this instance knows of: listed by a monitor, or of a
+/// live or recently lost instance. One of them without recent results is
+/// silent, and its degraded incident (if open) ends.
+fn known_locations(shared: &Shared, config: &Config) -> Vec<String> {
+    let view = shared.cluster.view();
+    let mut known: Vec<String> = config
+        .monitors
+        .iter()
+        .flat_map(|m| m.locations.iter().cloned())
+        .chain(
+            view.live
+                .iter()
+                .chain(&view.lost)
+                .map(|m| crate::cluster::identity::location_of(m).to_string()),
+        )
+        .collect();
+    known.sort();
+    known.dedup();
+    known
 }
 
 /// Is this instance the one that watches now?
@@ -109,6 +130,12 @@ async fn tell(shared: &Shared, config: &Config, location: &str, health: Location
     let down = before
         .as_ref()
         .is_some_and(|s| s.state.health == Health::Down);
+    if matches!(health, LocationHealth::Silent) {
+        if down {
+            end_silent(shared, config, location, before).await;
+        }
+        return;
+    }
     let sample = match (&health, down) {
         (LocationHealth::Degraded(failing), false) => &failing[0],
         (LocationHealth::Clear(up), true) => up,
@@ -136,6 +163,20 @@ async fn tell(shared: &Shared, config: &Config, location: &str, health: Location
         LocationHealth::Degraded(failing) => degraded_run(location, failing, report, report_text),
         _ => cleared_run(location, sample, report, report_text),
     };
+    fold(shared, config, location, before, down, run).await;
+}
+
+/// Commit `run` as the next run of `location`'s incident (`before`, down
+/// or not), with its alert routed to `settings.location_alert`.
+async fn fold(
+    shared: &Shared,
+    config: &Config,
+    location: &str,
+    before: Option<crate::state::store::SavedState>,
+    down: bool,
+    run: RunSummary,
+) {
+    let key = incident_key(location);
     let at = Utc::now();
     let display = format!("location {location}");
     let outcome = RunOutcome {
@@ -167,6 +208,11 @@ async fn tell(shared: &Shared, config: &Config, location: &str, health: Location
         let mut routed = route::route(state, &mut after, note, &outcome, &labels, &recipients);
         for r in &mut routed {
             r.note.labels = labels.clone();
+            // A monitor's RECOVERED has no message (the passing run has
+            // nothing to say); a location's says why its incident ended.
+            if r.note.kind == crate::notification::NotificationKind::Recovered {
+                r.note.message = run.message.clone();
+            }
         }
         Some(Planned {
             after,
@@ -175,6 +221,43 @@ async fn tell(shared: &Shared, config: &Config, location: &str, health: Location
         })
     })
     .await;
+}
+
+/// End the open incident of a location that no longer reports: its
+/// RECOVERED says so, with the evidence its DOWN carried (the incident's
+/// newest history row), since nothing newer exists.
+async fn end_silent(
+    shared: &Shared,
+    config: &Config,
+    location: &str,
+    before: Option<crate::state::store::SavedState>,
+) {
+    let key = incident_key(location);
+    let row = match shared.store.latest_result(&key, false).await {
+        Ok(row) => row,
+        Err(e) => {
+            tracing::warn!(location, error = %e, "cannot read the location's incident history");
+            return;
+        }
+    };
+    let Some(report) = row.and_then(|r| r.report.document().cloned()) else {
+        return;
+    };
+    let window = humantime::format_duration(window(config));
+    let run = RunSummary {
+        ok: true,
+        class: crate::check::Class::Ok,
+        phase: None,
+        message: Some(format!(
+            "no result from {location} for {window}: its instances are gone or it checks \
+             nothing now, so its incident ends without knowing whether its network recovered"
+        )),
+        hint: None,
+        total_ms: 0.0,
+        report,
+        report_text: String::new(),
+    };
+    fold(shared, config, location, before, true, run).await;
 }
 
 /// The failing run a degraded location's DOWN reports: the class most of its

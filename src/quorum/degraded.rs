@@ -26,6 +26,9 @@ pub enum LocationHealth {
     /// Neither: the others fail too (an outage, the quorum's business), too
     /// few monitors to tell, or no other location to compare with.
     Undecided,
+    /// No recent result from it at all: its instances are gone, or it no
+    /// longer checks anything. A degraded incident cannot go on there.
+    Silent,
 }
 
 /// One monitor's newest result from one location, with its round's id.
@@ -37,6 +40,21 @@ pub struct Seen {
     pub round: i64,
     /// The location's result.
     pub result: LocationResult,
+}
+
+/// [`assess`], and every location of `known` without a recent result
+/// [`LocationHealth::Silent`].
+pub fn assess_known(
+    latest: &[(String, i64, LocationResult)],
+    known: &[String],
+) -> BTreeMap<String, LocationHealth> {
+    let mut health = assess(latest);
+    for location in known {
+        health
+            .entry(location.clone())
+            .or_insert(LocationHealth::Silent);
+    }
+    health
 }
 
 /// Each location's health from `latest`: the newest round result of every
@@ -106,6 +124,7 @@ mod tests {
                     LocationHealth::Degraded(_) => "degraded",
                     LocationHealth::Clear(_) => "clear",
                     LocationHealth::Undecided => "undecided",
+                    LocationHealth::Silent => "silent",
                 };
                 (l, kind)
             })
@@ -163,5 +182,14 @@ mod tests {
         // Nobody else checks them: nothing to compare with.
         let alone = [seen("api", "a", false), seen("chat", "a", false)];
         assert_eq!(kinds(&alone), [("a".into(), "undecided")]);
+    }
+
+    #[test]
+    fn a_known_location_without_recent_results_is_silent() {
+        let latest = [seen("api", "a", true)];
+        let known = ["a".to_string(), "gone".to_string()];
+        let health = assess_known(&latest, &known);
+        assert!(matches!(health["a"], LocationHealth::Clear(_)));
+        assert_eq!(health["gone"], LocationHealth::Silent);
     }
 }

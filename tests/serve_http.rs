@@ -47,6 +47,7 @@ monitors:
     url: {healthy}
   - name: broken
     url: {broken}
+    labels: {{ team: chat, tier: "1" }}
     alert: [log]
   - name: secure
     url: wss://127.0.0.1:{secure_port}/
@@ -336,6 +337,15 @@ async fn the_api_reports_state_uptime_latency_evidence_and_the_open_incident() {
     );
     assert_eq!(down["incident"]["class"], "early_fin");
     assert_eq!(down["incident"]["alerted"], true);
+    assert_eq!(
+        down["incident"]["channels_told"],
+        serde_json::json!(["log"])
+    );
+    assert_eq!(
+        down["labels"],
+        serde_json::json!({"team": "chat", "tier": "1"})
+    );
+    assert_eq!(up["labels"], serde_json::json!({}));
 
     // API errors are JSON, like its answers, also for a path it does not have.
     let missing = d.get("/api/monitors/nope").await;

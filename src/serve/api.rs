@@ -78,6 +78,9 @@ pub fn to_json(snap: &Snapshot) -> Value {
             "announced": i.announced,
             "last_notified_at": i.last_notified_at,
             "suppressed_by": i.suppressed_by,
+            // The channels its DOWN went to (at once or by escalation):
+            // only they hear its REMINDERs and RECOVERED.
+            "channels_told": i.channels_told,
             "failed_runs": snap.state.consecutive_failures,
         })
     });
@@ -85,6 +88,7 @@ pub fn to_json(snap: &Snapshot) -> Value {
         "name": snap.name,
         "url": snap.url,
         "schedule": snap.schedule,
+        "labels": snap.labels,
         "state": snap.state.health.word(),
         "since": snap.state.since,
         "consecutive_failures": snap.state.consecutive_failures,

@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub url: String,
     /// Its schedule, in words.
     pub schedule: String,
+    /// Its `labels:` (its own over `defaults:`).
+    pub labels: std::collections::BTreeMap<String, String>,
     /// The state machine's view.
     pub state: MonitorState,
     /// The newest run, with its report.
@@ -47,6 +49,7 @@ impl Snapshot {
             name: monitor.name.clone(),
             url: monitor.spec.shown_url(),
             schedule: monitor.schedule.describe(),
+            labels: monitor.labels.clone(),
             state: shared.state(&monitor.name),
             last,
             last_failure,

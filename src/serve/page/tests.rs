@@ -84,6 +84,7 @@ fn snapshot(name: &str, health: Health, runs: &[(i64, bool)]) -> Snapshot {
         .find(|p| !p.ok)
         .map(|p| failed_row(p.at));
     Snapshot {
+        labels: Default::default(),
         name: name.to_string(),
         url: "ws://127.0.0.1:9/ws".into(),
         schedule: "@every 30s".into(),

@@ -69,9 +69,9 @@ impl GroupMember {
 /// `notes` (two or more, of one kind) as one notification: "N monitors",
 /// the class most of them show, every member listed in the message and in
 /// `group`; the report is the first member's.
-pub fn grouped(notes: &[Notification]) -> Option<Notification> {
+pub fn grouped(notes: &[&Notification]) -> Option<Notification> {
     let first = notes.first()?;
-    let members: Vec<GroupMember> = notes.iter().map(GroupMember::of).collect();
+    let members: Vec<GroupMember> = notes.iter().map(|n| GroupMember::of(n)).collect();
     let count = |class: Class| notes.iter().filter(|n| n.class == class).count();
     let class = notes.iter().map(|n| n.class).max_by_key(|c| count(*c))?;
     let same_class = notes.iter().all(|n| n.class == class);
@@ -128,7 +128,7 @@ pub fn grouped(notes: &[Notification]) -> Option<Notification> {
 }
 
 /// The labels every member has with the same value.
-fn common_labels(notes: &[Notification]) -> BTreeMap<String, String> {
+fn common_labels(notes: &[&Notification]) -> BTreeMap<String, String> {
     let Some((first, rest)) = notes.split_first() else {
         return BTreeMap::new();
     };
@@ -166,7 +166,7 @@ mod tests {
             down("chat", Class::ConnectError, "core"),
             down("push", Class::Timeout, "mobile"),
         ];
-        let g = grouped(&notes).expect("a group");
+        let g = grouped(&notes.iter().collect::<Vec<_>>()).expect("a group");
         assert_eq!(g.kind, NotificationKind::Down);
         assert_eq!(g.monitor, "3 monitors");
         assert_eq!(g.class, Class::ConnectError, "the class most of them show");

@@ -275,6 +275,17 @@ pub fn names_in(members: &[Member], location: &str) -> Vec<String> {
         .collect()
 }
 
+/// The locations of `members`, sorted, each once.
+pub fn locations_of<'a>(members: impl IntoIterator<Item = &'a Member>) -> Vec<String> {
+    let mut locations: Vec<String> = members
+        .into_iter()
+        .map(|m| identity::location_of(m).to_string())
+        .collect();
+    locations.sort();
+    locations.dedup();
+    locations
+}
+
 /// Live and lost members, by the store's clock: live when its heartbeat is
 /// within `lease` of this instance's own (just written, so "now" there).
 /// Sorted by name.

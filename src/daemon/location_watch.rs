@@ -11,16 +11,16 @@
 //! a restart. The alerts name the location as their monitor
 //! ("location eu-west").
 
-use super::record::{Planned, commit};
+use super::record::{Planned, commit, recipients};
 use super::shared::Shared;
-use crate::cluster::rendezvous;
+use crate::cluster::{locations_of, rendezvous};
 use crate::config::Config;
 use crate::quorum::degraded::{LocationHealth, Seen, assess_known};
 use crate::report::document::ReportDocument;
 use crate::schedule::Schedule;
 use crate::state::Policy;
 use crate::state::machine::{self, Health, RunOutcome, RunSummary};
-use crate::state::route::{self, Recipient};
+use crate::state::route;
 use crate::state::store::ResultRow;
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -77,17 +77,13 @@ pub async fn run(shared: Arc<Shared>, stop: CancellationToken) {
 /// silent, and its degraded incident (if open) ends.
 fn known_locations(shared: &Shared, config: &Config) -> Vec<String> {
     let view = shared.cluster.view();
-    let mut known: Vec<String> = config
-        .monitors
-        .iter()
-        .flat_map(|m| m.locations.iter().cloned())
-        .chain(
-            view.live
-                .iter()
-                .chain(&view.lost)
-                .map(|m| crate::cluster::identity::location_of(m).to_string()),
-        )
-        .collect();
+    let mut known = locations_of(view.live.iter().chain(&view.lost));
+    known.extend(
+        config
+            .monitors
+            .iter()
+            .flat_map(|m| m.locations.iter().cloned()),
+    );
     known.sort();
     known.dedup();
     known
@@ -188,15 +184,7 @@ async fn fold(
         suppressed_by: None,
         parent_unchecked: false,
     };
-    let recipients: Vec<Recipient> = config
-        .channels
-        .iter()
-        .filter(|c| config.settings.location_alert.contains(&c.name))
-        .map(|c| Recipient {
-            channel: &c.name,
-            route: &c.route,
-        })
-        .collect();
+    let recipients = recipients(config, &config.settings.location_alert);
     let labels = BTreeMap::from([("location".to_string(), location.to_string())]);
     let row = ResultRow::from_summary(at, &run, false);
     commit(shared, &key, before, |state| {

@@ -79,9 +79,12 @@ pub async fn run(
         // Decided afresh each time: locations come and go.
         let listed = rounds::round_locations(&shared, monitor);
         let now = Utc::now();
-        let planned = match listed {
-            Some(_) => round::next_round(&monitor.schedule, previous, now),
-            None => next_fire(&monitor.schedule, previous, now),
+        let (planned, stagger) = match listed {
+            Some(_) => (
+                round::next_round(&monitor.schedule, previous, now),
+                round::stagger(&monitor.schedule, &monitor.name, shared.cluster.location()),
+            ),
+            None => (next_fire(&monitor.schedule, previous, now), Duration::ZERO),
         };
         let Some(planned) = planned else {
             tracing::warn!(monitor = %monitor.name, "schedule has no future fire time; monitor stops");
@@ -89,10 +92,6 @@ pub async fn run(
             return;
         };
         previous = Some(planned);
-        let stagger = match listed {
-            Some(_) => round::stagger(&monitor.schedule, &monitor.name, shared.cluster.location()),
-            None => Duration::ZERO,
-        };
         let start_at = planned + chrono::Duration::from_std(offset + stagger).unwrap_or_default();
         let wait = (start_at - Utc::now()).to_std().unwrap_or_default();
         shared.heartbeat.waiting(&monitor.name, start_at);

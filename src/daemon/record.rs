@@ -73,7 +73,7 @@ pub(super) async fn record(
         suppressed_by: parents.down.as_deref(),
         parent_unchecked: parents.unchecked,
     };
-    let recipients = recipients(config, monitor);
+    let recipients = recipients(config, &monitor.alert);
     let before = shared.saved(&monitor.name);
     commit(shared, &monitor.name, before, |state| {
         let (after, routed) = decide(config, monitor, &recipients, state, &outcome);
@@ -148,10 +148,10 @@ pub(super) fn failing_since(
         .map_or(started, |first| first.min(started))
 }
 
-/// The channels `monitor` alerts, with their routing (`when:`, `escalate_after:`).
-pub(super) fn recipients<'c>(config: &'c Config, monitor: &'c Monitor) -> Vec<Recipient<'c>> {
-    monitor
-        .alert
+/// The channels named (a monitor's `alert:`, `settings.location_alert`), in
+/// that order, with their routing (`when:`, `escalate_after:`).
+pub(super) fn recipients<'c>(config: &'c Config, names: &'c [String]) -> Vec<Recipient<'c>> {
+    names
         .iter()
         .filter_map(|name| config.channels.iter().find(|c| &c.name == name))
         .map(|c| Recipient {

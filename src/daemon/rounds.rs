@@ -19,7 +19,7 @@ use super::record::{
 };
 use super::shared::Shared;
 use crate::check::CheckReport;
-use crate::cluster::identity;
+use crate::cluster::locations_of;
 use crate::config::{Config, Monitor};
 use crate::quorum::evidence::{LocationResult, Round};
 use crate::quorum::round;
@@ -55,16 +55,7 @@ pub(super) fn round_locations(shared: &Shared, monitor: &Monitor) -> Option<Vec<
 
 /// The locations with at least one live instance, sorted.
 fn live_locations(shared: &Shared) -> Vec<String> {
-    let mut locations: Vec<String> = shared
-        .cluster
-        .view()
-        .live
-        .iter()
-        .map(|m| identity::location_of(m).to_string())
-        .collect();
-    locations.sort();
-    locations.dedup();
-    locations
+    locations_of(&shared.cluster.view().live)
 }
 
 /// One location's part in one round, from its finished check to the
@@ -217,7 +208,7 @@ async fn evaluate(
     let parents = run
         .as_ref()
         .map(|run| parents(shared, monitor, failing_since(shared, monitor, at, run)));
-    let recipients = recipients(config, monitor);
+    let recipients = recipients(config, &monitor.alert);
     let mut logged = false;
     commit(shared, &monitor.name, before, |state| {
         if state.round.as_ref().is_some_and(|r| r.id >= brief.id) {

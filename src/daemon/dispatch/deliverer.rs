@@ -158,26 +158,23 @@ impl Deliverer {
     /// the outcome on every row. A group's idempotency key derives from all
     /// its rows ([`DeliveryId::for_group`]).
     async fn attempt(&self, channel: &dyn AlertChannel, batch: Vec<Delivery>) {
-        let Some(first) = batch.first() else {
-            return;
-        };
-        let id = if batch.len() == 1 {
-            DeliveryId::for_outbox_row(first.id, &first.channel, first.created_at)
-        } else {
-            let rows: Vec<_> = batch.iter().map(|d| (d.id, d.created_at)).collect();
-            DeliveryId::for_group(&rows, &first.channel)
-        };
-        let group;
-        let note = if batch.len() == 1 {
-            &first.notification
-        } else {
-            let notes: Vec<Notification> = batch.iter().map(|d| d.notification.clone()).collect();
-            group = grouped(&notes);
-            match &group {
-                Some(g) => g,
-                None => return,
+        let (id, group) = match batch.as_slice() {
+            [] => return,
+            [one] => (
+                DeliveryId::for_outbox_row(one.id, &one.channel, one.created_at),
+                None,
+            ),
+            many => {
+                let rows: Vec<_> = many.iter().map(|d| (d.id, d.created_at)).collect();
+                let notes: Vec<&Notification> = many.iter().map(|d| &d.notification).collect();
+                let Some(group) = grouped(&notes) else {
+                    return;
+                };
+                (DeliveryId::for_group(&rows, &many[0].channel), Some(group))
             }
         };
+        let first = &batch[0];
+        let note = group.as_ref().unwrap_or(&first.notification);
         let result = deliver_within(channel, note, &id).await;
         self.shared
             .metrics
